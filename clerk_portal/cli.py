@@ -1,0 +1,46 @@
+"""Command line: `python -m clerk_portal COMMAND` (make run and make dev call `run`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from clerk_portal.settings import SettingsError, get_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from clerk_portal.runner import run_portal
+
+    return run_portal(dev=args.dev)
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from clerk_portal import migrations
+
+    migrations.upgrade()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m clerk_portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="migrate, then serve the portal (make run)")
+    run.add_argument("--dev", action="store_true", help="hot reload (Reflex development mode)")
+    run.set_defaults(handler=_run)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    migrate.set_defaults(handler=_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+    except SettingsError as error:
+        print(f"clerk_portal will not start: {error}", file=sys.stderr)
+        return 2
+    return args.handler(args)

@@ -1,0 +1,25 @@
+"""Run alembic from code (make run, the CLI and the tests share this)."""
+
+from __future__ import annotations
+
+from alembic.config import Config
+
+from alembic import command
+from clerk_portal.settings import PROJECT_ROOT
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["configure_logger"] = False
+    if url:
+        config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | None = None, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,63 @@
+"""Start the real portal (`python -m clerk_portal run`, production build) for browser tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.ports import free_port, wait_for_http
+
+ROOT = Path(__file__).resolve().parents[2]
+# A fixed port when free: the compiled frontend embeds its URL, so reusing it avoids a rebuild.
+PREFERRED_PORT = 3917
+
+
+@dataclass
+class RunningPortal:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_portal(*, database_url: str, log_path: Path, extra_env: dict[str, str] | None = None):
+    port = free_port(PREFERRED_PORT)
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env |= {
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "PORTAL_MODE": "demo",
+        "REFLEX_USE_NPM": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        **(extra_env or {}),
+    }
+    log_file = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clerk_portal", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    portal = RunningPortal(url=f"http://localhost:{port}", process=process, log_path=log_path)
+    try:
+        wait_for_http(f"{portal.url}/healthz", timeout=600, is_alive=lambda: process.poll() is None)
+        wait_for_http(portal.url + "/", timeout=60, is_alive=lambda: process.poll() is None)
+    except BaseException:
+        portal.stop()
+        raise RuntimeError(f"the portal did not start:\n{portal.log()[-4000:]}") from None
+    return portal
