@@ -1,0 +1,71 @@
+"""Hosted invoice pages and invoice PDFs, the targets of ``hosted_invoice_url``/``invoice_pdf``."""
+
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .pdf import COMPANY, invoice_pdf
+from .render import render
+from .util import fmt_date, fmt_money
+
+
+def _invoice(request: Request) -> dict | None:
+    sandbox = request.app.state.sandbox
+    record = sandbox.store.get(request.path_params["invoice_id"])
+    if not record or record.get("object") != "invoice" or record["status"] == "draft":
+        return None
+    return render(sandbox.context(request), record)
+
+
+def _missing() -> Response:
+    body = {"error": {"type": "invalid_request_error", "message": "No such invoice"}}
+    return JSONResponse(body, 404)
+
+
+async def hosted_invoice(request: Request) -> Response:
+    invoice = _invoice(request)
+    if invoice is None:
+        return _missing()
+    currency = invoice["currency"]
+    rows = "".join(
+        f"<tr><td>{html.escape(line['description'] or '')}</td>"
+        f"<td style='text-align:right'>{fmt_money(line['amount'], currency)}</td></tr>"
+        for line in invoice["lines"]["data"]
+    )
+    number = html.escape(invoice["number"] or invoice["id"])
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Invoice {number} - {COMPANY}</title></head>
+<body style="font-family:sans-serif;max-width:40rem;margin:2rem auto">
+<h1>{COMPANY}</h1><h2>Invoice {number}</h2>
+<p>Status: <strong>{html.escape(invoice["status"])}</strong> &middot;
+Issued {fmt_date(invoice["created"])}</p>
+<table style="width:100%;border-collapse:collapse">{rows}
+<tr><th style="text-align:left">Total</th>
+<th style="text-align:right">{fmt_money(invoice["total"], currency)}</th></tr>
+<tr><td>Amount due</td><td style="text-align:right">
+{fmt_money(invoice["amount_remaining"], currency)}</td></tr></table>
+<p><a href="{html.escape(invoice["invoice_pdf"] or "")}">Download PDF</a></p></body></html>"""
+    return HTMLResponse(page)
+
+
+async def pdf(request: Request) -> Response:
+    invoice = _invoice(request)
+    if invoice is None:
+        return _missing()
+    filename = f"Invoice-{invoice['number'] or invoice['id']}.pdf"
+    return Response(
+        invoice_pdf(invoice),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/invoices/{invoice_id}", hosted_invoice, methods=["GET"]),
+        Route("/invoices/{invoice_id}/pdf", pdf, methods=["GET"]),
+    ]

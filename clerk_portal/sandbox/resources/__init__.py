@@ -1,0 +1,13 @@
+"""Stripe API resources. Importing this package registers every /v1 route."""
+
+from . import catalog, clocks, customers, invoices, payment_intents, payment_methods, subscriptions
+
+__all__ = [
+    "catalog",
+    "clocks",
+    "customers",
+    "invoices",
+    "payment_intents",
+    "payment_methods",
+    "subscriptions",
+]

@@ -1,0 +1,260 @@
+"""Subscription changes after creation: updates, renewals, trial ends, payment outcomes, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import invalid
+from ..render import render
+from ..store import Ctx, diff
+from ..util import as_bool, as_dict, as_int, as_list, merge_metadata
+from . import billing, invoicing, payment_methods
+from .billing import PAYMENT_BEHAVIORS, PRORATION_BEHAVIORS, items_of
+from .customers import get_customer
+
+DAY = billing.DAY
+UPDATE_PARAMS = (
+    "items proration_behavior proration_date billing_cycle_anchor cancel_at_period_end cancel_at "
+    "cancellation_details default_payment_method metadata payment_behavior trial_end description "
+    "off_session payment_settings collection_method days_until_due trial_from_plan "
+    "automatic_tax default_tax_rates discounts pause_collection"
+)
+
+
+def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply an update; returns the invoice it created at once, if any."""
+    ended = sub["status"] in ("canceled", "incomplete_expired")
+    if ended and set(params) - {"metadata", "cancellation_details", "expand"}:
+        raise invalid(
+            "A canceled subscription can only update its cancellation_details and metadata."
+        )
+    customer = get_customer(ctx, sub["customer"])
+    now = ctx.now(customer["test_clock"])
+    proration = params.get("proration_behavior") or "create_prorations"
+    behaviour = params.get("payment_behavior") or "allow_incomplete"
+    if proration not in PRORATION_BEHAVIORS:
+        raise invalid(f"Invalid proration_behavior: {proration}", "proration_behavior")
+    if behaviour not in PAYMENT_BEHAVIORS:
+        raise invalid(f"Invalid payment_behavior: {behaviour}", "payment_behavior")
+    anchor = params.get("billing_cycle_anchor")
+    if anchor not in (None, "", "now", "unchanged"):
+        raise invalid("billing_cycle_anchor must be `now` or `unchanged`.", "billing_cycle_anchor")
+    at = as_int(params, "proration_date") or now
+    start, end = sub["_period"]
+    if not start <= at <= end:
+        raise invalid("proration_date must be within the current period.", "proration_date")
+    snapshot = billing._rollback_point(ctx, behaviour)
+    before = render(ctx, sub)
+    old_cadence = billing.cadence(ctx.store.get(items_of(ctx, sub)[0]["price"]))  # type: ignore
+    old_items = {i["id"]: (i["price"], i["quantity"]) for i in items_of(ctx, sub)}
+    changes = billing._apply_items(ctx, sub, as_list(params, "items"), now)
+    new_cadence = billing.cadence(ctx.store.get(items_of(ctx, sub)[0]["price"]))  # type: ignore
+    reset = anchor == "now" or new_cadence != old_cadence
+    was_trialing = sub["status"] == "trialing"
+    if was_trialing and params.get("trial_end") == "now":
+        sub["trial_end"], sub["status"], reset = now, "active", True
+    elif was_trialing and params.get("trial_end"):
+        sub["trial_end"] = billing._trial_end(params, now)
+        sub["_anchor"] = sub["billing_cycle_anchor"] = sub["trial_end"]
+        sub["_period"] = [start, sub["trial_end"]]
+    _apply_plain(ctx, sub, customer, params)
+    immediate: list[dict[str, Any]] = []
+    if reset:
+        if proration != "none" and not was_trialing:
+            for item_id, old in old_items.items():
+                billing.prorate(ctx, sub, customer, item_id, old, None, now)
+        billing._set_period(ctx, sub, now, 0)
+        period = (sub["_period"][0], sub["_period"][1])
+        immediate = [invoicing.item_line(ctx, sub, item, period) for item in items_of(ctx, sub)]
+    elif proration != "none" and not was_trialing:
+        for item_id, old, new in changes:
+            billing.prorate(ctx, sub, customer, item_id, old, new, at)
+    billing._apply_cancel_params(ctx, sub, params)
+    invoice = None
+    pending = invoicing.pending_items(ctx, customer["id"], sub["id"])
+    if reset or (proration == "always_invoice" and pending):
+        invoice = invoicing.create_invoice(
+            ctx,
+            customer,
+            sub=sub,
+            billing_reason="subscription_update",
+            lines=immediate,
+            period=(now, now),
+        )
+        sub["latest_invoice"] = invoice["id"]
+        invoicing.finalize(ctx, invoice)
+        if invoice["status"] == "open" and behaviour != "default_incomplete":
+            off_session = bool(as_bool(params, "off_session", False))
+            error = invoicing.collect(ctx, invoice, off_session=off_session)
+            if invoice["status"] != "paid":
+                billing._rollback(ctx, snapshot, error)
+    after = render(ctx, sub)
+    changed = diff(before, after)
+    if changed:
+        ctx.emit("customer.subscription.updated", after, changed, created=now)
+    return invoice
+
+
+def _apply_plain(
+    ctx: Ctx, sub: dict[str, Any], customer: dict[str, Any], params: dict[str, Any]
+) -> None:
+    if "default_payment_method" in params:
+        pm_id = params["default_payment_method"]
+        if pm_id:
+            pm_id = payment_methods.require_attached(ctx, pm_id, customer["id"])["id"]
+        sub["default_payment_method"] = pm_id or None
+    if "metadata" in params:
+        sub["metadata"] = merge_metadata(sub["metadata"], params["metadata"])
+    if "description" in params:
+        sub["description"] = params["description"] or None
+    if params.get("collection_method"):
+        sub["collection_method"] = params["collection_method"]
+    if "days_until_due" in params:
+        sub["days_until_due"] = as_int(params, "days_until_due")
+    settings = as_dict(params, "payment_settings")
+    if settings.get("save_default_payment_method"):
+        sub["payment_settings"]["save_default_payment_method"] = settings[
+            "save_default_payment_method"
+        ]
+
+
+def renew(ctx: Ctx, sub: dict[str, Any]) -> None:
+    """The period ended: cancel if scheduled, else start the next period and invoice it."""
+    start, end = sub["_period"]
+    if sub["cancel_at"] and sub["cancel_at"] <= end:
+        cancel_now(ctx, sub, at=sub["cancel_at"], reason="cancellation_requested")
+        return
+    customer = get_customer(ctx, sub["customer"])
+    before = render(ctx, sub)
+    billing._set_period(ctx, sub, sub["_anchor"], sub["_cycle"] + 1)
+    _invoice_period(ctx, sub, customer, before, (start, end))
+
+
+def end_trial(ctx: Ctx, sub: dict[str, Any]) -> None:
+    customer = get_customer(ctx, sub["customer"])
+    before = render(ctx, sub)
+    sub["status"] = "active"
+    billing._set_period(ctx, sub, sub["trial_end"], 0)
+    _invoice_period(
+        ctx, sub, customer, before, (sub["trial_start"] or sub["created"], sub["trial_end"])
+    )
+
+
+def _invoice_period(
+    ctx: Ctx,
+    sub: dict[str, Any],
+    customer: dict[str, Any],
+    before: dict[str, Any],
+    usage_period: tuple[int, int],
+) -> None:
+    period = (sub["_period"][0], sub["_period"][1])
+    lines = [invoicing.item_line(ctx, sub, item, period) for item in items_of(ctx, sub)]
+    invoice = invoicing.create_invoice(
+        ctx,
+        customer,
+        sub=sub,
+        billing_reason="subscription_cycle",
+        lines=lines,
+        period=usage_period,
+    )
+    sub["latest_invoice"] = invoice["id"]
+    after = render(ctx, sub)
+    ctx.emit("customer.subscription.updated", after, diff(before, after))
+    invoicing.finalize(ctx, invoice)
+    invoicing.collect(ctx, invoice, off_session=True)
+
+
+def trial_will_end(ctx: Ctx, sub: dict[str, Any]) -> None:
+    sub["_twe_sent"] = True
+    ctx.emit("customer.subscription.trial_will_end", render(ctx, sub))
+
+
+def expire(ctx: Ctx, sub: dict[str, Any]) -> None:
+    """An ``incomplete`` subscription whose first invoice stayed unpaid for 23 hours."""
+    before = render(ctx, sub)
+    sub["status"] = "incomplete_expired"
+    sub["ended_at"] = ctx.time_for(sub)
+    invoice = ctx.store.get(sub["latest_invoice"]) if sub["latest_invoice"] else None
+    if invoice and invoice["status"] == "open":
+        invoicing.void(ctx, invoice)
+    after = render(ctx, sub)
+    ctx.emit("customer.subscription.updated", after, diff(before, after))
+
+
+def cancel_now(
+    ctx: Ctx,
+    sub: dict[str, Any],
+    *,
+    at: int | None = None,
+    reason: str = "cancellation_requested",
+    prorate: bool = False,
+    invoice_now: bool = False,
+) -> None:
+    customer = get_customer(ctx, sub["customer"])
+    at = at if at is not None else ctx.time_for(sub)
+    if prorate and sub["status"] in ("active", "past_due"):
+        for item in items_of(ctx, sub):
+            billing.prorate(
+                ctx, sub, customer, item["id"], (item["price"], item["quantity"]), None, at
+            )
+    sub["status"] = "canceled"
+    sub["canceled_at"] = sub["ended_at"] = at
+    sub["cancellation_details"]["reason"] = reason
+    if invoice_now and invoicing.pending_items(ctx, customer["id"], sub["id"]):
+        invoice = invoicing.create_invoice(
+            ctx, customer, sub=sub, billing_reason="subscription_update", lines=[], period=(at, at)
+        )
+        invoicing.finalize(ctx, invoice)
+        invoicing.collect(ctx, invoice, off_session=True)
+    for invoice in ctx.store.all("invoices"):
+        if invoice["subscription"] == sub["id"] and invoice["status"] == "open":
+            invoice["next_payment_attempt"] = None
+    ctx.emit("customer.subscription.deleted", render(ctx, sub), created=at)
+
+
+def after_paid(ctx: Ctx, invoice: dict[str, Any], pi: dict[str, Any] | None) -> None:
+    """A paid invoice brings its subscription back to ``active``."""
+    sub = ctx.store.get(invoice["subscription"]) if invoice["subscription"] else None
+    if sub is None:
+        return
+    before = render(ctx, sub) if not sub.get("_creating") else None
+    saves = sub["payment_settings"]["save_default_payment_method"] == "on_subscription"
+    if pi is not None and pi["payment_method"] and saves:
+        pm = ctx.store.get(pi["payment_method"])
+        if pm is not None and pm["customer"] is None:  # saved for later, as Stripe does
+            payment_methods.attach(ctx, pm["id"], sub["customer"])
+        sub["default_payment_method"] = pi["payment_method"]
+    if sub["status"] in ("incomplete", "past_due", "unpaid"):
+        still_open = [
+            i
+            for i in ctx.store.all("invoices")
+            if i["subscription"] == sub["id"] and i["status"] == "open" and i is not invoice
+        ]
+        if not still_open:
+            sub["status"] = "active"
+    if before is not None:
+        after = render(ctx, sub)
+        changed = diff(before, after)
+        if changed:
+            ctx.emit("customer.subscription.updated", after, changed)
+
+
+def after_failed_payment(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    """``past_due`` after a failed renewal; cancel (or ``unpaid``) when retries are exhausted."""
+    sub = ctx.store.get(invoice["subscription"]) if invoice["subscription"] else None
+    if sub is None or sub.get("_creating") or invoice["billing_reason"] == "subscription_create":
+        return
+    before = render(ctx, sub)
+    if sub["status"] in ("active", "trialing"):
+        sub["status"] = "past_due"
+    exhausted = invoice["next_payment_attempt"] is None and invoice["_first_failed_at"] is not None
+    if exhausted and sub["status"] == "past_due":
+        if ctx.store.settings["retries_exhausted"] == "unpaid":
+            sub["status"] = "unpaid"
+        else:
+            cancel_now(ctx, sub, reason="payment_failed")
+            return
+    after = render(ctx, sub)
+    changed = diff(before, after)
+    if changed:
+        ctx.emit("customer.subscription.updated", after, changed)
