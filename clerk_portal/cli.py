@@ -22,6 +22,12 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync_catalog(args: argparse.Namespace) -> int:
+    from clerk_portal.billing import catalog_sync
+
+    return catalog_sync.run(args.catalog)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m clerk_portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
     migrate.set_defaults(handler=_migrate)
+
+    sync = commands.add_parser(
+        "sync-catalog", help="create or update the Stripe products and prices of the catalog"
+    )
+    sync.add_argument(
+        "--catalog", help="a catalog file (default: clerk_portal/billing/catalog.toml)"
+    )
+    sync.set_defaults(handler=_sync_catalog)
     return parser
 
 

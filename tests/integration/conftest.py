@@ -1,0 +1,96 @@
+"""Database fixtures: every test gets a database of its own, on SQLite and (in CI) PostgreSQL.
+
+- SQLite: a temporary file.
+- PostgreSQL: a fresh schema (`test_<random>`) in the database of `TEST_POSTGRES_URL`, selected
+  through the URL (`?options=-csearch_path=...`), so alembic, `engine_for()` and any other engine
+  built from the URL land in it. The schema is dropped afterwards.
+
+Without `TEST_POSTGRES_URL` the PostgreSQL cases are skipped. Locally:
+`TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/pytest`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from clerk_portal import migrations
+from clerk_portal.db import engine_for
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="TEST_POSTGRES_URL not set (CI sets it)"),
+        ],
+    ),
+]
+
+
+def _postgres_admin() -> Engine:
+    url = make_url(POSTGRES_URL or "")
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return sa.create_engine(url, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
+
+
+def _postgres_schema_url(schema: str) -> str:
+    url = make_url(POSTGRES_URL or "")
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path) -> Iterator[str]:
+    """The URL of an empty database (nothing migrated) on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'portal.db'}"
+        yield url
+        engine_for(url).dispose()
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_schema_url(schema)
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(empty_database_url) -> str:
+    """A database migrated to head."""
+    migrations.upgrade(empty_database_url)
+    return empty_database_url
+
+
+@pytest.fixture
+def engine(database_url) -> Engine:
+    """The portal's own engine for that database (SQLite: WAL, foreign keys, busy timeout)."""
+    return engine_for(database_url)
+
+
+@pytest.fixture
+def session(engine) -> Iterator[Session]:
+    """A session for one test; what the test does not commit is rolled back."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.rollback()
