@@ -11,7 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from clerk_portal import routes
+from clerk_portal.auth.routes import auth_routes
 from clerk_portal.db import get_engine
+from clerk_portal.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,4 +36,7 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"])])
+    settings = get_settings()
+    return Starlette(
+        routes=[Route(routes.HEALTHZ, healthz, methods=["GET"]), *auth_routes(settings)]
+    )

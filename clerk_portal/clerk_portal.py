@@ -4,19 +4,29 @@ import reflex as rx
 
 from clerk_portal import routes
 from clerk_portal.api import build_api
-from clerk_portal.pages import skeleton
-from clerk_portal.state import ShellState
+from clerk_portal.pages import login, skeleton
+from clerk_portal.pages.billing_access import BillingAccessState
+from clerk_portal.state import SessionState
 
 app = rx.App(api_transformer=build_api())
 
-_PAGES = (
+_SIGNED_IN_PAGES = (
     (skeleton.billing, routes.HOME, "Billing"),
     (skeleton.billing, routes.BILLING, "Billing"),
     (skeleton.team, routes.TEAM, "Team"),
     (skeleton.numbers, routes.NUMBERS, "Numbers"),
     (skeleton.invoices, routes.INVOICES, "Invoices"),
 )
-for component, route, title in _PAGES:
+for component, route, title in _SIGNED_IN_PAGES:
     app.add_page(
-        component, route=route, title=f"{title} · Clerk Chat", on_load=ShellState.load_shell
+        component,
+        route=route,
+        title=f"{title} · Clerk Chat",
+        on_load=[SessionState.load_session, BillingAccessState.load_owners],
     )
+app.add_page(
+    login.login,
+    route=routes.LOGIN,
+    title="Sign in · Clerk Chat",
+    on_load=login.LoginState.read_query,
+)

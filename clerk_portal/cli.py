@@ -28,6 +28,16 @@ def _sync_catalog(args: argparse.Namespace) -> int:
     return catalog_sync.run(args.catalog)
 
 
+def _seed_demo(_args: argparse.Namespace) -> int:
+    from clerk_portal.db import session_scope
+    from clerk_portal.demo import seed_demo
+
+    with session_scope() as session:
+        workspace = seed_demo(session)
+    print(f"demo workspace {workspace.name!r} (id {workspace.id}) is ready")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m clerk_portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
     migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser("seed-demo", help="create the demo workspace (once)")
+    seed.set_defaults(handler=_seed_demo)
 
     sync = commands.add_parser(
         "sync-catalog", help="create or update the Stripe products and prices of the catalog"

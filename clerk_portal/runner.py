@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -11,8 +12,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
+
 from clerk_portal import migrations
-from clerk_portal.settings import PROJECT_ROOT, get_settings
+from clerk_portal.settings import PROJECT_ROOT, Settings, get_settings
 
 DEV_BACKEND_PORT = 8000
 # `make` installs Node.js 22 here when the system's is older (Reflex 0.10 needs >= 22).
@@ -68,6 +71,68 @@ def child_environment(*, dev: bool) -> dict[str, str]:
     return env
 
 
+def demo_webhook_secret() -> str:
+    """One generated signing secret per checkout, shared by the sandbox and the portal."""
+    path = PROJECT_ROOT / "var" / "demo-webhook-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"whsec_{secrets.token_hex(24)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def sandbox_argv(settings: Settings, webhook_secret: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "clerk_portal.sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.sandbox_port),
+        "--data",
+        settings.sandbox_data,
+        "--webhook-url",
+        f"http://127.0.0.1:{settings.dev_backend_port or settings.port}/stripe/webhook",
+        "--webhook-secret",
+        webhook_secret,
+    ]
+
+
+def wait_until_answering(url: str, child: ChildProcess, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with status {child.poll()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{child.name} did not answer at {url} within {timeout:.0f} s")
+
+
+def prepare_demo(settings: Settings, children: list[ChildProcess], env: dict[str, str]) -> None:
+    """Demo mode: the Stripe sandbox (persisted under var/), the catalog in it, the demo data."""
+    from clerk_portal.billing import catalog_sync
+    from clerk_portal.db import session_scope
+    from clerk_portal.demo import seed_demo
+
+    secret = env.setdefault("STRIPE_WEBHOOK_SECRET", demo_webhook_secret())
+    sandbox = ChildProcess("Stripe sandbox", sandbox_argv(settings, secret), env, PROJECT_ROOT)
+    children.append(sandbox)
+    wait_until_answering(f"{settings.stripe_api_base_url}/_sandbox/health", sandbox)
+    if catalog_sync.run() != 0:
+        raise RuntimeError("the catalog could not be synced to the sandbox")
+    with session_scope() as session:
+        workspace = seed_demo(session)
+    print(
+        f"clerk_portal: demo workspace {workspace.name!r} ready; sandbox at "
+        f"{settings.stripe_api_base_url}"
+    )
+
+
 def run_portal(*, dev: bool = False) -> int:
     settings = get_settings()
     migrations.upgrade()
@@ -80,6 +145,8 @@ def run_portal(*, dev: bool = False) -> int:
     signal.signal(signal.SIGINT, _stop)  # also when started in the background, where it is ignored
     try:
         env = child_environment(dev=dev)
+        if settings.is_demo:
+            prepare_demo(settings, children, env)
         children.append(
             ChildProcess("portal", reflex_argv(dev=dev, port=settings.port), env, PROJECT_ROOT)
         )
@@ -93,6 +160,9 @@ def run_portal(*, dev: bool = False) -> int:
     except KeyboardInterrupt:
         print("\nclerk_portal: stopping…", file=sys.stderr)
         return 0
+    except RuntimeError as error:
+        print(f"clerk_portal: {error}", file=sys.stderr)
+        return 1
     finally:
         for child in reversed(children):
             child.stop()

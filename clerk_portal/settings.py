@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Set by `make dev` only: Reflex's development mode serves the backend on its own port.
     dev_backend_port: int | None = Field(default=None, ge=1, le=65535)
     sandbox_port: int = Field(default=12111, ge=1, le=65535)
+    # Where `make run` keeps the sandbox's state, so the demo survives restarts.
+    sandbox_data: str = str(PROJECT_ROOT / "var" / "sandbox.json")
     # Where people open the portal; the websocket and API accept only these origins.
     public_url: str | None = None
     allowed_origins: str | None = None

@@ -1,15 +1,44 @@
-"""The page shell: a header with the workspace name and the navigation, then the page."""
+"""The page shell: a header with the workspace, the navigation and the signed-in person."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from clerk_portal import routes
-from clerk_portal.state import ShellState
+from clerk_portal.components.native_form import post_form
+from clerk_portal.state import SessionState
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
     return rx.link(label, href=href, id=f"nav-{label.lower()}", size="3", weight="medium")
+
+
+def _workspace_switcher() -> rx.Component:
+    return rx.cond(
+        SessionState.workspaces.length() > 1,
+        rx.el.select(
+            rx.foreach(
+                SessionState.workspaces,
+                lambda option: rx.el.option(option["name"], value=option["id"]),
+            ),
+            aria_label="Workspace",
+            id="workspace-switcher",
+            on_change=SessionState.switch_workspace,
+        ),
+    )
+
+
+def _account() -> rx.Component:
+    return rx.hstack(
+        rx.text(SessionState.user_name, size="2", id="user-name"),
+        rx.badge(SessionState.role, id="user-role", variant="soft"),
+        post_form(
+            routes.backend_url(routes.AUTH_LOGOUT),
+            rx.button("Sign out", type="submit", variant="ghost", size="2", id="sign-out"),
+        ),
+        align="center",
+        spacing="3",
+    )
 
 
 def header() -> rx.Component:
@@ -18,9 +47,11 @@ def header() -> rx.Component:
             rx.hstack(
                 rx.heading("Clerk Chat", size="4"),
                 rx.text("·", color_scheme="gray"),
-                rx.text(ShellState.workspace_name, id="workspace-name", weight="medium"),
+                rx.text(SessionState.workspace_name, id="workspace-name", weight="medium"),
+                _workspace_switcher(),
                 align="center",
                 spacing="2",
+                wrap="wrap",
             ),
             rx.el.nav(
                 rx.hstack(
@@ -30,6 +61,7 @@ def header() -> rx.Component:
                 ),
                 aria_label="Main",
             ),
+            _account(),
             justify="between",
             align="center",
             wrap="wrap",
@@ -45,8 +77,11 @@ def page_shell(title: str, *children: rx.Component) -> rx.Component:
     return rx.box(
         header(),
         rx.el.main(
-            rx.heading(title, size="6", as_="h1", margin_bottom="16px"),
-            *children,
+            rx.cond(
+                SessionState.signed_in,
+                rx.box(rx.heading(title, size="6", as_="h1", margin_bottom="16px"), *children),
+                rx.center(rx.spinner(size="3"), padding="48px"),
+            ),
             padding="20px",
             max_width="1100px",
             margin="0 auto",

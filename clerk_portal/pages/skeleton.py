@@ -5,10 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from clerk_portal.components.shell import page_shell
+from clerk_portal.pages.billing_access import owners_only
 
 
 def billing() -> rx.Component:
-    return page_shell("Billing", rx.text("Your plan, card and invoices will appear here."))
+    return page_shell(
+        "Billing",
+        owners_only(rx.text("Your plan, card and invoices.", id="billing-overview")),
+    )
 
 
 def team() -> rx.Component:
@@ -20,4 +24,6 @@ def numbers() -> rx.Component:
 
 
 def invoices() -> rx.Component:
-    return page_shell("Invoices", rx.text("Invoices appear here once you upgrade."))
+    return page_shell(
+        "Invoices", owners_only(rx.text("Invoices appear here once you upgrade.", id="invoices"))
+    )

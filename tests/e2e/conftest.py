@@ -1,26 +1,36 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
+from playwright.sync_api import Page, expect
 
-from clerk_portal import migrations
-from clerk_portal.db import engine_for
-from clerk_portal.models import Workspace
 from tests.support.browser import PageErrors, chromium
+from tests.support.oidc import running_provider
 from tests.support.portal import start_portal
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def portal(tmp_path_factory):
+def oidc_provider():
+    with running_provider() as provider:
+        provider.set_user("sam", email="sam@newclinic.example", name="Sam Rivera")
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory, oidc_provider):
+    """`python -m clerk_portal run` in demo mode: migrated, sandbox started, demo seeded, and
+    single sign-on through a real OIDC provider."""
     data = tmp_path_factory.mktemp("portal")
-    database_url = f"sqlite:///{data / 'portal.db'}"
-    migrations.upgrade(database_url)
-    with Session(engine_for(database_url)) as session:
-        session.add(Workspace(name="Acme Dental"))
-        session.commit()
-    running = start_portal(database_url=database_url, log_path=data / "portal.log")
+    running = start_portal(
+        database_url=f"sqlite:///{data / 'portal.db'}",
+        log_path=data / "portal.log",
+        extra_env={
+            "OIDC_ISSUER": oidc_provider.issuer,
+            "OIDC_CLIENT_ID": "clerk-portal-e2e",
+            "OIDC_CLIENT_SECRET": "e2e-secret",
+        },
+    )
     yield running
     running.stop()
 
@@ -32,10 +42,31 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors = PageErrors(page)
-    yield page
-    context.close()
-    errors.assert_none()
+def new_page(browser, portal):
+    """Open as many pages (each its own browser context: its own cookies) as a test needs."""
+    contexts, trackers = [], []
+
+    def open_page(width: int = 1280, height: int = 800) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        contexts.append(context)
+        trackers.append(PageErrors(page, own_origin=portal.url))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    for tracker in trackers:
+        tracker.assert_none()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def sign_in_as(page: Page, portal, role: str) -> None:
+    """One-click demo sign-in (the same session machinery as single sign-on)."""
+    page.goto(portal.url + "/login")
+    page.locator(f"#demo-sign-in-{role}").click()
+    expect(page.locator("#user-role")).to_have_text(role, timeout=20_000)

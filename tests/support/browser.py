@@ -37,27 +37,36 @@ def chromium() -> Iterator[Browser]:
 
 
 class PageErrors:
-    """Collects console errors and uncaught page errors; a browser test fails on any."""
+    """Collects console errors and uncaught page errors; a browser test fails on any.
 
-    def __init__(self, page: Page) -> None:
+    With `own_origin`, console errors of other sites' pages (the identity provider's sign-in
+    form, say) are not ours to fix and are left out.
+    """
+
+    def __init__(self, page: Page, own_origin: str | None = None) -> None:
         self.messages: list[str] = []
+        self.page = page
+        self.own_origin = own_origin
         page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
         page.on(
             "response",
             lambda response: (
                 self.messages.append(f"HTTP {response.status}: {response.url}")
-                if response.status >= 400
+                if response.status >= 400 and self._ours(response.url)
                 else None
             ),
         )
         page.on(
             "console",
             lambda message: (
-                self.messages.append(f"console {message.type}: {message.text}")
-                if message.type == "error"
+                self.messages.append(f"console {message.type}: {message.text} ({page.url})")
+                if message.type == "error" and self._ours(page.url)
                 else None
             ),
         )
+
+    def _ours(self, url: str) -> bool:
+        return self.own_origin is None or url.startswith(self.own_origin)
 
     def assert_none(self) -> None:
         assert not self.messages, "browser reported errors:\n" + "\n".join(self.messages)

@@ -18,6 +18,7 @@ PREFERRED_PORT = 3917
 @dataclass
 class RunningPortal:
     url: str
+    sandbox_url: str
     process: subprocess.Popen
     log_path: Path
 
@@ -35,12 +36,17 @@ class RunningPortal:
 
 
 def start_portal(*, database_url: str, log_path: Path, extra_env: dict[str, str] | None = None):
+    """The portal in demo mode with its own sandbox (state next to the log), on free ports."""
     port = free_port(PREFERRED_PORT)
+    sandbox_port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     env |= {
         "PORT": str(port),
         "DATABASE_URL": database_url,
         "PORTAL_MODE": "demo",
+        "SANDBOX_PORT": str(sandbox_port),
+        "SANDBOX_DATA": str(log_path.parent / "sandbox.json"),
+        "STRIPE_WEBHOOK_SECRET": "whsec_e2e_portal_tests",
         "REFLEX_USE_NPM": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),
@@ -53,7 +59,12 @@ def start_portal(*, database_url: str, log_path: Path, extra_env: dict[str, str]
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
-    portal = RunningPortal(url=f"http://localhost:{port}", process=process, log_path=log_path)
+    portal = RunningPortal(
+        url=f"http://localhost:{port}",
+        sandbox_url=f"http://127.0.0.1:{sandbox_port}",
+        process=process,
+        log_path=log_path,
+    )
     try:
         wait_for_http(f"{portal.url}/healthz", timeout=600, is_alive=lambda: process.poll() is None)
         wait_for_http(portal.url + "/", timeout=60, is_alive=lambda: process.poll() is None)
