@@ -19,6 +19,7 @@ PREFERRED_PORT = 3917
 class RunningPortal:
     url: str
     sandbox_url: str
+    database_url: str
     process: subprocess.Popen
     log_path: Path
 
@@ -62,6 +63,7 @@ def start_portal(*, database_url: str, log_path: Path, extra_env: dict[str, str]
     portal = RunningPortal(
         url=f"http://localhost:{port}",
         sandbox_url=f"http://127.0.0.1:{sandbox_port}",
+        database_url=database_url,
         process=process,
         log_path=log_path,
     )

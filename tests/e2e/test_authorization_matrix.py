@@ -1,0 +1,224 @@
+"""Every guarded event handler and API route, called by everyone, over the real websocket.
+
+Handlers and routes are discovered from the app, not listed here: a new handler is covered (and
+must declare who may call it) the moment it is registered. The browser can call any handler by
+name with any arguments, so this test does exactly that, as an anonymous visitor, a member, an
+admin, the owner of another workspace (with a session pointing at this one) and the owner.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import websocket
+from sqlmodel import Session, SQLModel
+
+from clerk_portal import routes
+from clerk_portal.auth import sessions
+from clerk_portal.billing import repository
+from clerk_portal.db import engine_for
+from clerk_portal.models import Workspace
+from tests.support.access import (
+    PUBLIC_HANDLERS,
+    PUBLIC_ROUTES,
+    guarded_handlers,
+    guarded_routes,
+)
+from tests.support.reflex_socket import ReflexSocket
+
+PERSONAS = ("anonymous", "member", "admin", "other_owner", "owner")
+# Tables that record visits rather than changes.
+VOLATILE_TABLES = {"auth_session", "login_attempt"}
+
+
+def _demo_cookie(portal, person: str) -> str:
+    response = httpx.post(
+        portal.url + routes.AUTH_DEMO,
+        data={"as": person},
+        headers={"origin": portal.url},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return f"{sessions.SESSION_COOKIE}={response.cookies[sessions.SESSION_COOKIE]}"
+
+
+def _other_owner_cookie(portal) -> str:
+    """The owner of another workspace whose session claims this one (stale or tampered)."""
+    engine = engine_for(portal.database_url)
+    with Session(engine) as session:
+        acme = session.exec(sa.select(Workspace).where(Workspace.name == "Acme Dental")).first()
+        rival_owner = repository.upsert_user(
+            session, issuer="idp", subject="rival", email="owner@rival.example", name="Rex"
+        )
+        repository.create_workspace(
+            session,
+            name="Rival Clinic",
+            owner_email="owner@rival.example",
+            owner_user_id=rival_owner.id,
+        )
+        token = sessions.create_session(
+            session,
+            user_id=rival_owner.id,
+            workspace_id=acme[0].id,
+            policy=sessions.SessionPolicy.from_settings(_settings()),
+        )
+        session.commit()
+    return f"{sessions.SESSION_COOKIE}={token}"
+
+
+def _settings():
+    from clerk_portal.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture(scope="module")
+def cookies(portal):
+    jar = {"anonymous": None, "other_owner": _other_owner_cookie(portal)}
+    for person in ("member", "admin", "owner"):
+        jar[person] = _demo_cookie(portal, person)
+    return jar
+
+
+def _snapshot(portal) -> dict[str, list]:
+    engine = engine_for(portal.database_url)
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(map(repr, connection.execute(sa.select(table)).all()))
+            for table in SQLModel.metadata.sorted_tables
+            if table.name not in VOLATILE_TABLES
+        }
+
+
+def _stripe_calls(portal) -> int:
+    return len(httpx.get(portal.sandbox_url + "/_sandbox/requests").json()["data"])
+
+
+def _sample(annotation) -> object:
+    """Any well-typed argument: the guard must refuse before looking at it."""
+    origin = typing.get_origin(annotation) or annotation
+    samples = {str: "1", int: 1, float: 1.0, bool: True, dict: {}, list: []}
+    return samples.get(origin, "1")
+
+
+def _payload(handler) -> dict:
+    signature = inspect.signature(handler.fn)
+    hints = typing.get_type_hints(inspect.unwrap(handler.fn))
+    return {
+        name: _sample(hints.get(name, str))
+        for name in list(signature.parameters)[1:]
+        if signature.parameters[name].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    }
+
+
+def _allowed(person: str, roles: frozenset[str]) -> bool:
+    return person != "anonymous" and person != "other_owner" and person in roles
+
+
+def test_every_handler_is_discovered_and_the_owner_only_ones_exist():
+    handlers = guarded_handlers()
+    names = {name for name, _handler, _roles in handlers}
+
+    assert "clerk_portal___state____session_state.switch_workspace" in {
+        name.split(".", 1)[1] for name in names
+    }
+    assert all(roles for _name, _handler, roles in handlers)
+
+
+@pytest.mark.parametrize("person", PERSONAS)
+def test_guarded_handlers_refuse_everyone_but_the_right_people(portal, cookies, person):
+    socket = ReflexSocket(portal.url, cookie=cookies[person])
+    try:
+        for name, handler, roles in guarded_handlers():
+            before, calls_before = _snapshot(portal), _stripe_calls(portal)
+            reply = socket.call(name, _payload(handler))
+            refused = bool(
+                any(path.startswith(routes.LOGIN) for path in reply.redirects())
+                or any("Only workspace" in toast for toast in reply.toasts())
+            )
+            if _allowed(person, roles):
+                assert not refused, f"{person} was refused {name}"
+                continue
+            assert refused, f"{person} was not refused {name}: {reply}"
+            assert reply.changed_vars("clerk_portal") == {}, f"{name} changed state for {person}"
+            assert _snapshot(portal) == before, f"{name} wrote to the database for {person}"
+            assert _stripe_calls(portal) == calls_before, f"{name} called Stripe for {person}"
+    finally:
+        socket.close()
+
+
+@pytest.mark.parametrize("person", PERSONAS)
+def test_generic_setvar_cannot_grant_a_role(portal, cookies, person):
+    """Reflex's built-in `setvar` exists on every state; with auto-setters off it sets nothing,
+    and in any case the guard never reads roles from state."""
+    socket = ReflexSocket(portal.url, cookie=cookies[person])
+    try:
+        for name, handler, roles in guarded_handlers():
+            state_name = name.rsplit(".", 1)[0]
+            socket.call(f"{state_name}.setvar", {"var_name": "role", "value": "owner"})
+            reply = socket.call(name, _payload(handler))
+            if not _allowed(person, roles):
+                assert reply.redirects() or reply.toasts(), f"{person} got {name} via setvar"
+    finally:
+        socket.close()
+
+
+@pytest.mark.parametrize("person", PERSONAS)
+def test_guarded_api_routes_refuse_everyone_but_the_right_people(portal, cookies, person):
+    for path, methods, roles in guarded_routes():
+        for method in methods:
+            before = _snapshot(portal)
+            headers = {"origin": portal.url}
+            if cookies[person]:
+                headers["cookie"] = cookies[person]
+            response = httpx.request(
+                method, portal.url + path, headers=headers, follow_redirects=False
+            )
+            if _allowed(person, roles):
+                assert response.status_code not in (401, 403), f"{person} refused {path}"
+            else:
+                assert response.status_code in (401, 403), f"{person} reached {path}"
+                assert _snapshot(portal) == before
+
+
+def test_public_handlers_and_routes_are_few_and_named():
+    """Everything else needs a guard: adding a public entry point is a reviewed decision."""
+    assert {
+        "clerk_portal___state____session_state.load_session",
+        "clerk_portal___pages___login____login_state.read_query",
+    } == PUBLIC_HANDLERS
+    assert {
+        routes.HEALTHZ,
+        routes.AUTH_LOGIN,
+        routes.AUTH_CALLBACK,
+        routes.AUTH_LOGOUT,
+        routes.AUTH_DEMO,
+        routes.STRIPE_WEBHOOK,
+    } == PUBLIC_ROUTES
+
+
+def test_websocket_accepts_only_the_portal_origin(portal, cookies):
+    endpoint = portal.url.replace("http://", "ws://") + "/_event/?EIO=4&transport=websocket"
+    same_site = websocket.create_connection(
+        endpoint, origin=portal.url, cookie=cookies["owner"], timeout=10
+    )
+    same_site.close()
+
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(
+            endpoint, origin="https://evil.example", cookie=cookies["owner"], timeout=10
+        )
+    assert refused.value.status_code == 403
+
+
+def test_api_cross_origin_requests_get_no_cors_grant(portal):
+    response = httpx.options(
+        portal.url + routes.HEALTHZ,
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
+
+    assert response.headers.get("access-control-allow-origin") not in ("*", "https://evil.example")

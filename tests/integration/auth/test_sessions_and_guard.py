@@ -1,0 +1,134 @@
+"""Sessions end when they should, and the guard re-checks membership on every call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+
+from clerk_portal.auth import guard
+from clerk_portal.auth.sessions import (
+    SessionPolicy,
+    create_session,
+    resolve_session,
+    revoke_session,
+)
+from clerk_portal.billing import repository
+from clerk_portal.db import engine_for
+from clerk_portal.models import utcnow
+
+POLICY = SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
+
+
+@pytest.fixture
+def db(portal_env, database_url):
+    with Session(engine_for(database_url), expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def acme(db):
+    """Acme with an owner (Olivia) and a member (Mia), both signed up."""
+    olivia = repository.upsert_user(db, issuer="idp", subject="o", email="o@acme.example")
+    mia = repository.upsert_user(db, issuer="idp", subject="m", email="m@acme.example")
+    workspace = repository.create_workspace(
+        db, name="Acme", owner_email="o@acme.example", owner_user_id=olivia.id
+    )
+    member = repository.add_member(
+        db, workspace_id=workspace.id, email="m@acme.example", role="member", user_id=mia.id
+    )
+    db.commit()
+    return workspace, olivia, mia, member
+
+
+def test_a_session_lives_until_it_is_idle_too_long(db, acme):
+    workspace, olivia, *_ = acme
+    start = utcnow()
+    token = create_session(
+        db, user_id=olivia.id, workspace_id=workspace.id, policy=POLICY, now=start
+    )
+
+    assert resolve_session(db, token=token, policy=POLICY, now=start + timedelta(minutes=29))
+    # Activity at 29 minutes moved the idle deadline on.
+    assert resolve_session(db, token=token, policy=POLICY, now=start + timedelta(minutes=58))
+    assert (
+        resolve_session(db, token=token, policy=POLICY, now=start + timedelta(minutes=89)) is None
+    )
+    # Once ended, it stays ended.
+    assert (
+        resolve_session(db, token=token, policy=POLICY, now=start + timedelta(minutes=60)) is None
+    )
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_active(db, acme):
+    workspace, olivia, *_ = acme
+    start = utcnow()
+    token = create_session(
+        db, user_id=olivia.id, workspace_id=workspace.id, policy=POLICY, now=start
+    )
+    for minutes in range(20, 12 * 60, 20):  # busy all day
+        assert resolve_session(
+            db, token=token, policy=POLICY, now=start + timedelta(minutes=minutes)
+        )
+
+    assert resolve_session(db, token=token, policy=POLICY, now=start + timedelta(hours=12)) is None
+
+
+def test_unknown_revoked_and_missing_tokens_resolve_to_nobody(db, acme):
+    workspace, olivia, *_ = acme
+    token = create_session(db, user_id=olivia.id, workspace_id=workspace.id, policy=POLICY)
+    revoke_session(db, token=token)
+
+    for candidate in (token, "not-a-session", "", None):
+        assert resolve_session(db, token=candidate, policy=POLICY) is None
+
+
+def test_removed_member_loses_access_on_the_next_call(db, acme):
+    workspace, _olivia, mia, member = acme
+    token = create_session(db, user_id=mia.id, workspace_id=workspace.id, policy=POLICY)
+    db.commit()
+    assert guard.principal_for_token(token).role == "member"
+
+    repository.remove_member(db, workspace_id=workspace.id, membership_id=member.id)
+    db.commit()
+
+    assert guard.principal_for_token(token) is None
+    db.expire_all()
+    assert resolve_session(db, token=token, policy=POLICY) is None  # revoked, not just refused
+
+
+def test_role_changes_apply_on_the_next_call(db, acme):
+    workspace, _olivia, mia, member = acme
+    token = create_session(db, user_id=mia.id, workspace_id=workspace.id, policy=POLICY)
+    db.commit()
+    with pytest.raises(guard.AccessDenied):
+        guard.check_role(guard.principal_for_token(token), guard.OWNER)
+
+    repository.change_role(db, workspace_id=workspace.id, membership_id=member.id, role="owner")
+    db.commit()
+
+    assert guard.check_role(guard.principal_for_token(token), guard.OWNER).role == "owner"
+
+
+def test_check_role_messages():
+    member = guard.Principal(1, "Mia", "m@x", 1, "Acme", "member")
+    admin = guard.Principal(2, "Adam", "a@x", 1, "Acme", "admin")
+
+    with pytest.raises(guard.AccessDenied) as anonymous:
+        guard.check_role(None, guard.OWNER)
+    assert not anonymous.value.signed_in
+    with pytest.raises(guard.AccessDenied, match="Only workspace owners can manage billing"):
+        guard.check_role(admin, guard.OWNER)
+    with pytest.raises(guard.AccessDenied, match="owners and admins"):
+        guard.check_role(member, guard.TEAM_MANAGERS)
+    assert guard.check_role(admin, guard.TEAM_MANAGERS) is admin
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "clerk_session=", "garbage;;;==", 'clerk_session="unterminated'],
+)
+def test_malformed_cookies_mean_nobody(header):
+    token = guard.cookie_value(header, "clerk_session")
+    assert guard.principal_for_token(token) is None

@@ -1,0 +1,21 @@
+"""Every event handler and API route declares who may call it (or is a named public one)."""
+
+from tests.support.access import (
+    PUBLIC_HANDLERS,
+    all_handlers,
+    undeclared_handlers,
+    undeclared_routes,
+)
+
+
+def test_every_event_handler_declares_its_access():
+    assert undeclared_handlers() == [], "add @requires_role(...) (clerk_portal.auth.guard)"
+
+
+def test_every_api_route_declares_its_access():
+    assert undeclared_routes() == [], "wrap the endpoint in guarded_route(...) or make it public"
+
+
+def test_public_handlers_exist():
+    names = {name.split(".", 1)[1] for name, _handler, _roles in all_handlers()}
+    assert names >= PUBLIC_HANDLERS
