@@ -4,7 +4,7 @@ import reflex as rx
 
 from clerk_portal import routes
 from clerk_portal.api import build_api
-from clerk_portal.pages import login, skeleton
+from clerk_portal.pages import login, pricing, skeleton
 from clerk_portal.pages.billing_access import BillingAccessState
 from clerk_portal.state import SessionState
 
@@ -30,3 +30,4 @@ app.add_page(
     title="Sign in · Clerk Chat",
     on_load=login.LoginState.read_query,
 )
+app.add_page(pricing.pricing, route=routes.PRICING, title="Pricing · Clerk Chat")

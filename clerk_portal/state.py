@@ -36,6 +36,7 @@ class SessionState(rx.State):
         return self.role in ("owner", "admin")
 
     @rx.event
+    @guard.public_handler
     async def load_session(self):
         """on_load of every signed-in page: no session, no page."""
         principal = await guard.current_principal(self)

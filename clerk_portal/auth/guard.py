@@ -187,6 +187,13 @@ def requires_role(roles: frozenset[str]) -> Callable:
     return decorate
 
 
+def public_handler(handler: Callable) -> Callable:
+    """Mark a handler as deliberately public: it reads or changes only what its own tab shows,
+    or (contact sales) accepts a form anyone may send. Tests list every such handler by name."""
+    handler.__public_handler__ = True
+    return handler
+
+
 owner_only = requires_role(OWNER)
 team_managers_only = requires_role(TEAM_MANAGERS)
 members_only = requires_role(ANY_MEMBER)

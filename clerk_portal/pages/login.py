@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clerk_portal import routes
+from clerk_portal.auth.guard import public_handler
 from clerk_portal.components.native_form import post_form
 from clerk_portal.demo import DEMO_PEOPLE
 from clerk_portal.settings import get_settings
@@ -20,6 +21,7 @@ class LoginState(rx.State):
     next_path: str = routes.BILLING
 
     @rx.event
+    @public_handler
     def read_query(self) -> None:
         query = self.router.url.query_parameters
         self.notice = REASONS.get(query.get("reason", ""), "")

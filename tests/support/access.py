@@ -11,11 +11,23 @@ from reflex.state import State
 
 from clerk_portal import routes
 
+# Handlers marked @public_handler, by method name: each is a reviewed decision.
 PUBLIC_HANDLERS = {
     # Resolves the session itself and only reports who is signed in (or redirects to sign-in).
-    "clerk_portal___state____session_state.load_session",
-    # Reads the sign-in page's query string.
-    "clerk_portal___pages___login____login_state.read_query",
+    "load_session",
+    # The sign-in page's query string.
+    "read_query",
+    # The plan calculator (public pricing page and upgrade form): this tab's choices only.
+    "select_plan",
+    "select_interval",
+    "set_seats",
+    "set_numbers",
+    "step_seats",
+    "step_numbers",
+    # Contact sales: a form anyone may send (validated, stored).
+    "open_contact_sales",
+    "close_contact_sales",
+    "submit_inquiry",
 }
 PUBLIC_ROUTES = {
     routes.HEALTHZ,
@@ -55,12 +67,22 @@ def all_handlers():
             yield full_name, handler, getattr(handler.fn, "__guard_roles__", None)
 
 
+def is_public(handler) -> bool:
+    return getattr(handler.fn, "__public_handler__", False)
+
+
 def undeclared_handlers() -> list[str]:
     return [
         _short(name)
-        for name, _handler, roles in all_handlers()
-        if roles is None and _short(name) not in PUBLIC_HANDLERS
+        for name, handler, roles in all_handlers()
+        if roles is None and not is_public(handler)
     ]
+
+
+def public_handler_names() -> set[str]:
+    return {
+        name.rsplit(".", 1)[1] for name, handler, _roles in all_handlers() if is_public(handler)
+    }
 
 
 def guarded_handlers():
