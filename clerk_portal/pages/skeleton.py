@@ -15,14 +15,6 @@ def billing() -> rx.Component:
     )
 
 
-def team() -> rx.Component:
-    return page_shell("Team", rx.text("Team members of this workspace."))
-
-
-def numbers() -> rx.Component:
-    return page_shell("Numbers", rx.text("Phone numbers of this workspace."))
-
-
 def invoices() -> rx.Component:
     return page_shell(
         "Invoices", owners_only(rx.text("Invoices appear here once you upgrade.", id="invoices"))
