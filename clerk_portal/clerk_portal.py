@@ -4,7 +4,7 @@ import reflex as rx
 
 from clerk_portal import routes
 from clerk_portal.api import build_api
-from clerk_portal.pages import login, numbers, pricing, skeleton, team
+from clerk_portal.pages import history, invoices, login, numbers, pricing, skeleton, team
 from clerk_portal.pages.billing_access import BillingAccessState
 from clerk_portal.state import SessionState
 
@@ -16,7 +16,8 @@ _SIGNED_IN_PAGES = (
     (skeleton.billing, routes.BILLING, "Billing", None),
     (team.team, routes.TEAM, "Team", team.TeamState.load_team),
     (numbers.numbers, routes.NUMBERS, "Numbers", numbers.NumbersState.load_numbers),
-    (skeleton.invoices, routes.INVOICES, "Invoices", None),
+    (invoices.invoices, routes.INVOICES, "Invoices", invoices.InvoicesState.load_invoices),
+    (history.billing_history, routes.HISTORY, "Billing history", history.HistoryState.load_history),
 )
 for component, route, title, loader in _SIGNED_IN_PAGES:
     on_load = [SessionState.load_session, BillingAccessState.load_owners]

@@ -5,6 +5,7 @@ BILLING = "/billing"
 TEAM = "/team"
 NUMBERS = "/numbers"
 INVOICES = "/invoices"
+HISTORY = "/billing/history"
 PRICING = "/pricing"
 
 NAVIGATION = (
@@ -12,6 +13,7 @@ NAVIGATION = (
     ("Team", TEAM),
     ("Numbers", NUMBERS),
     ("Invoices", INVOICES),
+    ("History", HISTORY),
 )
 
 LOGIN = "/login"

@@ -13,9 +13,3 @@ def billing() -> rx.Component:
         "Billing",
         owners_only(rx.text("Your plan, card and invoices.", id="billing-overview")),
     )
-
-
-def invoices() -> rx.Component:
-    return page_shell(
-        "Invoices", owners_only(rx.text("Invoices appear here once you upgrade.", id="invoices"))
-    )

@@ -1,13 +1,32 @@
-"""Test data in the running portal's database, for browser tests that must not share the demo's."""
+"""Test data in the running portal's database, for browser tests that must not share the demo's.
+
+`signed_in_owner` creates a workspace (on trial) whose owner has a session, and puts the session
+cookie into a Playwright page, exactly as signing in would.
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Page
 from sqlmodel import Session, select
 
+from clerk_portal.auth import sessions
 from clerk_portal.billing import repository
 from clerk_portal.db import engine_for
 from clerk_portal.demo import DEMO_WORKSPACE
 from clerk_portal.models import Workspace
+from clerk_portal.settings import get_settings
+
+
+@dataclass(frozen=True)
+class FreshWorkspace:
+    id: int
+    name: str
+    owner_name: str
+    owner_user_id: int
 
 
 def add_demo_number(portal, e164: str) -> None:
@@ -16,3 +35,71 @@ def add_demo_number(portal, e164: str) -> None:
         demo = session.exec(select(Workspace).where(Workspace.name == DEMO_WORKSPACE)).first()
         repository.add_number(session, workspace_id=demo.id, e164=e164)
         session.commit()
+
+
+def signed_in_owner(page: Page, portal, *, name: str = "Bayside Clinic") -> FreshWorkspace:
+    suffix = uuid.uuid4().hex[:8]
+    owner_name = f"Owner {suffix}"
+    with Session(engine_for(portal.database_url)) as session:
+        owner = repository.upsert_user(
+            session,
+            issuer="e2e",
+            subject=f"owner-{suffix}",
+            email=f"owner-{suffix}@clinic.example",
+            name=owner_name,
+        )
+        workspace = repository.create_workspace(
+            session, name=f"{name} {suffix}", owner_email=owner.email, owner_user_id=owner.id
+        )
+        token = sessions.create_session(
+            session,
+            user_id=owner.id,
+            workspace_id=workspace.id,
+            policy=sessions.SessionPolicy.from_settings(get_settings()),
+        )
+        created = FreshWorkspace(workspace.id, workspace.name, owner_name, owner.id)
+        session.commit()
+    page.context.add_cookies(
+        [{"name": sessions.SESSION_COOKIE, "value": token, "url": portal.url, "httpOnly": True}]
+    )
+    return created
+
+
+def seed_invoices(portal, workspace: FreshWorkspace, *, months: int, now: datetime) -> None:
+    """One paid monthly invoice per month, the newest this month: $100, $110, $120, …"""
+    with Session(engine_for(portal.database_url)) as session:
+        for back in range(months):
+            start = _month_start(now, back)
+            end = _month_start(now, back - 1)
+            repository.upsert_invoice(
+                session,
+                workspace_id=workspace.id,
+                stripe_invoice_id=f"in_e2e_{workspace.id}_{back}",
+                created=start + timedelta(hours=1),
+                number=f"E2E-{workspace.id}-{months - back:04d}",
+                status="paid",
+                total_cents=10_000 + 1_000 * (months - 1 - back),
+                amount_paid_cents=10_000 + 1_000 * (months - 1 - back),
+                period_start=start,
+                period_end=end,
+                invoice_pdf_url=f"{portal.sandbox_url}/invoice/e2e-{workspace.id}-{back}.pdf",
+            )
+        session.commit()
+
+
+def seed_activity(portal, workspace: FreshWorkspace, *, count: int) -> None:
+    with Session(engine_for(portal.database_url)) as session:
+        for index in range(count):
+            repository.record_activity(
+                session,
+                workspace_id=workspace.id,
+                kind="note",
+                summary=f"Seeded entry {index + 1}",
+                actor_user_id=workspace.owner_user_id,
+            )
+        session.commit()
+
+
+def _month_start(now: datetime, back: int) -> datetime:
+    index = now.year * 12 + now.month - 1 - back
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
