@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from clerk_portal import routes
 from clerk_portal.auth.routes import auth_routes
+from clerk_portal.billing.webhooks import webhook_routes
 from clerk_portal.db import get_engine
 from clerk_portal.settings import get_settings
 
@@ -38,5 +39,9 @@ async def healthz(_request: Request) -> JSONResponse:
 def build_api() -> Starlette:
     settings = get_settings()
     return Starlette(
-        routes=[Route(routes.HEALTHZ, healthz, methods=["GET"]), *auth_routes(settings)]
+        routes=[
+            Route(routes.HEALTHZ, healthz, methods=["GET"]),
+            *auth_routes(settings),
+            *webhook_routes(),
+        ]
     )

@@ -4,11 +4,17 @@ import reflex as rx
 
 from clerk_portal import routes
 from clerk_portal.api import build_api
-from clerk_portal.pages import history, invoices, login, numbers, pricing, skeleton, team
-from clerk_portal.pages.billing_access import BillingAccessState
+from clerk_portal.billing import reconcile, webhooks
+from clerk_portal.pages import login, numbers, pricing, skeleton, team
+from clerk_portal.pages.billing import history, invoices
+from clerk_portal.pages.billing.access import BillingAccessState
 from clerk_portal.state import SessionState
 
 app = rx.App(api_transformer=build_api())
+# Background work of every backend worker: the webhook inbox's safety net (events whose in-process
+# processing was lost or failed) and the periodic billing jobs (reconcile, due plan changes).
+app.register_lifespan_task(webhooks.webhook_worker_forever)
+app.register_lifespan_task(reconcile.reconcile_forever)
 
 # (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (

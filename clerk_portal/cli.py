@@ -38,6 +38,12 @@ def _seed_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _reconcile(args: argparse.Namespace) -> int:
+    from clerk_portal.billing import reconcile
+
+    return reconcile.run(fix=args.fix)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m clerk_portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--catalog", help="a catalog file (default: clerk_portal/billing/catalog.toml)"
     )
     sync.set_defaults(handler=_sync_catalog)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="compare members and numbers, Stripe's quantities and the mirror; report drift",
+    )
+    reconcile.add_argument("--fix", action="store_true", help="correct the drift (idempotent)")
+    reconcile.set_defaults(handler=_reconcile)
     return parser
 
 

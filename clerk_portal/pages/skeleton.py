@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clerk_portal.components.shell import page_shell
-from clerk_portal.pages.billing_access import owners_only
+from clerk_portal.pages.billing.access import owners_only
 
 
 def billing() -> rx.Component:

@@ -16,7 +16,7 @@ from clerk_portal.components.invoice_table import invoice_table
 from clerk_portal.components.shell import page_shell
 from clerk_portal.db import session_scope
 from clerk_portal.models import Invoice
-from clerk_portal.pages.billing_access import owners_only
+from clerk_portal.pages.billing.access import owners_only
 
 PAGE_SIZE = 10
 STATUS_COLORS = {"paid": "green", "open": "amber", "draft": "gray", "void": "gray"}

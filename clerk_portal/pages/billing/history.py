@@ -17,7 +17,7 @@ from clerk_portal.components.history_view import activity_timeline, invoiced_cha
 from clerk_portal.components.shell import page_shell
 from clerk_portal.db import session_scope
 from clerk_portal.models import utcnow
-from clerk_portal.pages.billing_access import owners_only
+from clerk_portal.pages.billing.access import owners_only
 
 PAGE_SIZE = 20
 

@@ -1,0 +1,47 @@
+"""Live updates: a per-workspace counter that every mirror write raises (`mirror_version`).
+
+An open billing tab's background task calls `wait_for_change(workspace_id, since)` in a loop and
+reloads the overview when it returns a larger number. Polling the indexed row every 250 ms is
+cheap and works across several backend workers sharing one database (no pub/sub needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlmodel import select
+
+from clerk_portal.billing.services.common import in_db
+from clerk_portal.models import BillingAccount
+
+POLL_SECONDS = 0.25
+
+
+async def mirror_version(workspace_id: int) -> int:
+    """The workspace's mirror version (0 for an unknown workspace)."""
+    return await in_db(
+        lambda session: (
+            session.exec(
+                select(BillingAccount.mirror_version).where(
+                    BillingAccount.workspace_id == workspace_id
+                )
+            ).first()
+            or 0
+        )
+    )
+
+
+# The page layer passes a plain timeout (a long-poll), hence the noqa.
+async def wait_for_change(
+    workspace_id: int,
+    since: int,
+    timeout: float = 25.0,  # noqa: ASYNC109
+) -> int:
+    """Return the version as soon as it differs from `since`, or after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        version = await mirror_version(workspace_id)
+        if version != since or time.monotonic() >= deadline:
+            return version
+        await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))

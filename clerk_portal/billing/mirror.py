@@ -1,0 +1,267 @@
+"""Writing Stripe's state into the local mirror (plain functions over a session).
+
+Services write from each Stripe response; the webhook engine writes from a fresh read of the object.
+Every change goes through `bump()`, which raises `BillingAccount.mirror_version` in the same
+transaction, so open billing tabs refresh. `lock_account()` serialises writers of one workspace
+(a row lock on PostgreSQL, the write lock on SQLite).
+
+Stripe statuses outside our CHECK constraint are mapped: `incomplete_expired` → `canceled` (the
+first payment never happened), `paused` → `unpaid` (no payment is being collected: read-only until
+the owner pays). We never create subscriptions that can pause.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import repository
+from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.gateway import (
+    CardSnapshot,
+    CustomerSnapshot,
+    InvoiceSnapshot,
+    SubscriptionSnapshot,
+)
+from clerk_portal.domain_errors import NotFound
+from clerk_portal.models import BillingAccount, Invoice, SubscriptionItem, utcnow
+
+STATUS_MAP = {"incomplete_expired": "canceled", "paused": "unpaid"}
+ENDED = ("canceled",)
+PO_FIELD = "PO number"
+TAX_ID_FIELD = "Tax ID"
+
+
+def from_unix(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value else None
+
+
+def lock_account(session: Session, workspace_id: int) -> BillingAccount:
+    """The billing account, locked for this transaction (fresh from the database)."""
+    result = session.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.workspace_id) == workspace_id)
+        .values(mirror_version=BillingAccount.mirror_version)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("That workspace has no billing account.")
+    return session.exec(
+        select(BillingAccount)
+        .where(BillingAccount.workspace_id == workspace_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def bump(account: BillingAccount) -> None:
+    account.mirror_version = (account.mirror_version or 0) + 1
+    account.updated_at = utcnow()
+
+
+def items_by_kind(session: Session, workspace_id: int) -> dict[str, SubscriptionItem]:
+    rows = session.exec(
+        select(SubscriptionItem).where(SubscriptionItem.workspace_id == workspace_id)
+    ).all()
+    return {row.kind: row for row in rows}
+
+
+def plan_of(snapshot: SubscriptionSnapshot) -> tuple[str | None, str | None]:
+    for item in snapshot.items:
+        if item.lookup_key:
+            try:
+                plan, _kind, interval = get_catalog().find_lookup_key(item.lookup_key)
+            except NotFound:
+                continue
+            return plan.id, interval
+    return None, None
+
+
+def applies_to(account: BillingAccount, snapshot: SubscriptionSnapshot) -> bool:
+    """Whether this subscription is the account's (a late event of an old one is ignored)."""
+    if account.stripe_subscription_id in (None, snapshot.id):
+        return True
+    # A new subscription replaces one that has ended (resubscribing after a cancellation).
+    return account.status in ENDED and snapshot.status not in ("canceled", "incomplete_expired")
+
+
+def apply_subscription(
+    session: Session, account: BillingAccount, snapshot: SubscriptionSnapshot
+) -> bool:
+    """Mirror the subscription; returns whether anything changed."""
+    if not applies_to(account, snapshot):
+        return False
+    plan, interval = plan_of(snapshot)
+    status = STATUS_MAP.get(snapshot.status, snapshot.status)
+    values: dict[str, Any] = {
+        "stripe_subscription_id": snapshot.id,
+        "stripe_customer_id": account.stripe_customer_id or snapshot.customer,
+        "status": status,
+        "plan": plan or account.plan,
+        "interval": interval or account.interval,
+        "current_period_start": from_unix(snapshot.current_period_start),
+        "current_period_end": from_unix(snapshot.current_period_end),
+        "cancel_at_period_end": snapshot.cancel_at_period_end and status not in ENDED,
+        "canceled_at": from_unix(snapshot.canceled_at),
+    }
+    if snapshot.status == "trialing" and snapshot.trial_end:
+        values["trial_ends_at"] = from_unix(snapshot.trial_end)
+    if snapshot.cancel_at_period_end or status in ENDED:
+        if snapshot.cancellation_feedback:
+            values["cancel_reason"] = snapshot.cancellation_feedback
+        if snapshot.cancellation_comment:
+            values["cancel_comment"] = snapshot.cancellation_comment
+    elif account.cancel_at_period_end:  # resumed
+        values["cancel_reason"] = values["cancel_comment"] = None
+    if account.pending_plan and (plan, interval) == (
+        account.pending_plan,
+        account.pending_interval,
+    ):
+        values.update(pending_plan=None, pending_interval=None, pending_change_at=None)
+    if status in ENDED:
+        values.update(pending_plan=None, pending_interval=None, pending_change_at=None)
+    changed = _assign(account, values)
+    changed |= _apply_items(session, account.workspace_id, snapshot)
+    if snapshot.latest_invoice is not None:
+        changed |= apply_invoice(session, account, snapshot.latest_invoice, bump_version=False)
+    if changed:
+        bump(account)
+        session.add(account)
+    return changed
+
+
+def _apply_items(session: Session, workspace_id: int, snapshot: SubscriptionSnapshot) -> bool:
+    existing = items_by_kind(session, workspace_id)
+    changed = False
+    seen: set[str] = set()
+    for item in snapshot.items:
+        kind = _kind_of(item.lookup_key)
+        if kind is None or kind in seen:
+            continue
+        seen.add(kind)
+        row = existing.get(kind)
+        if row is None:
+            row = SubscriptionItem(
+                workspace_id=workspace_id,
+                kind=kind,
+                stripe_subscription_item_id=item.id,
+                stripe_price_id=item.price_id,
+            )
+            changed = True
+        values = {
+            "stripe_subscription_item_id": item.id,
+            "stripe_price_id": item.price_id,
+            "lookup_key": item.lookup_key,
+            "quantity": item.quantity,
+            "unit_amount_cents": item.unit_amount,
+        }
+        if _assign(row, values) or changed:
+            row.updated_at = utcnow()
+            session.add(row)
+            changed = True
+    for kind, row in existing.items():
+        if kind not in seen:
+            session.delete(row)
+            changed = True
+    if changed:
+        session.flush()
+    return changed
+
+
+def _kind_of(lookup_key: str | None) -> str | None:
+    if not lookup_key:
+        return None
+    try:
+        return get_catalog().find_lookup_key(lookup_key)[1]
+    except NotFound:
+        return None
+
+
+def apply_invoice(
+    session: Session,
+    account: BillingAccount,
+    invoice: InvoiceSnapshot,
+    *,
+    bump_version: bool = True,
+) -> bool:
+    """Mirror one invoice (drafts included); returns whether anything changed."""
+    created = from_unix(invoice.created) or utcnow()
+    fields = {
+        "number": invoice.number,
+        "status": invoice.status if invoice.status != "deleted" else "void",
+        "currency": invoice.currency,
+        "subtotal_cents": invoice.subtotal,
+        "total_cents": invoice.total,
+        "amount_due_cents": invoice.amount_due,
+        "amount_paid_cents": invoice.amount_paid,
+        "amount_remaining_cents": invoice.amount_remaining,
+        "period_start": from_unix(invoice.period_start),
+        "period_end": from_unix(invoice.period_end),
+        "billing_reason": invoice.billing_reason,
+        "hosted_invoice_url": invoice.hosted_invoice_url,
+        "invoice_pdf_url": invoice.invoice_pdf,
+    }
+    row = session.exec(select(Invoice).where(Invoice.stripe_invoice_id == invoice.id)).first()
+    if row is not None and all(getattr(row, k) == v for k, v in fields.items()):
+        return False
+    repository.upsert_invoice(
+        session,
+        workspace_id=account.workspace_id,
+        stripe_invoice_id=invoice.id,
+        created=created,
+        **fields,
+    )
+    if bump_version:
+        bump(account)
+        session.add(account)
+    return True
+
+
+def apply_card(session: Session, account: BillingAccount, card: CardSnapshot | None) -> bool:
+    values = {
+        "stripe_payment_method_id": card.id if card else None,
+        "card_brand": card.brand if card else None,
+        "card_last4": card.last4 if card else None,
+        "card_exp_month": card.exp_month if card else None,
+        "card_exp_year": card.exp_year if card else None,
+    }
+    changed = _assign(account, values)
+    if changed:
+        bump(account)
+        session.add(account)
+    return changed
+
+
+def apply_customer(session: Session, account: BillingAccount, customer: CustomerSnapshot) -> bool:
+    """Billing details as Stripe holds them (the card is mirrored separately)."""
+    if customer.deleted:
+        return False
+    address = customer.address or {}
+    fields = dict(customer.custom_fields)
+    values = {
+        "billing_email": customer.email,
+        "billing_name": customer.name,
+        "address_line1": address.get("line1"),
+        "address_line2": address.get("line2"),
+        "address_city": address.get("city"),
+        "address_state": address.get("state"),
+        "address_postal_code": address.get("postal_code"),
+        "address_country": address.get("country"),
+        "po_number": fields.get(PO_FIELD),
+        "tax_id": fields.get(TAX_ID_FIELD) or customer.metadata.get("tax_id"),
+    }
+    changed = _assign(account, values)
+    if changed:
+        bump(account)
+        session.add(account)
+    return changed
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed

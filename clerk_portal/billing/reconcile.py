@@ -1,0 +1,263 @@
+"""Reconciliation: the team, Stripe and the mirror agree, or the drift is reported (and fixed).
+
+For every workspace with a Stripe customer:
+- mirror vs Stripe: subscription status, plan, interval, period end, cancel flag, item quantities,
+  and every invoice (status and amounts). Fixed by applying Stripe's state to the mirror.
+- team vs Stripe: seats and extra numbers billed against the members and numbers in use. Fixed by
+  one quantity update (the normal sync, so its idempotency key and proration apply).
+Fixing is idempotent: a second run finds nothing. `python -m clerk_portal reconcile [--fix]` prints
+one line per drift; `reconcile_forever` runs the periodic jobs in the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing.errors import GatewayError
+from clerk_portal.billing.gateway import InvoiceSnapshot, StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.services.common import gateway_or_default, in_db, write_mirror
+from clerk_portal.billing.services.quantities import sync_dirty_accounts, sync_quantities
+from clerk_portal.models import BillingAccount, Invoice, Workspace
+
+log = logging.getLogger("clerk_portal.billing.reconcile")
+
+
+@dataclass(frozen=True)
+class Drift:
+    workspace_id: int
+    workspace_name: str
+    kind: str  # subscription | quantities | invoice
+    detail: str
+    fixed: bool = False
+
+    def describe(self) -> str:
+        state = " [fixed]" if self.fixed else ""
+        where = f"workspace {self.workspace_id} ({self.workspace_name})"
+        return f"{where}: {self.kind}: {self.detail}{state}"
+
+
+@dataclass(frozen=True)
+class _Local:
+    workspace_id: int
+    name: str
+    customer_id: str
+    subscription_id: str | None
+    version: int
+    fields: dict[str, Any]
+    quantities: dict[str, int]
+    seats: int
+    numbers: int
+    invoices: dict[str, tuple[str, int, int]]
+
+
+def _locals(session: Session) -> list[_Local]:
+    accounts = session.exec(
+        select(BillingAccount)
+        .where(col(BillingAccount.stripe_customer_id).is_not(None))
+        .order_by(col(BillingAccount.workspace_id))
+    ).all()
+    found = []
+    for account in accounts:
+        workspace = session.get(Workspace, account.workspace_id)
+        items = mirror.items_by_kind(session, account.workspace_id)
+        invoices = session.exec(
+            select(Invoice).where(Invoice.workspace_id == account.workspace_id)
+        ).all()
+        found.append(
+            _Local(
+                workspace_id=account.workspace_id,
+                name=workspace.name if workspace else "?",
+                customer_id=account.stripe_customer_id or "",
+                subscription_id=account.stripe_subscription_id,
+                version=account.mirror_version,
+                fields=_account_fields(account),
+                quantities={kind: item.quantity for kind, item in items.items()},
+                seats=repository.active_seat_count(session, workspace_id=account.workspace_id),
+                numbers=repository.active_number_count(session, workspace_id=account.workspace_id),
+                invoices={
+                    i.stripe_invoice_id: (i.status, i.total_cents, i.amount_paid_cents)
+                    for i in invoices
+                },
+            )
+        )
+    return found
+
+
+def _account_fields(account: BillingAccount) -> dict[str, Any]:
+    return {
+        "status": account.status,
+        "plan": account.plan,
+        "interval": account.interval,
+        "period end": account.current_period_end,
+        "cancel at period end": account.cancel_at_period_end,
+    }
+
+
+def _expected_fields(snapshot: SubscriptionSnapshot) -> dict[str, Any]:
+    plan, interval = mirror.plan_of(snapshot)
+    status = mirror.STATUS_MAP.get(snapshot.status, snapshot.status)
+    return {
+        "status": status,
+        "plan": plan,
+        "interval": interval,
+        "period end": mirror.from_unix(snapshot.current_period_end),
+        "cancel at period end": snapshot.cancel_at_period_end and status != "canceled",
+    }
+
+
+def _stripe_quantities(snapshot: SubscriptionSnapshot) -> dict[str, int]:
+    from clerk_portal.billing.mirror import _kind_of
+
+    return {
+        kind: item.quantity
+        for item in snapshot.items
+        if (kind := _kind_of(item.lookup_key)) is not None
+    }
+
+
+async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift]:
+    drifts: list[tuple[str, str]] = []
+    subscription: SubscriptionSnapshot | None = None
+    if local.subscription_id:
+        subscription = await gateway.retrieve_subscription(local.subscription_id)
+    else:
+        live = [
+            s
+            for s in await gateway.list_subscriptions(local.customer_id)
+            if s.status not in ("canceled", "incomplete_expired")
+        ]
+        if live:
+            subscription = live[0]
+            drifts.append(("subscription", f"Stripe has {subscription.id}, the mirror has none"))
+    if subscription is not None and local.subscription_id:
+        expected = _expected_fields(subscription)
+        for name, value in expected.items():
+            if local.fields[name] != value:
+                drifts.append(
+                    ("subscription", f"{name} is {local.fields[name]!r}, Stripe says {value!r}")
+                )
+        stripe_quantities = _stripe_quantities(subscription)
+        for kind, quantity in stripe_quantities.items():
+            if local.quantities.get(kind) != quantity:
+                drifts.append(
+                    (
+                        "subscription",
+                        f"{kind} quantity is {local.quantities.get(kind)} in the mirror, "
+                        f"{quantity} at Stripe",
+                    )
+                )
+    invoices = await gateway.list_invoices(local.customer_id)
+    stale: list[InvoiceSnapshot] = []
+    for invoice in invoices:
+        mine = local.invoices.get(invoice.id)
+        wanted = (invoice.status, invoice.total, invoice.amount_paid)
+        if mine != wanted:
+            stale.append(invoice)
+            what = (
+                "missing"
+                if mine is None
+                else f"{mine[0]} in the mirror, {invoice.status} at Stripe"
+            )
+            drifts.append(("invoice", f"{invoice.number or invoice.id} {what}"))
+    team_drift = None
+    if subscription is not None and subscription.status in ("active", "past_due", "trialing"):
+        plan, _ = mirror.plan_of(subscription)
+        billed = _stripe_quantities(subscription)
+        wanted_numbers = pricing.number_quantity(plan, local.numbers) if plan else 0
+        if (billed.get("seat"), billed.get("number", 0)) != (local.seats, wanted_numbers):
+            team_drift = (
+                f"team has {local.seats} seats and {wanted_numbers} extra numbers, Stripe bills "
+                f"{billed.get('seat')} and {billed.get('number', 0)}"
+            )
+            drifts.append(("quantities", team_drift))
+    if fix and drifts:
+        await _fix(local, gateway, subscription, stale, team_drift is not None)
+    return [Drift(local.workspace_id, local.name, kind, detail, fix) for kind, detail in drifts]
+
+
+async def _fix(
+    local: _Local,
+    gateway: StripeGateway,
+    subscription: SubscriptionSnapshot | None,
+    invoices: list[InvoiceSnapshot],
+    team: bool,
+) -> None:
+    def apply(session: Session, account: BillingAccount, snap: Any) -> None:
+        if subscription is not None:
+            mirror.apply_subscription(session, account, subscription)
+        for invoice in invoices:
+            mirror.apply_invoice(session, account, invoice)
+        repository.record_activity(
+            session,
+            workspace_id=local.workspace_id,
+            kind="reconciled",
+            summary="Billing records were corrected to match Stripe",
+        )
+
+    await write_mirror(
+        local.workspace_id, seen_version=local.version, first=None, refetch=None, apply=apply
+    )
+    if team:
+        await sync_quantities(workspace_id=local.workspace_id, gateway=gateway)
+
+
+async def reconcile(*, fix: bool = False, gateway: StripeGateway | None = None) -> list[Drift]:
+    """Every drift found (and fixed, with `fix=True`), workspace by workspace."""
+    gateway = gateway_or_default(gateway)
+    drifts: list[Drift] = []
+    for local in await in_db(_locals):
+        try:
+            drifts += await _check(local, gateway, fix)
+        except GatewayError as error:
+            drifts.append(Drift(local.workspace_id, local.name, "error", error.message))
+    return drifts
+
+
+async def reconcile_forever(interval_seconds: float = 300) -> None:
+    """The periodic billing jobs (register as a Reflex lifespan task): reconcile with fixes,
+    retry lost quantity syncs, apply due plan changes and process missed webhook events."""
+    from clerk_portal.billing import webhooks
+    from clerk_portal.billing.services.plan_change import apply_due_changes
+
+    while True:
+        await asyncio.sleep(interval_seconds)
+        for job in (sync_dirty_accounts, apply_due_changes, webhooks.process_pending):
+            try:
+                await job()
+            except Exception:
+                log.exception("billing job %s failed", job.__name__)
+        try:
+            for drift in await reconcile(fix=True):
+                log.warning("reconcile: %s", drift.describe())
+        except Exception:
+            log.exception("reconcile failed")
+
+
+def run(fix: bool) -> int:
+    """The CLI command: exit 0 without drift (or all fixed), 1 with drift left, 2 on errors."""
+    for noisy in ("stripe", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    async def main() -> list[Drift]:
+        async with StripeGateway.from_settings() as gateway:
+            return await reconcile(fix=fix, gateway=gateway)
+
+    drifts = asyncio.run(main())
+    for drift in drifts:
+        print(drift.describe())
+    errors = [d for d in drifts if d.kind == "error"]
+    if errors:
+        print(f"reconcile: {len(errors)} workspace(s) could not be checked", file=sys.stderr)
+        return 2
+    if not drifts:
+        print("reconcile: no drift")
+        return 0
+    print(f"reconcile: {len(drifts)} drift(s) {'fixed' if fix else 'found (run with --fix)'}")
+    return 0 if fix else 1

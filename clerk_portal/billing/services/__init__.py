@@ -1,0 +1,63 @@
+"""Billing use cases: async functions with keyword-only arguments, one module per capability.
+
+Each takes `workspace_id` from the caller (never from Stripe data), does database work off the event
+loop, calls Stripe through the gateway (pass `gateway=` in tests, else the loop's default), writes
+the mirror from Stripe's answer and records a BillingActivity entry. Refusals raise DomainError
+subclasses whose `.message` fits a toast. Role checks are the page layer's (owner/admin guard).
+"""
+
+from clerk_portal.billing.services.cancel import (
+    CANCEL_REASONS,
+    cancel_at_period_end,
+    cancel_now,
+    resume,
+)
+from clerk_portal.billing.services.card import (
+    complete_card_update,
+    pay_open_invoice,
+    start_card_update,
+)
+from clerk_portal.billing.services.demo import advance_demo_clock
+from clerk_portal.billing.services.details import BillingDetails, update_billing_details
+from clerk_portal.billing.services.invoices import invoice_pdf_url, list_invoices
+from clerk_portal.billing.services.plan_change import (
+    apply_due_changes,
+    change_plan,
+    preview_plan_change,
+    undo_pending_change,
+)
+from clerk_portal.billing.services.quantities import (
+    preview_quantity_change,
+    request_quantity_sync,
+    sync_quantities,
+)
+from clerk_portal.billing.services.trial import TrialState, get_trial_state, trial_state
+from clerk_portal.billing.services.upgrade import complete_upgrade, preview_upgrade, start_upgrade
+
+__all__ = [
+    "CANCEL_REASONS",
+    "BillingDetails",
+    "TrialState",
+    "advance_demo_clock",
+    "apply_due_changes",
+    "cancel_at_period_end",
+    "cancel_now",
+    "change_plan",
+    "complete_card_update",
+    "complete_upgrade",
+    "get_trial_state",
+    "invoice_pdf_url",
+    "list_invoices",
+    "pay_open_invoice",
+    "preview_plan_change",
+    "preview_quantity_change",
+    "preview_upgrade",
+    "request_quantity_sync",
+    "resume",
+    "start_card_update",
+    "start_upgrade",
+    "sync_quantities",
+    "trial_state",
+    "undo_pending_change",
+    "update_billing_details",
+]

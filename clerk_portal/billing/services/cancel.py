@@ -1,0 +1,168 @@
+"""Cancel at the period end with a reason, resume before it; immediate cancel only if allowed.
+
+Owners cancel at the period end: the workspace keeps what it paid for until then. An immediate
+cancel (`cancel_now`) refuses unless the caller passes `allow_immediate=True` (support tooling;
+the owner-facing page never does), so no setting exists for it.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from clerk_portal.billing import mirror, repository
+from clerk_portal.billing.errors import BillingError
+from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.services.common import (
+    actor_name,
+    gateway_or_default,
+    load_account,
+    write_mirror,
+)
+from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.models import BillingAccount
+
+# Stripe's `cancellation_details.feedback` values, with the words the page shows.
+CANCEL_REASONS = {
+    "too_expensive": "It's too expensive",
+    "missing_features": "It's missing features we need",
+    "switched_service": "We switched to another service",
+    "unused": "We don't use it enough",
+    "other": "Other",
+}
+MAX_COMMENT = 500
+
+
+def _check_reason(reason: str, comment: str | None) -> str | None:
+    if reason not in CANCEL_REASONS:
+        raise InvalidValue("Please choose a reason for canceling.")
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > MAX_COMMENT:
+        raise InvalidValue(f"Please keep the comment under {MAX_COMMENT} characters.")
+    return comment
+
+
+async def _live_subscription(workspace_id: int):
+    view = await load_account(workspace_id)
+    if not view.subscription_id or view.status in ("canceled",):
+        raise BillingError("There is no active subscription to cancel.")
+    return view
+
+
+async def cancel_at_period_end(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    reason: str,
+    comment: str | None = None,
+    gateway: StripeGateway | None = None,
+) -> SubscriptionSnapshot:
+    gateway = gateway_or_default(gateway)
+    comment = _check_reason(reason, comment)
+    view = await _live_subscription(workspace_id)
+    details = {"feedback": reason, "comment": comment or ""}
+    snapshot = await gateway.update_subscription(
+        view.subscription_id or "",
+        {"cancel_at_period_end": True, "cancellation_details": details},
+        idempotency_key=f"{view.namespace}:cancel:{view.subscription_id}:v{view.mirror_version}",
+    )
+
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+        account.pending_plan = account.pending_interval = account.pending_change_at = None
+        mirror.bump(account)
+        mirror.apply_subscription(session, account, snap)
+        ends = mirror.from_unix(snap.current_period_end)
+        when = f" on {ends:%b %d, %Y}" if ends else ""
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="cancel_scheduled",
+            summary=f"{actor_name(session, actor_user_id)} canceled the subscription: it ends"
+            f"{when} (reason: {CANCEL_REASONS[reason].lower()})",
+            details={"reason": reason, "comment": comment},
+        )
+
+    await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+    return snapshot
+
+
+async def resume(
+    *, workspace_id: int, actor_user_id: int | None, gateway: StripeGateway | None = None
+) -> SubscriptionSnapshot:
+    """Undo a cancellation before the period ends."""
+    gateway = gateway_or_default(gateway)
+    view = await _live_subscription(workspace_id)
+    snapshot = await gateway.update_subscription(
+        view.subscription_id or "",
+        {"cancel_at_period_end": False},
+        idempotency_key=f"{view.namespace}:resume:{view.subscription_id}:v{view.mirror_version}",
+    )
+
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+        mirror.apply_subscription(session, account, snap)
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="resumed",
+            summary=f"{actor_name(session, actor_user_id)} resumed the subscription",
+        )
+
+    await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+    return snapshot
+
+
+async def cancel_now(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    reason: str,
+    comment: str | None = None,
+    allow_immediate: bool = False,
+    gateway: StripeGateway | None = None,
+) -> SubscriptionSnapshot:
+    """End the subscription today (no refund). Refused unless `allow_immediate=True`."""
+    if not allow_immediate:
+        raise BillingError(
+            "Subscriptions end at the end of the paid period: choose “Cancel at period end”."
+        )
+    gateway = gateway_or_default(gateway)
+    comment = _check_reason(reason, comment)
+    view = await _live_subscription(workspace_id)
+    snapshot = await gateway.cancel_subscription(
+        view.subscription_id or "",
+        {"cancellation_details": {"feedback": reason, "comment": comment or ""}},
+        idempotency_key=f"{view.namespace}:cancel_now:{view.subscription_id}",
+    )
+
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+        mirror.apply_subscription(session, account, snap)
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="canceled_now",
+            summary=f"{actor_name(session, actor_user_id)} ended the subscription immediately",
+            details={"reason": reason, "comment": comment},
+        )
+
+    await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+    return snapshot

@@ -1,0 +1,148 @@
+"""What every billing service shares: the gateway per event loop, database work off the loop,
+idempotency-key namespaces and the compare-and-swap write of Stripe state into the mirror."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlmodel import Session, select
+
+from clerk_portal.billing import mirror
+from clerk_portal.billing.gateway import StripeGateway
+from clerk_portal.db import session_scope
+from clerk_portal.domain_errors import NotFound
+from clerk_portal.models import BillingAccount, User, Workspace
+from clerk_portal.settings import Settings, get_settings
+
+log = logging.getLogger("clerk_portal.billing")
+T = TypeVar("T")
+_CAS_ATTEMPTS = 4
+_gateways: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Settings, StripeGateway]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def current_gateway() -> StripeGateway:
+    """The gateway of the running event loop, built from the current settings."""
+    loop = asyncio.get_running_loop()
+    settings = get_settings()
+    entry = _gateways.get(loop)
+    if entry is None or entry[0] is not settings:
+        entry = (settings, StripeGateway.from_settings(settings))
+        _gateways[loop] = entry
+    return entry[1]
+
+
+def gateway_or_default(gateway: StripeGateway | None) -> StripeGateway:
+    return gateway or current_gateway()
+
+
+async def in_db(fn: Callable[[Session], T]) -> T:
+    """Run `fn(session)` in one transaction on a worker thread (never on the event loop)."""
+
+    def run() -> T:
+        with session_scope() as session:
+            return fn(session)
+
+    return await asyncio.to_thread(run)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What a service needs to know about a workspace before calling Stripe."""
+
+    workspace_id: int
+    workspace_name: str
+    namespace: str  # idempotency-key prefix, unique per workspace lifetime
+    customer_id: str | None
+    subscription_id: str | None
+    test_clock_id: str | None
+    status: str
+    plan: str | None
+    interval: str | None
+    mirror_version: int
+    payment_method_id: str | None
+    billing_email: str | None
+
+
+def account_view(session: Session, workspace_id: int) -> AccountView:
+    workspace = session.get(Workspace, workspace_id)
+    account = session.exec(
+        select(BillingAccount).where(BillingAccount.workspace_id == workspace_id)
+    ).first()
+    if workspace is None or account is None:
+        raise NotFound("That workspace does not exist.")
+    return AccountView(
+        workspace_id=workspace_id,
+        workspace_name=workspace.name,
+        namespace=f"ws:{workspace_id}.{int(workspace.created_at.timestamp() * 1000)}",
+        customer_id=account.stripe_customer_id,
+        subscription_id=account.stripe_subscription_id,
+        test_clock_id=account.stripe_test_clock_id,
+        status=account.status,
+        plan=account.plan,
+        interval=account.interval,
+        mirror_version=account.mirror_version,
+        payment_method_id=account.stripe_payment_method_id,
+        billing_email=account.billing_email,
+    )
+
+
+async def load_account(workspace_id: int) -> AccountView:
+    return await in_db(lambda session: account_view(session, workspace_id))
+
+
+def actor_name(session: Session, actor_user_id: int | None) -> str:
+    if actor_user_id is None:
+        return "Clerk Chat"
+    user = session.get(User, actor_user_id)
+    return (user.name or user.email) if user else "Someone"
+
+
+async def write_mirror(
+    workspace_id: int,
+    *,
+    seen_version: int,
+    first: Any,
+    refetch: Callable[[], Awaitable[Any]] | None,
+    apply: Callable[[Session, BillingAccount, Any], T],
+) -> T:
+    """Apply `first` (a Stripe response) unless the mirror moved since `seen_version`.
+
+    When another writer (a webhook, another worker) changed the mirror after we read it, our
+    response may be older than what it wrote: read the object from Stripe again and retry, so the
+    mirror never moves backwards. After a few rounds the freshest read is applied anyway.
+    """
+    snapshot, expected = first, seen_version
+    for attempt in range(_CAS_ATTEMPTS):
+        final = refetch is None or attempt == _CAS_ATTEMPTS - 1
+        done, result = await in_db(
+            lambda session, s=snapshot, v=expected, f=final: _cas(
+                session, workspace_id, s, v, f, apply
+            )
+        )
+        if done:
+            return result
+        expected = result
+        assert refetch is not None
+        snapshot = await refetch()
+    raise AssertionError("unreachable")
+
+
+def _cas(
+    session: Session,
+    workspace_id: int,
+    snapshot: Any,
+    expected: int,
+    final: bool,
+    apply: Callable[[Session, BillingAccount, Any], Any],
+) -> tuple[bool, Any]:
+    account = mirror.lock_account(session, workspace_id)
+    if account.mirror_version != expected and not final:
+        return False, account.mirror_version
+    return True, apply(session, account, snapshot)

@@ -1,0 +1,130 @@
+"""Billing details (email, name, address, tax id, PO number) on the Stripe customer and invoices.
+
+The PO number and tax id are invoice custom fields (`invoice_settings.custom_fields`: printed on
+every invoice); the tax id is also kept in the customer's metadata. The sandbox does not model
+Stripe's Tax IDs API, so `tax_ids` are not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from clerk_portal.billing import mirror, repository
+from clerk_portal.billing.gateway import CustomerSnapshot, StripeGateway
+from clerk_portal.billing.services.common import (
+    actor_name,
+    gateway_or_default,
+    load_account,
+    write_mirror,
+)
+from clerk_portal.billing.services.customer import ensure_customer
+from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.models import BillingAccount
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_LIMITS = {
+    "name": 200,
+    "line1": 200,
+    "line2": 200,
+    "city": 100,
+    "state": 100,
+    "postal_code": 20,
+    "tax_id": 64,
+    "po_number": 64,
+}
+
+
+@dataclass(frozen=True)
+class BillingDetails:
+    email: str
+    name: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+    tax_id: str = ""
+    po_number: str = ""
+
+
+def validate(details: BillingDetails) -> BillingDetails:
+    """Trimmed and checked; raises InvalidValue naming the field."""
+    values = {key: (value or "").strip() for key, value in vars(details).items()}
+    values["email"] = values["email"].lower()
+    if not _EMAIL.fullmatch(values["email"]) or len(values["email"]) > 320:
+        raise InvalidValue("Enter the email address invoices should go to.")
+    country = values["country"].upper()
+    if country and not re.fullmatch(r"[A-Z]{2}", country):
+        raise InvalidValue("Use the two-letter country code (for example US, DE, GB).")
+    values["country"] = country
+    if (values["line1"] or values["city"] or values["postal_code"]) and not country:
+        raise InvalidValue("Choose the country of the billing address.")
+    for key, limit in _LIMITS.items():
+        if len(values[key]) > limit:
+            label = key.replace("_", " ").replace("line", "address line ")
+            raise InvalidValue(f"The {label} can be at most {limit} characters.")
+    return BillingDetails(**values)
+
+
+async def update_billing_details(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    details: BillingDetails,
+    gateway: StripeGateway | None = None,
+) -> CustomerSnapshot:
+    gateway = gateway_or_default(gateway)
+    details = validate(details)
+    view = await ensure_customer(await load_account(workspace_id), gateway)
+    fields = [
+        {"name": name, "value": value}
+        for name, value in (
+            (mirror.PO_FIELD, details.po_number),
+            (mirror.TAX_ID_FIELD, details.tax_id),
+        )
+        if value
+    ]
+    address = {
+        key: getattr(details, key)
+        for key in ("line1", "line2", "city", "state", "postal_code", "country")
+    }
+    params = {
+        "email": details.email,
+        "name": details.name or view.workspace_name,
+        "address": address if details.country else "",
+        "invoice_settings": {"custom_fields": fields or ""},
+        "metadata": {"tax_id": details.tax_id},
+    }
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    customer = await gateway.update_customer(
+        view.customer_id or "",
+        params,
+        idempotency_key=f"{view.namespace}:details:{digest}:v{view.mirror_version}",
+    )
+
+    def apply(
+        session: Session, account: BillingAccount, snap: CustomerSnapshot
+    ) -> CustomerSnapshot:
+        mirror.apply_customer(session, account, snap)
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="details_updated",
+            summary=f"{actor_name(session, actor_user_id)} updated the billing details",
+        )
+        return snap
+
+    return await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=customer,
+        refetch=lambda: gateway.retrieve_customer(customer.id),
+        apply=apply,
+    )

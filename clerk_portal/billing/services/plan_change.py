@@ -1,0 +1,388 @@
+"""Plan and interval changes: upgrades now (charged at once, prorated), downgrades at period end.
+
+An upgrade (a later plan in the catalog, or monthly → yearly) swaps both items' prices with
+`proration_behavior=always_invoice`: the prorated difference is charged immediately and, with
+`error_if_incomplete`, a declined card changes nothing. A downgrade is stored as pending
+(`pending_plan`, `pending_interval`, `pending_change_at` = the period end), shown on the page,
+can be undone, and is refused while the team or numbers exceed the smaller plan's limits.
+
+Applying a pending downgrade (the sandbox has no subscription schedules): `apply_due_change` swaps
+the prices shortly before the period ends with `proration_behavior=none`, so the renewal bills the
+new plan and nothing is prorated. It runs from the periodic job (`apply_due_changes`, every few
+minutes, for changes due within `LEAD_SECONDS`) and from `advance_demo_clock` (a minute before the
+period end). If the job was late and the period already renewed, the change is applied with
+prorations, which credits the difference on the next invoice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.errors import BillingError, GatewayError
+from clerk_portal.billing.gateway import (
+    ClockSnapshot,
+    PreviewLine,
+    StripeGateway,
+    SubscriptionSnapshot,
+)
+from clerk_portal.billing.services.common import (
+    AccountView,
+    actor_name,
+    gateway_or_default,
+    in_db,
+    load_account,
+    log,
+    write_mirror,
+)
+from clerk_portal.models import BillingAccount, utcnow
+
+LEAD_SECONDS = 15 * 60
+CHANGEABLE = ("active", "trialing")
+
+
+@dataclass(frozen=True)
+class PlanChangePreview:
+    direction: str  # upgrade | downgrade | none
+    plan: str
+    interval: str
+    amount_due_now_cents: int
+    new_recurring_cents: int
+    effective_at: datetime | None  # None: now
+    lines: tuple[PreviewLine, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        every = "month" if self.interval == "month" else "year"
+        total = f"{pricing.format_cents(self.new_recurring_cents)}/{every}"
+        if self.problems:
+            return " ".join(self.problems)
+        if self.direction == "upgrade":
+            return f"{pricing.format_cents(self.amount_due_now_cents)} due today, then {total}"
+        if self.direction == "downgrade" and self.effective_at:
+            return f"From {self.effective_at:%b %d, %Y}: {total}. Nothing changes until then."
+        return "This is your current plan."
+
+
+@dataclass(frozen=True)
+class PlanChangeResult:
+    direction: str
+    plan: str
+    interval: str
+    amount_charged_cents: int
+    effective_at: datetime | None
+    message: str
+
+
+def _label(plan: str, interval: str) -> str:
+    return f"{get_catalog().plan(plan).name} ({'yearly' if interval == 'year' else 'monthly'})"
+
+
+async def _context(workspace_id: int, plan: str, interval: str) -> tuple[AccountView, int, int]:
+    chosen = get_catalog().plan(plan)
+    if chosen.contact_sales:
+        raise BillingError(f"{chosen.name} is arranged with our sales team: use the contact form.")
+    if interval not in ("month", "year"):
+        raise BillingError("Choose monthly or yearly billing.")
+    view = await load_account(workspace_id)
+    if not view.subscription_id or view.plan is None or view.interval is None:
+        raise BillingError("Upgrade from the trial first: there is no subscription to change.")
+    if view.status == "past_due":
+        raise BillingError("Pay the open invoice first, then change the plan.")
+    if view.status not in CHANGEABLE:
+        raise BillingError("This subscription has ended: subscribe again to choose a plan.")
+
+    def counts(session: Session) -> tuple[int, int]:
+        return (
+            repository.active_seat_count(session, workspace_id=workspace_id),
+            repository.active_number_count(session, workspace_id=workspace_id),
+        )
+
+    seats, numbers = await in_db(counts)
+    return view, seats, numbers
+
+
+async def _swapped_items(
+    gateway: StripeGateway, workspace_id: int, plan: str, interval: str, seats: int, numbers: int
+) -> list[dict]:
+    chosen = get_catalog().plan(plan)
+    items = await in_db(lambda session: mirror.items_by_kind(session, workspace_id))
+    seat = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
+    number = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
+    swapped = [
+        {"id": items["seat"].stripe_subscription_item_id, "price": seat.id, "quantity": seats}
+    ]
+    extra = pricing.number_quantity(plan, numbers)
+    if "number" in items:
+        swapped.append(
+            {
+                "id": items["number"].stripe_subscription_item_id,
+                "price": number.id,
+                "quantity": extra,
+            }
+        )
+    else:
+        swapped.append({"price": number.id, "quantity": extra})
+    return swapped
+
+
+async def preview_plan_change(
+    *, workspace_id: int, plan: str, interval: str, gateway: StripeGateway | None = None
+) -> PlanChangePreview:
+    """What switching costs: Stripe's `create_preview` for upgrades, the catalog for downgrades."""
+    gateway = gateway_or_default(gateway)
+    view, seats, numbers = await _context(workspace_id, plan, interval)
+    direction = pricing.change_direction(view.plan, view.interval, plan, interval)  # type: ignore[arg-type]
+    recurring = pricing.quote(plan, interval, seats, numbers).total_cents  # type: ignore[arg-type]
+    problems = tuple(
+        pricing.check_downgrade(plan, seats, numbers)
+        if direction == "downgrade"
+        else pricing.check_plan_limits(plan, seats, numbers)
+    )
+    if direction != "upgrade" or problems:
+        effective = await _period_end(workspace_id) if direction == "downgrade" else None
+        return PlanChangePreview(direction, plan, interval, 0, recurring, effective, (), problems)
+    items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    preview = await gateway.preview_invoice(
+        {
+            "subscription": view.subscription_id,
+            "subscription_details": {"items": items, "proration_behavior": "always_invoice"},
+        }
+    )
+    return PlanChangePreview(
+        direction, plan, interval, preview.amount_due, recurring, None, preview.lines, ()
+    )
+
+
+async def _period_end(workspace_id: int) -> datetime | None:
+    def read(session: Session) -> datetime | None:
+        return repository.get_billing_account(session, workspace_id=workspace_id).current_period_end
+
+    return await in_db(read)
+
+
+async def change_plan(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    plan: str,
+    interval: str,
+    gateway: StripeGateway | None = None,
+) -> PlanChangeResult:
+    gateway = gateway_or_default(gateway)
+    view, seats, numbers = await _context(workspace_id, plan, interval)
+    direction = pricing.change_direction(view.plan, view.interval, plan, interval)  # type: ignore[arg-type]
+    label = _label(plan, interval)
+    if direction == "none":
+        raise BillingError(f"You are already on {label}.")
+    if direction == "downgrade":
+        problems = pricing.check_downgrade(plan, seats, numbers)
+        if problems:
+            raise BillingError(" ".join(problems))
+        return await _schedule_downgrade(workspace_id, actor_user_id, plan, interval, label)
+    problems = pricing.check_plan_limits(plan, seats, numbers)
+    if problems:
+        raise BillingError(" ".join(problems))
+    items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    snapshot = await gateway.update_subscription(
+        view.subscription_id or "",
+        {
+            "items": items,
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "error_if_incomplete",
+            "off_session": True,
+        },
+        idempotency_key=(
+            f"{view.namespace}:plan:{view.subscription_id}:{plan}:{interval}:v{view.mirror_version}"
+        ),
+    )
+    invoice = snapshot.latest_invoice
+    charged = (
+        invoice.amount_paid if invoice and invoice.billing_reason == "subscription_update" else 0
+    )
+
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> str:
+        account.pending_plan = account.pending_interval = account.pending_change_at = None
+        mirror.bump(account)
+        mirror.apply_subscription(session, account, snap)
+        summary = f"{actor_name(session, actor_user_id)} upgraded to {label}"
+        summary += f": {pricing.format_cents(charged)} charged" if charged else ""
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="plan_upgrade",
+            summary=summary,
+            amount_cents=charged,
+            details={"plan": plan, "interval": interval},
+        )
+        return summary
+
+    summary = await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+    return PlanChangeResult("upgrade", plan, interval, charged, None, summary)
+
+
+async def _schedule_downgrade(
+    workspace_id: int, actor_user_id: int | None, plan: str, interval: str, label: str
+) -> PlanChangeResult:
+    def write(session: Session) -> PlanChangeResult:
+        account = mirror.lock_account(session, workspace_id)
+        if account.cancel_at_period_end:
+            raise BillingError("The subscription ends at the period end: resume it first.")
+        account.pending_plan, account.pending_interval = plan, interval
+        account.pending_change_at = account.current_period_end
+        mirror.bump(account)
+        session.add(account)
+        when = account.current_period_end
+        summary = f"{actor_name(session, actor_user_id)} scheduled a change to {label}"
+        summary += f" on {when:%b %d, %Y}" if when else ""
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="plan_downgrade_scheduled",
+            summary=summary,
+            details={"plan": plan, "interval": interval},
+        )
+        return PlanChangeResult("downgrade", plan, interval, 0, when, summary)
+
+    return await in_db(write)
+
+
+async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -> None:
+    """Keep the current plan: forget the scheduled downgrade."""
+
+    def write(session: Session) -> None:
+        account = mirror.lock_account(session, workspace_id)
+        if account.pending_plan is None:
+            raise BillingError("There is no scheduled plan change to undo.")
+        label = _label(account.pending_plan, account.pending_interval or "month")
+        account.pending_plan = account.pending_interval = account.pending_change_at = None
+        mirror.bump(account)
+        session.add(account)
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="plan_change_undone",
+            summary=f"{actor_name(session, actor_user_id)} kept the current plan "
+            f"(the change to {label} is canceled)",
+        )
+
+    await in_db(write)
+
+
+async def apply_due_change(
+    *,
+    workspace_id: int,
+    gateway: StripeGateway | None = None,
+    clock: ClockSnapshot | None = None,
+    until: int | None = None,
+) -> ClockSnapshot | None:
+    """Apply the pending downgrade if it is due by `until` (default: now + LEAD_SECONDS).
+
+    With a demo `clock`, the clock is first moved to a minute before the change (returns it).
+    """
+    gateway = gateway_or_default(gateway)
+    view = await load_account(workspace_id)
+    pending = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    if not pending.pending_plan or not pending.pending_change_at or not view.subscription_id:
+        return clock
+    due = int(pending.pending_change_at.timestamp())
+    now = clock.frozen_time if clock else int(datetime.now(UTC).timestamp())
+    if due > (until if until is not None else now + LEAD_SECONDS):
+        return clock
+    if clock and clock.frozen_time < due - 60:
+        clock = await gateway.advance_test_clock(
+            clock.id,
+            frozen_time=due - 60,
+            idempotency_key=f"{view.namespace}:clock:{clock.id}:{due - 60}",
+        )
+        now = clock.frozen_time
+    plan, interval = pending.pending_plan, pending.pending_interval or "month"
+
+    def counts(session: Session) -> tuple[int, int]:
+        return (
+            repository.active_seat_count(session, workspace_id=workspace_id),
+            repository.active_number_count(session, workspace_id=workspace_id),
+        )
+
+    seats, numbers = await in_db(counts)
+    items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    late = now >= due
+    try:
+        snapshot = await gateway.update_subscription(
+            view.subscription_id,
+            {
+                "items": items,
+                "proration_behavior": "create_prorations" if late else "none",
+                "payment_behavior": "error_if_incomplete",
+                "off_session": True,
+            },
+            idempotency_key=f"{view.namespace}:apply_pending:{plan}:{interval}:{due}",
+        )
+    except GatewayError as error:
+        reason = error.message
+        log.warning("pending change of workspace %s failed: %s", workspace_id, reason)
+        await in_db(
+            lambda s: repository.record_activity(
+                s,
+                workspace_id=workspace_id,
+                kind="plan_change_failed",
+                summary=f"The change to {_label(plan, interval)} failed: {reason}",
+            )
+        )
+        return clock
+
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+        mirror.apply_subscription(session, account, snap)
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            kind="plan_downgrade",
+            summary=f"Switched to {_label(plan, interval)} at the end of the period",
+            details={"plan": plan, "interval": interval},
+        )
+
+    await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+    return clock
+
+
+async def apply_due_changes(*, gateway: StripeGateway | None = None) -> int:
+    """The periodic job: apply pending downgrades due soon (accounts on real time only)."""
+    cutoff = utcnow().timestamp() + LEAD_SECONDS
+
+    def due(session: Session) -> list[int]:
+        rows = session.exec(
+            select(BillingAccount).where(
+                col(BillingAccount.pending_plan).is_not(None),
+                col(BillingAccount.stripe_test_clock_id).is_(None),
+            )
+        ).all()
+        return [
+            row.workspace_id
+            for row in rows
+            if row.pending_change_at and row.pending_change_at.timestamp() <= cutoff
+        ]
+
+    ids = await in_db(due)
+    for workspace_id in ids:
+        await apply_due_change(workspace_id=workspace_id, gateway=gateway)
+    return len(ids)

@@ -1,0 +1,310 @@
+"""Seats and numbers follow the team: Stripe quantities change by themselves, coalesced.
+
+Adding or removing a member or a number calls `request_quantity_sync(workspace_id)`: it marks the
+account dirty (`quantities_dirty_since`) and schedules one sync after a short debounce per
+workspace in this process, so changes that arrive together become a single subscription update
+(Stripe allows 200 quantity updates an hour per subscription). The sync locks the billing account,
+counts, and sends one update only when the counts differ from the mirror, with prorations on the
+next invoice (`proration_behavior=create_prorations`). The idempotency key is made of the target
+quantities and the mirror version, so several workers (or a retry after a crash) send it once.
+A dirty account whose task was lost (a restart) is picked up by `sync_dirty_accounts()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.errors import BillingError, GatewayError
+from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.services.common import (
+    account_view,
+    gateway_or_default,
+    in_db,
+    load_account,
+    write_mirror,
+)
+from clerk_portal.models import BillingAccount, utcnow
+
+log = logging.getLogger("clerk_portal.billing.quantities")
+DEBOUNCE_SECONDS = 1.5
+SYNCABLE = ("active", "past_due", "trialing")
+_scheduled: dict[int, asyncio.Task[None]] = {}
+_locks: dict[int, asyncio.Lock] = {}
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    changed: bool
+    seats: int
+    numbers_billed: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class QuantityPreview:
+    seats: int
+    numbers: int
+    prorated_cents: int  # on the next invoice (negative: a credit)
+    recurring_cents: int  # the new total per interval
+    interval: str
+
+    @property
+    def message(self) -> str:
+        every = "month" if self.interval == "month" else "year"
+        then = f"{pricing.format_cents(self.recurring_cents)}/{every}"
+        if self.prorated_cents == 0:
+            return f"No change today, then {then}"
+        sign = "+" if self.prorated_cents > 0 else "-"
+        amount = pricing.format_cents(abs(self.prorated_cents))
+        kind = "prorated on your next invoice" if self.prorated_cents > 0 else "credited"
+        return f"{sign}{amount} {kind}, then {then}"
+
+
+# --- requests and scheduling ------------------------------------------------------------------
+
+
+async def request_quantity_sync(
+    workspace_id: int,
+    *,
+    delay: float = DEBOUNCE_SECONDS,
+    gateway: StripeGateway | None = None,
+) -> None:
+    """Call after a member or number change is committed: the sync follows after `delay`."""
+    await in_db(lambda session: _mark_dirty(session, workspace_id))
+    task = _scheduled.get(workspace_id)
+    if task is not None and not task.done():
+        return  # the scheduled sync will read the newest counts
+    _scheduled[workspace_id] = asyncio.get_running_loop().create_task(
+        _sync_later(workspace_id, delay, gateway)
+    )
+
+
+async def flush_quantity_syncs() -> None:
+    """Wait for every scheduled sync of this process (tests, shutdown)."""
+    while pending := [task for task in _scheduled.values() if not task.done()]:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _mark_dirty(session: Session, workspace_id: int) -> None:
+    session.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.workspace_id) == workspace_id)
+        .values(
+            quantities_dirty_since=sa.func.coalesce(
+                BillingAccount.quantities_dirty_since, utcnow()
+            ),
+            mirror_version=BillingAccount.mirror_version + 1,  # "in use" changed on the page
+        )
+    )
+
+
+async def _sync_later(workspace_id: int, delay: float, gateway: StripeGateway | None) -> None:
+    await asyncio.sleep(delay)
+    _scheduled.pop(workspace_id, None)
+    try:
+        await sync_quantities(workspace_id=workspace_id, gateway=gateway)
+    except GatewayError as error:  # left dirty: the periodic job retries it
+        log.warning("quantity sync of workspace %s failed: %s", workspace_id, error.message)
+    except Exception:
+        log.exception("quantity sync of workspace %s failed", workspace_id)
+
+
+# --- the sync -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    subscription_id: str | None
+    status: str
+    plan: str | None
+    seats: int
+    numbers: int
+    seat_item: tuple[str, int] | None
+    number_item: tuple[str, int] | None
+    version: int
+    namespace: str
+
+
+def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _Plan:
+    if lock:
+        account = mirror.lock_account(session, workspace_id)
+    else:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+    items = mirror.items_by_kind(session, workspace_id)
+    seats = repository.active_seat_count(session, workspace_id=workspace_id)
+    numbers = repository.active_number_count(session, workspace_id=workspace_id)
+    view = account_view(session, workspace_id)
+    seat, number = items.get("seat"), items.get("number")
+    return _Plan(
+        account.stripe_subscription_id,
+        account.status,
+        account.plan,
+        seats,
+        numbers,
+        (seat.stripe_subscription_item_id, seat.quantity) if seat else None,
+        (number.stripe_subscription_item_id, number.quantity) if number else None,
+        account.mirror_version,
+        view.namespace,
+    )
+
+
+async def sync_quantities(
+    *, workspace_id: int, gateway: StripeGateway | None = None
+) -> SyncOutcome:
+    """Make Stripe's seat and number quantities match the team (one update at most)."""
+    lock = _locks.setdefault(workspace_id, asyncio.Lock())
+    async with lock:
+        return await _sync(workspace_id, gateway_or_default(gateway))
+
+
+async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
+    target = await in_db(lambda session: _read_target(session, workspace_id))
+    if (
+        target.subscription_id is None
+        or target.status not in SYNCABLE
+        or target.plan is None
+        or target.seat_item is None
+    ):
+        await in_db(lambda session: _clear_dirty(session, workspace_id, None))
+        return SyncOutcome(False, target.seats, 0, "no live subscription")
+    billed_numbers = pricing.number_quantity(target.plan, target.numbers)
+    wanted = (target.seats, billed_numbers)
+    current = (target.seat_item[1], target.number_item[1] if target.number_item else 0)
+    if wanted == current:
+        await in_db(lambda session: _clear_dirty(session, workspace_id, wanted))
+        return SyncOutcome(False, target.seats, billed_numbers, "already in sync")
+    items = [{"id": target.seat_item[0], "quantity": target.seats}]
+    if target.number_item:
+        items.append({"id": target.number_item[0], "quantity": billed_numbers})
+    key = (
+        f"{target.namespace}:quantities:{target.subscription_id}:"
+        f"{target.seats}:{billed_numbers}:v{target.version}"
+    )
+    snapshot = await gateway.update_subscription(
+        target.subscription_id,
+        {"items": items, "proration_behavior": "create_prorations"},
+        idempotency_key=key,
+    )
+
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+        mirror.apply_subscription(session, account, snap)
+        seats_before, numbers_before = current
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            kind="quantities",
+            summary=_quantity_summary(seats_before, target.seats, numbers_before, billed_numbers),
+            details={"seats": target.seats, "extra_numbers": billed_numbers},
+        )
+        _clear_dirty(session, workspace_id, wanted)
+
+    await write_mirror(
+        workspace_id,
+        seen_version=target.version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+    return SyncOutcome(True, target.seats, billed_numbers)
+
+
+def _clear_dirty(session: Session, workspace_id: int, synced: tuple[int, int] | None) -> None:
+    """Clear the mark unless the team changed again since (then the next sync handles it)."""
+    account = mirror.lock_account(session, workspace_id)
+    if account.quantities_dirty_since is None:
+        return
+    if synced is not None and account.plan:
+        seats = repository.active_seat_count(session, workspace_id=workspace_id)
+        numbers = repository.active_number_count(session, workspace_id=workspace_id)
+        if (seats, pricing.number_quantity(account.plan, numbers)) != synced:
+            return
+    account.quantities_dirty_since = None
+    session.add(account)
+
+
+def _quantity_summary(seats_from: int, seats_to: int, numbers_from: int, numbers_to: int) -> str:
+    parts = []
+    if seats_from != seats_to:
+        parts.append(f"seats {seats_from} → {seats_to}")
+    if numbers_from != numbers_to:
+        parts.append(f"extra numbers {numbers_from} → {numbers_to}")
+    return "Subscription updated: " + ", ".join(parts) + " (prorated on the next invoice)"
+
+
+async def sync_dirty_accounts(
+    *, older_than: float = 30.0, gateway: StripeGateway | None = None
+) -> int:
+    """Sync accounts left dirty for `older_than` seconds (a lost task); returns how many."""
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    ids = await in_db(
+        lambda session: list(
+            session.exec(
+                select(BillingAccount.workspace_id).where(
+                    col(BillingAccount.quantities_dirty_since).is_not(None),
+                    col(BillingAccount.quantities_dirty_since) <= cutoff,
+                )
+            )
+        )
+    )
+    for workspace_id in ids:
+        try:
+            await sync_quantities(workspace_id=workspace_id, gateway=gateway)
+        except GatewayError as error:
+            log.warning("quantity sync of workspace %s failed: %s", workspace_id, error.message)
+    return len(ids)
+
+
+# --- preview ------------------------------------------------------------------------------------
+
+
+async def preview_quantity_change(
+    *,
+    workspace_id: int,
+    seats_delta: int = 0,
+    numbers_delta: int = 0,
+    gateway: StripeGateway | None = None,
+) -> QuantityPreview:
+    """What adding or removing members or numbers will cost, from Stripe's `create_preview`.
+
+    Without a subscription (trial) nothing is prorated: the preview is the plan's price.
+    """
+    gateway = gateway_or_default(gateway)
+    view = await load_account(workspace_id)
+    target = await in_db(lambda session: _read_target(session, workspace_id, lock=False))
+    seats = max(0, target.seats + seats_delta)
+    numbers = max(0, target.numbers + numbers_delta)
+    plan = view.plan or "startup"
+    interval = view.interval or "month"
+    if seats_delta > 0:
+        problems = pricing.check_plan_limits(plan, seats, numbers)
+        if problems and view.subscription_id:
+            raise BillingError(" ".join(problems))
+    billed_numbers = pricing.number_quantity(plan, numbers)
+    if not view.subscription_id or target.seat_item is None or view.status not in SYNCABLE:
+        quote = pricing.quote(plan, interval, seats, numbers)  # type: ignore[arg-type]
+        return QuantityPreview(seats, numbers, 0, quote.total_cents, interval)
+    items = [{"id": target.seat_item[0], "quantity": seats}]
+    if target.number_item:
+        items.append({"id": target.number_item[0], "quantity": billed_numbers})
+    preview = await gateway.preview_invoice(
+        {
+            "subscription": view.subscription_id,
+            "subscription_details": {"items": items, "proration_behavior": "create_prorations"},
+        }
+    )
+    # Only this change's prorations: they start now; older pending ones started earlier.
+    prorations = [line for line in preview.lines if line.proration]
+    newest = max((line.period_start or 0 for line in prorations), default=0)
+    prorated = sum(line.amount for line in prorations if (line.period_start or 0) == newest)
+    catalog_plan = get_catalog().plan(plan)
+    recurring = seats * catalog_plan.price_cents("seat", interval)  # type: ignore[arg-type]
+    recurring += billed_numbers * catalog_plan.price_cents("number", interval)  # type: ignore[arg-type]
+    return QuantityPreview(seats, numbers, prorated, recurring, interval)

@@ -1,0 +1,194 @@
+"""The mirror of Stripe's truth: billing account, subscription items, invoices, the webhook inbox
+and the billing history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import validates
+from sqlmodel import Field, SQLModel
+
+from clerk_portal.models.base import (
+    BILLING_STATUSES,
+    INTERVALS,
+    INVOICE_STATUSES,
+    ITEM_KINDS,
+    utcnow,
+)
+from clerk_portal.models.base import check_choice as _check_choice
+from clerk_portal.models.base import one_of as _one_of
+
+
+class BillingAccount(SQLModel, table=True):
+    """One per workspace: the Stripe customer and subscription as last seen, plus the trial.
+
+    The trial starts with the workspace (`trial_ends_at`), before Stripe knows the customer.
+    `last_event_created` is the `created` of the newest Stripe event applied, so the webhook
+    engine can refuse to move the mirror backwards. `mirror_version` goes up by one in every
+    transaction that changes the mirror (open billing tabs poll it to refresh live);
+    `quantities_dirty_since` says members or numbers changed and Stripe's quantities may lag.
+    """
+
+    __tablename__ = "billing_account"
+    __table_args__ = (
+        _one_of("status", BILLING_STATUSES),
+        _one_of("interval", INTERVALS),
+        _one_of("pending_interval", INTERVALS),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", unique=True, ondelete="CASCADE")
+    stripe_customer_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_subscription_id: str | None = Field(default=None, max_length=255, unique=True)
+    plan: str | None = Field(default=None, max_length=32)
+    interval: str | None = Field(default=None, max_length=8)
+    status: str = Field(
+        default="trialing", max_length=16, sa_column_kwargs={"server_default": "trialing"}
+    )
+    trial_ends_at: datetime | None = None
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    cancel_at_period_end: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
+    cancel_reason: str | None = Field(default=None, max_length=500)  # Stripe's feedback code
+    cancel_comment: str | None = Field(default=None, sa_type=sa.Text)
+    canceled_at: datetime | None = None
+    # A downgrade waits for the period end (Stripe subscription schedule) and can be undone.
+    pending_plan: str | None = Field(default=None, max_length=32)
+    pending_interval: str | None = Field(default=None, max_length=8)
+    pending_change_at: datetime | None = None
+    stripe_schedule_id: str | None = Field(default=None, max_length=255)
+    # The card on file as Stripe describes it; the number itself never reaches us.
+    stripe_payment_method_id: str | None = Field(default=None, max_length=255)
+    card_brand: str | None = Field(default=None, max_length=32)
+    card_last4: str | None = Field(default=None, max_length=4)
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
+    billing_email: str | None = Field(default=None, max_length=320)
+    billing_name: str | None = Field(default=None, max_length=200)
+    address_line1: str | None = Field(default=None, max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    address_city: str | None = Field(default=None, max_length=100)
+    address_state: str | None = Field(default=None, max_length=100)
+    address_postal_code: str | None = Field(default=None, max_length=20)
+    address_country: str | None = Field(default=None, max_length=2)
+    tax_id: str | None = Field(default=None, max_length=64)
+    po_number: str | None = Field(default=None, max_length=64)
+    last_event_created: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # Demo mode: the customer lives on a sandbox test clock (one per workspace).
+    stripe_test_clock_id: str | None = Field(default=None, max_length=255)
+    mirror_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    quantities_dirty_since: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        return _check_choice("status", value, BILLING_STATUSES)
+
+    @validates("interval", "pending_interval")
+    def _validate_interval(self, key: str, value: str | None) -> str | None:
+        return _check_choice(key, value, INTERVALS)
+
+
+class SubscriptionItem(SQLModel, table=True):
+    """The subscription's two items: seats and extra numbers."""
+
+    __tablename__ = "subscription_item"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "kind"),
+        _one_of("kind", ITEM_KINDS),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    stripe_subscription_item_id: str = Field(max_length=255, unique=True)
+    stripe_price_id: str = Field(max_length=255)
+    lookup_key: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=8)
+    quantity: int = 0
+    unit_amount_cents: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @validates("kind")
+    def _validate_kind(self, _key: str, value: str) -> str:
+        return _check_choice("kind", value, ITEM_KINDS)
+
+
+class Invoice(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_invoice_workspace_created", "workspace_id", "created", "id"),
+        _one_of("status", INVOICE_STATUSES),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    stripe_invoice_id: str = Field(max_length=255, unique=True)
+    number: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="draft", max_length=16)
+    currency: str = Field(default="usd", max_length=3)
+    subtotal_cents: int = 0
+    total_cents: int = 0
+    amount_due_cents: int = 0
+    amount_paid_cents: int = 0
+    amount_remaining_cents: int = 0
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    created: datetime
+    billing_reason: str | None = Field(default=None, max_length=40)
+    hosted_invoice_url: str | None = Field(default=None, sa_type=sa.Text)
+    invoice_pdf_url: str | None = Field(default=None, sa_type=sa.Text)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        return _check_choice("status", value, INVOICE_STATUSES)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """The inbox: each Stripe event stored once (unique id), processed later and retried.
+
+    A worker claims a row by setting `locked_until` (a lease); a failure records `last_error`
+    and the time of the next attempt (`next_attempt_at`, exponential backoff).
+    """
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (sa.Index("ix_webhook_event_pending", "processed_at", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stripe_event_id: str = Field(max_length=255, unique=True)
+    type: str = Field(max_length=100)
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    event_created: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # Server defaults too: the inbox is written with INSERT ... ON CONFLICT DO NOTHING (Core).
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column_kwargs={"server_default": sa.func.current_timestamp()}
+    )
+    processed_at: datetime | None = None
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    workspace_id: int | None = None  # set once processed, when the event maps to a workspace
+    locked_until: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+class BillingActivity(SQLModel, table=True):
+    """The billing history: who did what, when, for how much. `actor_user_id` NULL = Stripe."""
+
+    __tablename__ = "billing_activity"
+    __table_args__ = (
+        sa.Index("ix_billing_activity_workspace_created", "workspace_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    actor_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    kind: str = Field(max_length=64)
+    summary: str = Field(sa_type=sa.Text)
+    amount_cents: int | None = None
+    currency: str = Field(default="usd", max_length=3)
+    details: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow)

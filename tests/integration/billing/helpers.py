@@ -1,0 +1,41 @@
+"""Shared steps for the billing tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clerk_portal.billing import repository
+from clerk_portal.billing.services.common import in_db
+from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
+
+from .conftest import Env, make_workspace
+
+
+async def subscribe(
+    env: Env,
+    *,
+    plan: str = "business",
+    interval: str = "month",
+    card: str = "4242424242424242",
+    keep_trial: bool = False,
+    **workspace: Any,
+) -> tuple[int, int, str]:
+    """A workspace upgraded with `card`; returns (workspace id, owner id, subscription id)."""
+    workspace_id, owner_id = make_workspace(**workspace)
+    start = await start_upgrade(workspace_id=workspace_id, plan=plan, interval=interval)
+    env.confirm_card(start, card)
+    await complete_upgrade(
+        workspace_id=workspace_id,
+        actor_user_id=owner_id,
+        setup_intent_id=start.setup_intent_id,
+        plan=plan,
+        interval=interval,
+        keep_trial=keep_trial,
+    )
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    return workspace_id, owner_id, account.stripe_subscription_id or ""
+
+
+async def activity_kinds(workspace_id: int) -> list[str]:
+    page = await in_db(lambda s: repository.activity_page(s, workspace_id=workspace_id, limit=100))
+    return [a.kind for a in page.items]
