@@ -84,12 +84,19 @@ class ReflexSocket:
         )
 
     def call(
-        self, handler: str, payload: dict[str, Any] | None = None, *, path: str = "/billing"
+        self,
+        handler: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        path: str = "/billing",
+        await_events: float = 0.0,
     ) -> Reply:
         """Send one event and collect what the server sent back for it.
 
         Reflex processes a tab's events in order and marks no reply as the last, so a barrier
         follows: a built-in event whose delta we recognise (the hydration flag, toggled).
+        A background handler answers on its own task, after the barrier: with `await_events`,
+        wait up to that many seconds for its first events (a refusal's toast or redirect).
         """
         with self._lock:
             self._updates.clear()
@@ -112,6 +119,16 @@ class ReflexSocket:
             if update.get("delta"):
                 reply.deltas.append(update["delta"])
             reply.events.extend(update.get("events") or [])
+        if await_events and not reply.events:
+            with self._lock:
+                self._lock.wait_for(
+                    lambda: any(update.get("events") for update in self._updates), await_events
+                )
+                late = [update for update in self._updates if not self._is_barrier(update)]
+            for update in late:
+                if update.get("delta"):
+                    reply.deltas.append(update["delta"])
+                reply.events.extend(update.get("events") or [])
         return reply
 
     def _is_barrier(self, update: dict[str, Any]) -> bool:
