@@ -1,22 +1,29 @@
 """What a team or numbers change does to the bill, and telling Stripe after it happened.
 
-The pages call only these two functions, so they do not care whether the answer comes from the
-billing services (Stripe's invoice preview) or, as here until they land, from a local estimate
-over the mirror with `billing.pricing`.
+The team and numbers pages call only these two functions. The preview comes from the billing
+services (Stripe's invoice preview of the new quantities); a workspace without a subscription
+(the trial) pays nothing for the change, so Stripe is not asked.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from clerk_portal.billing import pricing, repository
-from clerk_portal.db import session_scope
-from clerk_portal.models import SubscriptionItem, utcnow
+from clerk_portal.billing import repository, services
+from clerk_portal.billing.errors import GatewayError
+from clerk_portal.billing.services.common import in_db
+from clerk_portal.domain_errors import DomainError
 
-PAID_STATUSES = ("active", "past_due")
+log = logging.getLogger("clerk_portal.billing_effect")
+PREVIEWED_STATUSES = ("active", "past_due", "trialing")
+TRIAL_NOTE = "No charge during your trial."
+NO_SUBSCRIPTION_NOTE = "No charge: this workspace has no active subscription."
+UNAVAILABLE_NOTE = (
+    "The amount cannot be shown right now; the change will be prorated on your next invoice."
+)
 
 
 @dataclass(frozen=True)
@@ -31,56 +38,26 @@ async def preview(workspace_id: int, *, seats_delta: int = 0, numbers_delta: int
     """The owner's view of a change before confirming it."""
     if seats_delta == 0 and numbers_delta == 0:
         return Effect("")
-    return await asyncio.to_thread(_estimate, workspace_id, seats_delta, numbers_delta)
+    account = await in_db(
+        lambda session: repository.get_billing_account(session, workspace_id=workspace_id)
+    )
+    if account.stripe_subscription_id is None:
+        return Effect(TRIAL_NOTE if account.status == "trialing" else NO_SUBSCRIPTION_NOTE)
+    if account.status not in PREVIEWED_STATUSES:
+        return Effect(NO_SUBSCRIPTION_NOTE)
+    try:
+        result = await services.preview_quantity_change(
+            workspace_id=workspace_id, seats_delta=seats_delta, numbers_delta=numbers_delta
+        )
+    except GatewayError as error:  # Stripe is down: the change itself does not depend on it
+        log.warning("quantity preview of workspace %s failed: %s", workspace_id, error.message)
+        return Effect(UNAVAILABLE_NOTE)
+    return Effect(result.message, result.prorated_cents)
 
 
 async def after_change(workspace_id: int) -> None:
-    """Once a change is committed: Stripe's quantities follow (coalesced by the services)."""
-    # STAND-IN until the billing engine lands: services.request_quantity_sync(workspace_id)
-
-
-def _estimate(workspace_id: int, seats_delta: int, numbers_delta: int) -> Effect:
-    with session_scope() as session:
-        account = repository.get_billing_account(session, workspace_id=workspace_id)
-        seats = repository.active_seat_count(session, workspace_id=workspace_id)
-        numbers = repository.active_number_count(session, workspace_id=workspace_id)
-        has_items = session.exec(
-            select(SubscriptionItem).where(SubscriptionItem.workspace_id == workspace_id)
-        ).first()
-        paid = (
-            account.stripe_subscription_id
-            and account.status in PAID_STATUSES
-            and account.plan
-            and account.interval
-            and account.current_period_start
-            and account.current_period_end
-            and has_items
-        )
-        if not paid:
-            return Effect("No charge during your trial.")
-        current = pricing.quote(account.plan, account.interval, seats, numbers)
-        target = pricing.quote(
-            account.plan,
-            account.interval,
-            max(0, seats + seats_delta),
-            max(0, numbers + numbers_delta),
-        )
-        change = pricing.preview_change(
-            current,
-            target,
-            period_start=pricing.unix_seconds(account.current_period_start),
-            period_end=pricing.unix_seconds(account.current_period_end),
-            at=pricing.unix_seconds(utcnow()),
-        )
-        return Effect(
-            _message(change.net_cents, target.total_cents, account.interval), change.net_cents
-        )
-
-
-def _message(prorated_cents: int, recurring_cents: int, interval: str) -> str:
-    then = f"{pricing.format_cents(recurring_cents)}/{interval}"
-    if prorated_cents == 0:
-        return f"No change today, then {then}"
-    if prorated_cents > 0:
-        return f"+{pricing.format_cents(prorated_cents)} prorated on your next invoice, then {then}"
-    return f"-{pricing.format_cents(-prorated_cents)} credited, then {then}"
+    """Once a change is committed: Stripe's quantities follow (debounced and coalesced)."""
+    try:
+        await services.request_quantity_sync(workspace_id)
+    except (DomainError, SQLAlchemyError):  # committed anyway; reconcile finds the drift
+        log.exception("could not request the quantity sync of workspace %s", workspace_id)

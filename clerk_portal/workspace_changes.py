@@ -6,7 +6,8 @@ the same repository rules in a transaction that is always rolled back, so a page
 invitation or number before it asks the owner to confirm the billing effect.
 
 Roles: admins manage the team, but only owners give or take away the owner role (an admin could
-otherwise make themselves an owner and reach billing).
+otherwise make themselves an owner and reach billing). A subscribed workspace stays within its
+plan's limits (Startup: 10 seats), whoever adds the member or number.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from clerk_portal import live_touch
 from clerk_portal.auth.sessions import revoke_member_sessions
-from clerk_portal.billing import repository
+from clerk_portal.billing import pricing, repository
 from clerk_portal.db import session_scope
 from clerk_portal.domain_errors import DomainError, InvalidValue, NotFound
 from clerk_portal.models import ROLES, Membership, PhoneNumber, format_e164
@@ -65,14 +67,7 @@ def parse_role(raw: object) -> str:
 
 def check_invite(actor: Actor, *, email: str, role: str) -> str:
     """The normalized email, or the refusal the invitation would get."""
-    _may_touch_owner_role(actor, role)
-    return _dry_run(
-        lambda session: (
-            repository.add_member(
-                session, workspace_id=actor.workspace_id, email=email, role=role
-            ).email
-        )
-    )
+    return _dry_run(lambda session: _invite(session, actor, email, role).email)
 
 
 def check_removal(actor: Actor, *, membership_id: int) -> str:
@@ -88,11 +83,7 @@ def check_removal(actor: Actor, *, membership_id: int) -> str:
 
 def check_number(actor: Actor, *, e164: str) -> str:
     """The number in E.164, or why it cannot be added (malformed, already in use)."""
-    return _dry_run(
-        lambda session: (
-            repository.add_number(session, workspace_id=actor.workspace_id, e164=e164).e164
-        )
-    )
+    return _dry_run(lambda session: _add_number(session, actor, e164).e164)
 
 
 def check_release(actor: Actor, *, number_id: int) -> str:
@@ -106,16 +97,8 @@ def check_release(actor: Actor, *, number_id: int) -> str:
 def invite_member(
     actor: Actor, *, email: str, role: str, amount_cents: int | None = None
 ) -> Change:
-    _may_touch_owner_role(actor, role)
-
     def change(session: Session) -> Change:
-        member = repository.add_member(
-            session,
-            workspace_id=actor.workspace_id,
-            email=email,
-            role=role,
-            invited_by_user_id=actor.user_id,
-        )
+        member = _invite(session, actor, email, role)
         return Change(f"Invited {member.email} as {role}", seats_delta=1)
 
     return _commit(actor, "member_invited", change, amount_cents)
@@ -150,7 +133,7 @@ def change_role(actor: Actor, *, membership_id: int, role: str) -> Change:
 
 def add_number(actor: Actor, *, e164: str, amount_cents: int | None = None) -> Change:
     def change(session: Session) -> Change:
-        phone = repository.add_number(session, workspace_id=actor.workspace_id, e164=e164)
+        phone = _add_number(session, actor, e164)
         return Change(f"Added phone number {format_e164(phone.e164)}", numbers_delta=1)
 
     return _commit(actor, "number_added", change, amount_cents)
@@ -182,12 +165,8 @@ def _commit(
             amount_cents=amount_cents,
             details={"seats_delta": done.seats_delta, "numbers_delta": done.numbers_delta},
         )
-        bump_live_version(session, workspace_id=actor.workspace_id)
+        live_touch.touch(session, workspace_id=actor.workspace_id)
         return done
-
-
-def bump_live_version(session: Session, *, workspace_id: int) -> None:
-    """Open tabs of the workspace refresh when its live version moves (see the merge note)."""
 
 
 def _dry_run(attempt: Callable[[Session], T]) -> T:
@@ -197,6 +176,39 @@ def _dry_run(attempt: Callable[[Session], T]) -> T:
             return attempt(session)
         finally:
             session.rollback()
+
+
+def _invite(session: Session, actor: Actor, email: str, role: str) -> Membership:
+    _may_touch_owner_role(actor, role)
+    member = repository.add_member(
+        session,
+        workspace_id=actor.workspace_id,
+        email=email,
+        role=role,
+        invited_by_user_id=actor.user_id,
+    )
+    _within_plan(session, actor.workspace_id)
+    return member
+
+
+def _add_number(session: Session, actor: Actor, e164: str) -> PhoneNumber:
+    phone = repository.add_number(session, workspace_id=actor.workspace_id, e164=e164)
+    _within_plan(session, actor.workspace_id)
+    return phone
+
+
+def _within_plan(session: Session, workspace_id: int) -> None:
+    """After an addition (flushed): refuse it if a subscribed plan cannot hold the new counts."""
+    account = repository.get_billing_account(session, workspace_id=workspace_id)
+    if account.plan is None or account.stripe_subscription_id is None:
+        return  # a trial picks its plan at upgrade, where the limits are checked
+    problems = pricing.check_plan_limits(
+        account.plan,
+        repository.active_seat_count(session, workspace_id=workspace_id),
+        repository.active_number_count(session, workspace_id=workspace_id),
+    )
+    if problems:
+        raise DomainError(" ".join(problems))
 
 
 def _may_touch_owner_role(actor: Actor, role: str) -> None:

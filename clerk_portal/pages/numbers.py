@@ -12,6 +12,7 @@ from clerk_portal import billing_effect, workspace_changes
 from clerk_portal.auth import guard
 from clerk_portal.billing import repository
 from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.number_table import add_number_form, number_table
 from clerk_portal.components.shell import page_shell
 from clerk_portal.db import session_scope
@@ -47,7 +48,7 @@ def _number_rows(workspace_id: int) -> list[NumberRow]:
     ]
 
 
-class NumbersState(PendingChange, rx.State):
+class NumbersState(PendingChange, LiveWatch, rx.State):
     numbers: list[NumberRow] = []
     loaded: bool = False
     number_error: str = ""
@@ -57,6 +58,12 @@ class NumbersState(PendingChange, rx.State):
     async def load_numbers(self):
         self.numbers = await asyncio.to_thread(_number_rows, guard.principal().workspace_id)
         self.loaded = True
+        return NumbersState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        rows = await asyncio.to_thread(_number_rows, who.workspace_id)
+        async with self:
+            self.numbers = rows
 
     @rx.event
     @guard.team_managers_only
@@ -134,7 +141,8 @@ class NumbersState(PendingChange, rx.State):
             yield rx.toast.error(refused.message)
             return
         self._close_change()
-        await billing_effect.after_change(actor.workspace_id)
+        if done.numbers_delta:
+            await billing_effect.after_change(actor.workspace_id)
         self.numbers = await asyncio.to_thread(_number_rows, actor.workspace_id)
         yield rx.toast.success(f"{done.summary}.")
 
@@ -159,6 +167,7 @@ def numbers() -> rx.Component:
             ),
             spacing="5",
             width="100%",
+            on_unmount=NumbersState.stop_live,
         ),
         confirm_dialog(NumbersState),
     )

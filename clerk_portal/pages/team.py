@@ -13,6 +13,7 @@ from clerk_portal import billing_effect, workspace_changes
 from clerk_portal.auth import guard
 from clerk_portal.billing import repository
 from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.team_table import invite_form, member_table
 from clerk_portal.db import session_scope
 from clerk_portal.domain_errors import DomainError
@@ -59,7 +60,7 @@ def _member_rows(actor: Actor) -> list[MemberRow]:
     ]
 
 
-class TeamState(PendingChange, rx.State):
+class TeamState(PendingChange, LiveWatch, rx.State):
     members: list[MemberRow] = []
     loaded: bool = False
     invite_error: str = ""
@@ -69,6 +70,13 @@ class TeamState(PendingChange, rx.State):
     async def load_team(self):
         self.members = await asyncio.to_thread(_member_rows, _actor())
         self.loaded = True
+        return TeamState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
+        rows = await asyncio.to_thread(_member_rows, actor)
+        async with self:
+            self.members = rows
 
     @rx.event
     @guard.team_managers_only
@@ -148,7 +156,8 @@ class TeamState(PendingChange, rx.State):
             yield rx.toast.error(refused.message)
             return
         self._close_change()
-        await billing_effect.after_change(actor.workspace_id)
+        if done.seats_delta:
+            await billing_effect.after_change(actor.workspace_id)
         self.members = await asyncio.to_thread(_member_rows, actor)
         yield rx.toast.success(f"{done.summary}.")
 
@@ -192,6 +201,7 @@ def team() -> rx.Component:
             ),
             spacing="5",
             width="100%",
+            on_unmount=TeamState.stop_live,
         ),
         confirm_dialog(TeamState),
     )

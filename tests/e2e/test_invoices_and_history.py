@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from clerk_portal.models import utcnow
 from tests.support.browser import screenshot
-from tests.support.workspaces import seed_activity, seed_invoices, signed_in_owner
+from tests.support.workspaces import seed_activity, seed_invoices, signed_in_owner, subscribe
 
 from .conftest import sign_in_as
 
@@ -59,6 +61,24 @@ def test_invoices_list_newest_first_with_older_ones_on_request(portal, page):
     expect(rows).to_have_count(13)
     expect(rows.last).to_contain_text(f"E2E-{workspace.id}-0001")
     expect(page.get_by_role("button", name="Older invoices")).to_have_count(0)
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # stripe-python
+def test_an_upgrade_brings_its_paid_invoice_and_a_real_pdf(portal, page):
+    workspace = signed_in_owner(page, portal)
+    _go(page, portal, "/invoices", "Invoices")
+    expect(page.locator("#invoices-empty")).to_be_visible()
+
+    subscribe(portal, workspace, plan="business")
+
+    row = page.locator("#invoice-table tbody tr").first  # the open page updates by itself
+    expect(row).to_contain_text("$49.00", timeout=20_000)
+    expect(row).to_contain_text("paid")
+    pdf = row.get_by_role("link", name=re.compile(r"\(PDF\)"))
+    response = httpx.get(pdf.get_attribute("href") or "", follow_redirects=True, timeout=20)
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
+    screenshot(page, "invoices-subscribed")
 
 
 def test_history_shows_team_changes_and_the_invoiced_months(portal, page):

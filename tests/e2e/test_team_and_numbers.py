@@ -10,14 +10,17 @@ import random
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import screenshot
-from tests.support.workspaces import add_demo_number
+from tests.support.workspaces import add_demo_number, signed_in_owner, subscribe
 
 from .conftest import sign_in_as
 
 OWNER_EMAIL = "olivia@acmedental.example"
+# stripe-python's HTTPX client posts bytes with `data=` (the upgrade helper); not ours.
+STRIPE_SDK_WARNING = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 _FREE_NUMBERS = iter(random.sample(range(1000), 1000))  # distinct numbers within a session
 
 
@@ -148,6 +151,35 @@ def test_admins_manage_the_team_without_seeing_money(portal, page):
     dialog.get_by_role("button", name="Send invitation").click()
 
     expect(_member_row(page, email)).to_contain_text("invited")
+
+
+@STRIPE_SDK_WARNING
+def test_on_a_subscription_the_owner_sees_the_proration_and_other_tabs_follow(portal, new_page):
+    page = new_page()
+    workspace = signed_in_owner(page, portal)
+    subscribe(portal, workspace, plan="business")  # 1 seat: $49.00/month
+    team_tab, history_tab = new_page(), new_page()
+    for tab, path in ((team_tab, "/team"), (history_tab, "/billing/history"), (page, "/team")):
+        tab.context.add_cookies(page.context.cookies())
+        tab.goto(portal.url + path)
+    expect(history_tab.locator("#activity-list")).to_contain_text("upgraded to Business")
+    email = _unique_email()
+
+    _invite(page, email)
+    effect = page.get_by_role("alertdialog").locator("#billing-effect")
+    expect(effect).to_have_text(
+        re.compile(r"^\+\$\d+\.\d\d prorated on your next invoice, then \$98\.00/month$")
+    )
+    screenshot(page, "team-invite-confirm-subscribed")
+    page.get_by_role("button", name="Send invitation").click()
+
+    expect(_member_row(team_tab, email)).to_contain_text("invited")  # no reload
+    expect(history_tab.locator("#activity-list")).to_contain_text(f"Invited {email} as member")
+    # Stripe's quantity follows by itself; the webhook's mirror update reaches the open tab.
+    expect(history_tab.locator("#activity-list")).to_contain_text(
+        "Subscription updated: seats 1 → 2", timeout=20_000
+    )
+    screenshot(history_tab, "history-subscribed-live")
 
 
 # --- numbers -------------------------------------------------------------------------------------

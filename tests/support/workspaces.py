@@ -6,15 +6,23 @@ cookie into a Playwright page, exactly as signing in would.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import stripe
 from playwright.sync_api import Page
 from sqlmodel import Session, select
 
 from clerk_portal.auth import sessions
 from clerk_portal.billing import repository
+from clerk_portal.billing.gateway import StripeGateway
+from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
 from clerk_portal.db import engine_for
 from clerk_portal.demo import DEMO_WORKSPACE
 from clerk_portal.models import Workspace
@@ -103,3 +111,66 @@ def seed_activity(portal, workspace: FreshWorkspace, *, count: int) -> None:
 def _month_start(now: datetime, back: int) -> datetime:
     index = now.year * 12 + now.month - 1 - back
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def subscribe(portal, workspace: FreshWorkspace, *, plan: str = "business") -> None:
+    """Upgrade the workspace (monthly, card 4242…) as its owner would, through the billing
+    services against the portal's sandbox; the portal's webhooks then see it as in production."""
+
+    async def upgrade() -> None:
+        async with StripeGateway.from_settings(get_settings()) as gateway:
+            start = await start_upgrade(
+                workspace_id=workspace.id, plan=plan, interval="month", gateway=gateway
+            )
+            browser = stripe.StripeClient(
+                start.publishable_key, base_addresses={"api": portal.sandbox_url}
+            )
+            browser.v1.setup_intents.confirm(  # what Stripe.js does with the card form
+                start.setup_intent_id,
+                {
+                    "client_secret": start.client_secret,
+                    "payment_method_data": {
+                        "type": "card",
+                        "card": {
+                            "number": "4242424242424242",
+                            "exp_month": 12,
+                            "exp_year": 2034,
+                            "cvc": "123",
+                        },
+                    },
+                },
+            )
+            await complete_upgrade(
+                workspace_id=workspace.id,
+                actor_user_id=workspace.owner_user_id,
+                setup_intent_id=start.setup_intent_id,
+                plan=plan,
+                interval="month",
+                gateway=gateway,
+            )
+
+    # Playwright's sync API owns this thread's event loop: the services get their own.
+    with _portal_settings(portal), ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, upgrade()).result(timeout=60)
+
+
+@contextmanager
+def _portal_settings(portal) -> Iterator[None]:
+    """This test process's settings pointed at the running portal's database and sandbox."""
+    values = {
+        "PORTAL_MODE": "demo",
+        "DATABASE_URL": portal.database_url,
+        "STRIPE_API_BASE": portal.sandbox_url,
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()

@@ -14,6 +14,7 @@ from clerk_portal.auth import guard
 from clerk_portal.billing import history
 from clerk_portal.billing.pricing import format_cents
 from clerk_portal.components.history_view import activity_timeline, invoiced_chart
+from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.shell import page_shell
 from clerk_portal.db import session_scope
 from clerk_portal.models import utcnow
@@ -72,7 +73,14 @@ def _months(workspace_id: int) -> list[MonthBar]:
     ]
 
 
-class HistoryState(rx.State):
+async def _first_page(workspace_id: int):
+    return await asyncio.gather(
+        asyncio.to_thread(_activity, workspace_id, None),
+        asyncio.to_thread(_months, workspace_id),
+    )
+
+
+class HistoryState(LiveWatch, rx.State):
     entries: list[ActivityRow] = []
     months: list[MonthBar] = []
     loaded: bool = False
@@ -88,13 +96,18 @@ class HistoryState(rx.State):
     @rx.event
     @guard.owner_only
     async def load_history(self):
-        workspace_id = guard.principal().workspace_id
-        (rows, cursor), months = await asyncio.gather(
-            asyncio.to_thread(_activity, workspace_id, None),
-            asyncio.to_thread(_months, workspace_id),
-        )
+        (rows, cursor), months = await _first_page(guard.principal().workspace_id)
         self.entries, self._cursor, self.months = rows, cursor, months
         self.has_more, self.loaded = cursor is not None, True
+        return HistoryState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        if who.role != "owner":
+            return
+        (rows, cursor), months = await _first_page(who.workspace_id)
+        async with self:
+            self.entries, self._cursor, self.months = rows, cursor, months
+            self.has_more = cursor is not None
 
     @rx.event
     @guard.owner_only
@@ -126,6 +139,7 @@ def billing_history() -> rx.Component:
                     ),
                     spacing="5",
                     width="100%",
+                    on_unmount=HistoryState.stop_live,
                 ),
                 rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
             )

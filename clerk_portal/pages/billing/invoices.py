@@ -13,6 +13,7 @@ from clerk_portal.auth import guard
 from clerk_portal.billing import repository
 from clerk_portal.billing.pricing import format_cents
 from clerk_portal.components.invoice_table import invoice_table
+from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.shell import page_shell
 from clerk_portal.db import session_scope
 from clerk_portal.models import Invoice
@@ -38,11 +39,9 @@ def _day(moment: datetime | None) -> str:
 
 
 def _row(invoice: Invoice) -> InvoiceRow:
-    period = (
-        f"{_day(invoice.period_start)} – {_day(invoice.period_end)}"
-        if invoice.period_start and invoice.period_end
-        else "—"
-    )
+    start, end = _day(invoice.period_start), _day(invoice.period_end)
+    # A subscription's first invoice has an empty period (start = end): show the one day.
+    period = start if start == end else f"{start} – {end}"
     return InvoiceRow(
         key=str(invoice.id),
         date=_day(invoice.created),
@@ -63,7 +62,7 @@ def _page(workspace_id: int, cursor: str | None) -> tuple[list[InvoiceRow], str 
         return [_row(invoice) for invoice in page.items], page.next_cursor
 
 
-class InvoicesState(rx.State):
+class InvoicesState(LiveWatch, rx.State):
     invoices: list[InvoiceRow] = []
     loaded: bool = False
     loading_more: bool = False
@@ -75,6 +74,14 @@ class InvoicesState(rx.State):
     async def load_invoices(self):
         rows, self._cursor = await asyncio.to_thread(_page, guard.principal().workspace_id, None)
         self.invoices, self.has_more, self.loaded = rows, self._cursor is not None, True
+        return InvoicesState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        if who.role != "owner":
+            return
+        rows, cursor = await asyncio.to_thread(_page, who.workspace_id, None)
+        async with self:  # back to the newest page: a new invoice goes on top
+            self.invoices, self._cursor, self.has_more = rows, cursor, cursor is not None
 
     @rx.event
     @guard.owner_only
@@ -103,6 +110,7 @@ def invoices() -> rx.Component:
                 rx.link("See the billing history", href=routes.HISTORY, id="to-history"),
                 spacing="4",
                 width="100%",
+                on_unmount=InvoicesState.stop_live,
             )
         ),
     )
