@@ -3,9 +3,10 @@
 `LiveWatch` is a state mixin. A page starts `watch_live` after loading and implements
 `_live_reload(who)`; another tab's team change, a Stripe webhook or a quantity sync raises the
 version (`billing.live`), and every open page of that workspace reloads within a moment, without
-the browser reloading. A watcher ends when its tab disconnects, the page is left (`stop_live`),
-a newer watcher of the same tab starts, the person is no longer a member, or after the session's
-idle lifetime (it never keeps a session alive by itself).
+the browser reloading. A watcher ends when its tab disconnects or loads another page (Reflex
+cancels a page-load chain then; `_connected` covers a watcher started otherwise), when the page
+unmounts (`stop_live`), when a newer watcher of the same tab starts, when the person is no longer
+a member, or after the session's idle lifetime (it never keeps a session alive by itself).
 """
 
 from __future__ import annotations
@@ -35,12 +36,10 @@ def _current_role(who: guard.Principal) -> str | None:
 
 
 def _connected(client_token: str) -> bool:
-    try:
-        from reflex.utils.prerequisites import get_and_validate_app
+    """Whether the tab's websocket is still open on this worker (its watcher runs here too)."""
+    from clerk_portal.clerk_portal import app  # lazily: the app module imports every page
 
-        namespace = get_and_validate_app().app.event_namespace
-    except Exception:  # noqa: BLE001 - no app (tests): the deadline still ends the watcher
-        return True
+    namespace = app.event_namespace
     return namespace is None or client_token in namespace.token_to_sid
 
 
@@ -70,8 +69,8 @@ class LiveWatch(rx.State, mixin=True):
                 continue
             since = version
             role = await asyncio.to_thread(_current_role, who)
-            if role is None:
-                return  # removed from the workspace: nothing more for this tab
+            if role is None:  # removed: their sessions ended with it, so off to sign-in
+                return guard.login_redirect(self)
             await self._live_reload(dataclasses.replace(who, role=role))
             async with self:  # an owner demoted in another tab sees the member's view at once
                 (await self.get_state(SessionState)).role = role

@@ -144,7 +144,8 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
         if done.numbers_delta:
             await billing_effect.after_change(actor.workspace_id)
         self.numbers = await asyncio.to_thread(_number_rows, actor.workspace_id)
-        yield rx.toast.success(f"{done.summary}.")
+        success = rx.toast.success(f"{done.summary}.")
+        yield [success, rx.set_value("number-input", "")] if action == "add" else success
 
 
 def numbers() -> rx.Component:

@@ -159,7 +159,8 @@ class TeamState(PendingChange, LiveWatch, rx.State):
         if done.seats_delta:
             await billing_effect.after_change(actor.workspace_id)
         self.members = await asyncio.to_thread(_member_rows, actor)
-        yield rx.toast.success(f"{done.summary}.")
+        success = rx.toast.success(f"{done.summary}.")
+        yield [success, rx.set_value("invite-email", "")] if action == "invite" else success
 
     @rx.event
     @guard.team_managers_only

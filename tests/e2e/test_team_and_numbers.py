@@ -14,7 +14,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import screenshot
-from tests.support.workspaces import add_demo_number, signed_in_owner, subscribe
+from tests.support.workspaces import (
+    add_demo_number,
+    signed_in_member,
+    signed_in_owner,
+    subscribe,
+)
 
 from .conftest import sign_in_as
 
@@ -74,6 +79,7 @@ def test_owner_invites_changes_the_role_of_and_removes_a_member(portal, page):
     row = _member_row(page, email)
     expect(row).to_contain_text("invited")
     expect(page.get_by_text(f"Invited {email} as member.")).to_be_visible()
+    expect(page.locator("#invite-email")).to_have_value("")
 
     page.get_by_label(f"Role of {email}").select_option("admin")
     expect(page.get_by_text(f"Changed {email} from member to admin.")).to_be_visible()
@@ -123,6 +129,20 @@ def test_inviting_someone_twice_is_refused_inline(portal, page):
         "mia@acmedental.example is already a member of this workspace."
     )
     expect(page.get_by_role("alertdialog")).to_have_count(0)
+
+
+def test_a_removed_member_is_signed_out_of_their_open_tab_at_once(portal, new_page):
+    owner_page, member_page = new_page(), new_page()
+    workspace = signed_in_owner(owner_page, portal)
+    email = signed_in_member(member_page, portal, workspace)
+    member_page.goto(portal.url + "/team")
+    expect(member_page.locator("#team-read-only")).to_be_visible()
+    owner_page.goto(portal.url + "/team")
+
+    owner_page.get_by_role("button", name=f"Remove {email}").click()
+    owner_page.get_by_role("alertdialog").get_by_role("button", name="Remove member").click()
+
+    expect(member_page).to_have_url(re.compile(r"/login\?.*reason=session_ended"))
 
 
 def test_members_see_the_team_read_only(portal, page):

@@ -73,6 +73,34 @@ def signed_in_owner(page: Page, portal, *, name: str = "Bayside Clinic") -> Fres
     return created
 
 
+def signed_in_member(page: Page, portal, workspace: FreshWorkspace, *, role: str = "member") -> str:
+    """An active member of `workspace` signed in on `page`; returns their email."""
+    suffix = uuid.uuid4().hex[:8]
+    with Session(engine_for(portal.database_url)) as session:
+        user = repository.upsert_user(
+            session,
+            issuer="e2e",
+            subject=f"member-{suffix}",
+            email=f"member-{suffix}@clinic.example",
+            name=f"Member {suffix}",
+        )
+        repository.add_member(
+            session, workspace_id=workspace.id, email=user.email, role=role, user_id=user.id
+        )
+        token = sessions.create_session(
+            session,
+            user_id=user.id,
+            workspace_id=workspace.id,
+            policy=sessions.SessionPolicy.from_settings(get_settings()),
+        )
+        email = user.email
+        session.commit()
+    page.context.add_cookies(
+        [{"name": sessions.SESSION_COOKIE, "value": token, "url": portal.url, "httpOnly": True}]
+    )
+    return email
+
+
 def seed_invoices(portal, workspace: FreshWorkspace, *, months: int, now: datetime) -> None:
     """One paid monthly invoice per month, the newest this month: $100, $110, $120, …"""
     with Session(engine_for(portal.database_url)) as session:
