@@ -6,7 +6,9 @@ from clerk_portal import routes
 from clerk_portal.api import build_api
 from clerk_portal.billing import reconcile, webhooks
 from clerk_portal.pages import login, pricing, skeleton
+from clerk_portal.pages.billing import overview, upgrade
 from clerk_portal.pages.billing.access import BillingAccessState
+from clerk_portal.pages.billing.state import BillingState
 from clerk_portal.state import SessionState
 
 app = rx.App(api_transformer=build_api())
@@ -16,18 +18,20 @@ app.register_lifespan_task(webhooks.webhook_worker_forever)
 app.register_lifespan_task(reconcile.reconcile_forever)
 
 _SIGNED_IN_PAGES = (
-    (skeleton.billing, routes.HOME, "Billing"),
-    (skeleton.billing, routes.BILLING, "Billing"),
-    (skeleton.team, routes.TEAM, "Team"),
-    (skeleton.numbers, routes.NUMBERS, "Numbers"),
-    (skeleton.invoices, routes.INVOICES, "Invoices"),
+    (overview.billing_overview, routes.HOME, "Billing", BillingState.load_billing),
+    (overview.billing_overview, routes.BILLING, "Billing", BillingState.load_billing),
+    (upgrade.upgrade, routes.UPGRADE, "Upgrade", upgrade.UpgradeState.load_upgrade),
+    (skeleton.team, routes.TEAM, "Team", None),
+    (skeleton.numbers, routes.NUMBERS, "Numbers", None),
+    (skeleton.invoices, routes.INVOICES, "Invoices", None),
 )
-for component, route, title in _SIGNED_IN_PAGES:
+for component, route, title, loader in _SIGNED_IN_PAGES:
     app.add_page(
         component,
         route=route,
         title=f"{title} · Clerk Chat",
-        on_load=[SessionState.load_session, BillingAccessState.load_owners],
+        on_load=[SessionState.load_session, BillingAccessState.load_owners]
+        + ([loader] if loader else []),
     )
 app.add_page(
     login.login,

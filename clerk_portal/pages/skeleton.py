@@ -8,13 +8,6 @@ from clerk_portal.components.shell import page_shell
 from clerk_portal.pages.billing.access import owners_only
 
 
-def billing() -> rx.Component:
-    return page_shell(
-        "Billing",
-        owners_only(rx.text("Your plan, card and invoices.", id="billing-overview")),
-    )
-
-
 def team() -> rx.Component:
     return page_shell("Team", rx.text("Team members of this workspace."))
 

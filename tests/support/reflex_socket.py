@@ -4,6 +4,7 @@ call any registered event handler by name with any arguments, and read the state
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,7 +85,12 @@ class ReflexSocket:
         )
 
     def call(
-        self, handler: str, payload: dict[str, Any] | None = None, *, path: str = "/billing"
+        self,
+        handler: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        path: str = "/billing",
+        settle: float = 0.0,
     ) -> Reply:
         """Send one event and collect what the server sent back for it.
 
@@ -94,6 +100,8 @@ class ReflexSocket:
         with self._lock:
             self._updates.clear()
         self._emit(handler, payload or {}, path)
+        if settle:  # a background task answers on its own time, after the barrier would
+            time.sleep(settle)
         self._barrier = not getattr(self, "_barrier", False)
         self._emit(f"{ROOT_STATE}.set_is_hydrated", {"value": self._barrier}, path)
 
