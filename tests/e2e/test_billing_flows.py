@@ -4,6 +4,7 @@ decline or need 3-D Secure), invoices and their PDF, a new card, cancel and resu
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 from playwright.sync_api import expect
@@ -117,11 +118,42 @@ def test_billing_tabs_update_live_without_reload(portal, new_page):
     # A change made in the first tab reaches the second without a reload.
     first.locator("#cancel-subscription").click()
     first.get_by_role("dialog").get_by_text("We don't use it enough").click()
+    started = time.perf_counter()
     first.locator("#confirm-cancel").click()
     expect(second.locator("#cancel-notice")).to_be_visible(timeout=5_000)
+    print(
+        f"\nchange in one tab → shown in another: {1000 * (time.perf_counter() - started):.0f} ms"
+    )
     first.locator("#resume").click()
     expect(second.locator("#cancel-notice")).to_have_count(0, timeout=5_000)
 
     # A month passes (the sandbox's test clock): the renewal invoice arrives by webhook.
     first.locator("#advance-month").click()
     expect(second.locator("#latest-invoices").get_by_text("paid")).to_have_count(2, timeout=20_000)
+
+
+def test_billing_details_are_validated_and_saved(portal, page):
+    workspace = new_trial_workspace(portal)
+    open_as(page, portal, workspace, "/billing")
+    page.get_by_label("Billing email").fill("accounts@clinic.example")
+    page.get_by_label("Address line 1").fill("1 Main St")
+    page.locator("#save-details").click()
+    expect(page.locator("#details-error")).to_contain_text("country")
+
+    page.get_by_label("Country (2 letters)").fill("us")
+    page.get_by_label("PO number").fill("PO-7731")
+    page.locator("#save-details").click()
+    expect(page.locator("#details-error")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_label("Country (2 letters)")).to_have_value("US", timeout=10_000)
+    expect(page.get_by_label("PO number")).to_have_value("PO-7731")
+
+
+def test_billing_pages_fit_a_phone_screen(portal, new_page):
+    workspace = new_trial_workspace(portal)
+    page = new_page(width=375, height=800)
+    for path, ready in (("/billing", "#plan-label"), ("/billing/upgrade", "#due-today")):
+        open_as(page, portal, workspace, path)
+        expect(page.locator(ready)).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        screenshot(page, f"{path.strip('/').replace('/', '-')}-375")
