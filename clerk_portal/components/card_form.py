@@ -52,5 +52,14 @@ def confirm_payment_script(client_secret: str) -> str:
     return _when_ready(f"confirmPayment({json.dumps(client_secret)})")
 
 
+def card_form_refusal(result: object) -> str | None:
+    """What Stripe.js reported to the page: None when the card was confirmed, else the message
+    to show. The page may send anything, so nothing else is taken from it."""
+    if isinstance(result, dict) and result.get("ok") is True:
+        return None
+    error = result.get("error") if isinstance(result, dict) else None
+    return str(error or "The card was not accepted.")[:300]
+
+
 def card_script_tag() -> rx.Component:
     return rx.script(src=CARD_SCRIPT)

@@ -9,7 +9,12 @@ import reflex as rx
 
 from clerk_portal.auth import guard
 from clerk_portal.billing import services
-from clerk_portal.components.card_form import card_element, confirm_script, mount_script
+from clerk_portal.components.card_form import (
+    card_element,
+    card_form_refusal,
+    confirm_script,
+    mount_script,
+)
 from clerk_portal.domain_errors import DomainError
 from clerk_portal.settings import get_settings
 
@@ -118,9 +123,9 @@ class BillingActions(rx.State):
     async def card_confirmed(self, result: dict[str, Any]):
         """Stripe.js's answer; the SetupIntent id is ours (kept server-side), not the page's."""
         who = guard.principal()
-        if not isinstance(result, dict) or not result.get("ok") or not self._setup_intent_id:
-            self.working = False
-            self.card_error = str((result or {}).get("error") or "The card was not accepted.")
+        refusal = card_form_refusal(result)
+        if refusal or not self._setup_intent_id:
+            self.working, self.card_error = False, refusal or "Start again: the form expired."
             return None
         setup_intent_id, self._setup_intent_id = self._setup_intent_id, ""
         try:

@@ -19,6 +19,7 @@ from clerk_portal.billing import repository, services
 from clerk_portal.billing.errors import PaymentRequiresAction
 from clerk_portal.components.card_form import (
     card_element,
+    card_form_refusal,
     card_script_tag,
     confirm_payment_script,
     confirm_script,
@@ -101,9 +102,9 @@ class UpgradeState(PlanSelection, rx.State):
     @guard.owner_only
     async def card_confirmed(self, result: dict[str, Any]):
         who = guard.principal()
-        if not isinstance(result, dict) or not result.get("ok") or not self._setup_intent_id:
-            self.working = False
-            self.error = str((result or {}).get("error") or "The card was not accepted.")
+        refusal = card_form_refusal(result)
+        if refusal or not self._setup_intent_id:
+            self.working, self.error = False, refusal or "Start again: the card form expired."
             return None
         try:
             upgraded = await services.complete_upgrade(
