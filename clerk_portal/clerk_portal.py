@@ -5,9 +5,10 @@ import reflex as rx
 from clerk_portal import routes
 from clerk_portal.api import build_api
 from clerk_portal.billing import reconcile, webhooks
-from clerk_portal.pages import login, numbers, pricing, skeleton, team
-from clerk_portal.pages.billing import history, invoices
+from clerk_portal.pages import login, numbers, pricing, team
+from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.access import BillingAccessState
+from clerk_portal.pages.billing.state import BillingState
 from clerk_portal.state import SessionState
 
 app = rx.App(api_transformer=build_api())
@@ -18,20 +19,21 @@ app.register_lifespan_task(reconcile.reconcile_forever)
 
 # (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (
-    (skeleton.billing, routes.HOME, "Billing", None),
-    (skeleton.billing, routes.BILLING, "Billing", None),
+    (overview.billing_overview, routes.HOME, "Billing", BillingState.load_billing),
+    (overview.billing_overview, routes.BILLING, "Billing", BillingState.load_billing),
+    (upgrade.upgrade, routes.UPGRADE, "Upgrade", upgrade.UpgradeState.load_upgrade),
     (team.team, routes.TEAM, "Team", team.TeamState.load_team),
     (numbers.numbers, routes.NUMBERS, "Numbers", numbers.NumbersState.load_numbers),
     (invoices.invoices, routes.INVOICES, "Invoices", invoices.InvoicesState.load_invoices),
     (history.billing_history, routes.HISTORY, "Billing history", history.HistoryState.load_history),
 )
 for component, route, title, loader in _SIGNED_IN_PAGES:
-    on_load = [SessionState.load_session, BillingAccessState.load_owners]
     app.add_page(
         component,
         route=route,
         title=f"{title} · Clerk Chat",
-        on_load=[*on_load, loader] if loader else on_load,
+        on_load=[SessionState.load_session, BillingAccessState.load_owners]
+        + ([loader] if loader else []),
     )
 app.add_page(
     login.login,

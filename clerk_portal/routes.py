@@ -2,6 +2,7 @@
 
 HOME = "/"
 BILLING = "/billing"
+UPGRADE = "/billing/upgrade"
 TEAM = "/team"
 NUMBERS = "/numbers"
 INVOICES = "/invoices"

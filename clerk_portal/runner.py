@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from clerk_portal import migrations
 from clerk_portal.settings import PROJECT_ROOT, Settings, get_settings
@@ -135,7 +137,11 @@ def prepare_demo(settings: Settings, children: list[ChildProcess], env: dict[str
 
 def run_portal(*, dev: bool = False) -> int:
     settings = get_settings()
+    for noisy in ("alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     migrations.upgrade()
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"clerk_portal: database ready ({shown})")
     children: list[ChildProcess] = []
 
     def _stop(signum: int, _frame: object) -> None:

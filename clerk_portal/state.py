@@ -10,6 +10,7 @@ import reflex as rx
 from clerk_portal import routes
 from clerk_portal.auth import accounts, guard
 from clerk_portal.auth.sessions import SessionPolicy, resolve_session, set_workspace
+from clerk_portal.billing import services
 from clerk_portal.db import session_scope
 from clerk_portal.settings import get_settings
 
@@ -26,6 +27,10 @@ class SessionState(rx.State):
     role: str = ""
     workspace_name: str = ""
     workspaces: list[WorkspaceOption] = []
+    on_trial: bool = False
+    trial_days_left: int = 0
+    trial_expired: bool = False
+    read_only: bool = False
 
     @rx.var
     def is_owner(self) -> bool:
@@ -44,6 +49,10 @@ class SessionState(rx.State):
             self.signed_in, self.role = False, ""
             return guard.login_redirect(self)
         options = await asyncio.to_thread(_workspace_options, principal.user_id)
+        trial = await services.get_trial_state(workspace_id=principal.workspace_id)
+        self.on_trial = trial.on_trial
+        self.trial_days_left, self.trial_expired = trial.days_left, trial.expired
+        self.read_only = trial.read_only
         self.signed_in = True
         self.user_name = principal.user_name
         self.role = principal.role

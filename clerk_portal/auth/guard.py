@@ -136,16 +136,20 @@ def login_redirect(state):
     return rx.redirect(f"{routes.LOGIN}?{urlencode(query)}")
 
 
-def _refusal(state, denied: AccessDenied):
+def _refusal(state, denied: AccessDenied, *, quiet: bool = False):
     import reflex as rx
 
     if not denied.signed_in:
         return login_redirect(state)
-    return rx.toast.error(denied.message)
+    return None if quiet else rx.toast.error(denied.message)
 
 
-def requires_role(roles: frozenset[str]) -> Callable:
-    """Wrap an event handler (coroutine, async generator or background task) in the guard."""
+def requires_role(roles: frozenset[str], *, quiet: bool = False) -> Callable:
+    """Wrap an event handler (coroutine, async generator or background task) in the guard.
+
+    `quiet`: a page loader refuses signed-in people without a toast (the page itself says who
+    may see it); everything else about the refusal is the same.
+    """
 
     def decorate(handler: Callable) -> Callable:
         if inspect.isasyncgenfunction(handler):
@@ -155,7 +159,7 @@ def requires_role(roles: frozenset[str]) -> Callable:
                 try:
                     who = check_role(await current_principal(self), roles)
                 except AccessDenied as denied:
-                    yield _refusal(self, denied)
+                    yield _refusal(self, denied, quiet=quiet)
                     return
                 token = _current.set(who)
                 try:
@@ -172,7 +176,7 @@ def requires_role(roles: frozenset[str]) -> Callable:
                 try:
                     who = check_role(await current_principal(self), roles)
                 except AccessDenied as denied:
-                    return _refusal(self, denied)
+                    return _refusal(self, denied, quiet=quiet)
                 token = _current.set(who)
                 try:
                     result = handler(self, *args, **kwargs)
@@ -182,6 +186,7 @@ def requires_role(roles: frozenset[str]) -> Callable:
 
             guarded = guarded_call
         guarded.__guard_roles__ = roles
+        guarded.__guard_quiet__ = quiet
         return guarded
 
     return decorate
@@ -195,5 +200,6 @@ def public_handler(handler: Callable) -> Callable:
 
 
 owner_only = requires_role(OWNER)
+owner_page_loader = requires_role(OWNER, quiet=True)
 team_managers_only = requires_role(TEAM_MANAGERS)
 members_only = requires_role(ANY_MEMBER)

@@ -28,9 +28,16 @@ class CardDeclined(GatewayError):
 class PaymentRequiresAction(GatewayError):
     """The bank wants 3-D Secure; the browser must authenticate (or use another card)."""
 
-    def __init__(self, message: str, *, client_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_secret: str | None = None,
+        subscription_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.client_secret = client_secret
+        self.subscription_id = subscription_id
 
 
 class NotFoundAtStripe(GatewayError):

@@ -146,6 +146,8 @@ class InvoiceSnapshot:
     hosted_invoice_url: str | None = None
     invoice_pdf: str | None = None
     next_payment_attempt: int | None = None
+    # Only when expanded: what the browser needs to confirm the payment (3-D Secure).
+    confirmation_client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -514,7 +516,7 @@ class StripeGateway:
     async def create_subscription(
         self, params: Mapping[str, Any], *, idempotency_key: str
     ) -> SubscriptionSnapshot:
-        body: Any = {**params, "expand": ["latest_invoice"]}
+        body: Any = {**params, "expand": ["latest_invoice", "latest_invoice.confirmation_secret"]}
         sub = await self._call(
             "start the subscription",
             lambda: self.v1.subscriptions.create_async(body, {"idempotency_key": idempotency_key}),
@@ -831,6 +833,9 @@ def _invoice(invoice: Any) -> InvoiceSnapshot:
         hosted_invoice_url=_get(invoice, "hosted_invoice_url"),
         invoice_pdf=_get(invoice, "invoice_pdf"),
         next_payment_attempt=_get(invoice, "next_payment_attempt"),
+        confirmation_client_secret=_get(
+            _get(invoice, "confirmation_secret") or {}, "client_secret"
+        ),
     )
 
 

@@ -6,6 +6,7 @@ import reflex as rx
 
 from clerk_portal import routes
 from clerk_portal.components.native_form import post_form
+from clerk_portal.components.trial_banner import trial_banner
 from clerk_portal.state import SessionState
 
 
@@ -86,5 +87,7 @@ def page_shell(title: str, *children: rx.Component) -> rx.Component:
             max_width="1100px",
             margin="0 auto",
         ),
+        trial_banner(),
         min_height="100vh",
+        padding_bottom="120px",  # room for the trial banner
     )

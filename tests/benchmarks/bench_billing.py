@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -222,9 +223,33 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("stripe", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        asyncio.run(bench(url, args.events, args.workspaces))
+    with tempfile.TemporaryDirectory() as tmp, _scratch(args.database_url) as url:
+        asyncio.run(bench(url or f"sqlite:///{tmp}/bench.db", args.events, args.workspaces))
+
+
+@contextlib.contextmanager
+def _scratch(url: str | None):
+    """PostgreSQL: a schema of its own, dropped afterwards (the database is left as it was)."""
+    if not url or not url.startswith("postgresql"):
+        yield url
+        return
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url).set(drivername="postgresql+psycopg")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = base.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 if __name__ == "__main__":

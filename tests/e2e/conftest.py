@@ -51,6 +51,7 @@ def new_page(browser, portal):
         page = context.new_page()
         contexts.append(context)
         trackers.append(PageErrors(page, own_origin=portal.url))
+        page.errors = trackers[-1]  # a test may allow an error it provokes on purpose
         return page
 
     yield open_page

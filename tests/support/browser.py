@@ -47,6 +47,7 @@ class PageErrors:
         self.messages: list[str] = []
         self.page = page
         self.own_origin = own_origin
+        self.allowed: list[str] = []
         page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
         page.on(
             "response",
@@ -65,11 +66,16 @@ class PageErrors:
             ),
         )
 
+    def allow(self, fragment: str) -> None:
+        """An error this test provokes on purpose (a declined card's 402 from Stripe, say)."""
+        self.allowed.append(fragment)
+
     def _ours(self, url: str) -> bool:
         return self.own_origin is None or url.startswith(self.own_origin)
 
     def assert_none(self) -> None:
-        assert not self.messages, "browser reported errors:\n" + "\n".join(self.messages)
+        unexpected = [m for m in self.messages if not any(a in m for a in self.allowed)]
+        assert not unexpected, "browser reported errors:\n" + "\n".join(unexpected)
 
 
 def screenshot(page: Page, name: str) -> Path:

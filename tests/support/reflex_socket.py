@@ -4,6 +4,7 @@ call any registered event handler by name with any arguments, and read the state
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,18 +90,18 @@ class ReflexSocket:
         payload: dict[str, Any] | None = None,
         *,
         path: str = "/billing",
-        await_events: float = 0.0,
+        settle: float = 0.0,
     ) -> Reply:
         """Send one event and collect what the server sent back for it.
 
         Reflex processes a tab's events in order and marks no reply as the last, so a barrier
         follows: a built-in event whose delta we recognise (the hydration flag, toggled).
-        A background handler answers on its own task, after the barrier: with `await_events`,
-        wait up to that many seconds for its first events (a refusal's toast or redirect).
         """
         with self._lock:
             self._updates.clear()
         self._emit(handler, payload or {}, path)
+        if settle:  # a background task answers on its own time, after the barrier would
+            time.sleep(settle)
         self._barrier = not getattr(self, "_barrier", False)
         self._emit(f"{ROOT_STATE}.set_is_hydrated", {"value": self._barrier}, path)
 
@@ -119,16 +120,6 @@ class ReflexSocket:
             if update.get("delta"):
                 reply.deltas.append(update["delta"])
             reply.events.extend(update.get("events") or [])
-        if await_events and not reply.events:
-            with self._lock:
-                self._lock.wait_for(
-                    lambda: any(update.get("events") for update in self._updates), await_events
-                )
-                late = [update for update in self._updates if not self._is_barrier(update)]
-            for update in late:
-                if update.get("delta"):
-                    reply.deltas.append(update["delta"])
-                reply.events.extend(update.get("events") or [])
         return reply
 
     def _is_barrier(self, update: dict[str, Any]) -> bool:

@@ -32,7 +32,12 @@ from clerk_portal.billing.services.quantities import (
     sync_quantities,
 )
 from clerk_portal.billing.services.trial import TrialState, get_trial_state, trial_state
-from clerk_portal.billing.services.upgrade import complete_upgrade, preview_upgrade, start_upgrade
+from clerk_portal.billing.services.upgrade import (
+    complete_upgrade,
+    finish_authenticated_upgrade,
+    preview_upgrade,
+    start_upgrade,
+)
 
 __all__ = [
     "CANCEL_REASONS",
@@ -45,6 +50,7 @@ __all__ = [
     "change_plan",
     "complete_card_update",
     "complete_upgrade",
+    "finish_authenticated_upgrade",
     "get_trial_state",
     "invoice_pdf_url",
     "list_invoices",

@@ -156,18 +156,98 @@ async def complete_upgrade(
     key = f"{view.namespace}:subscribe:{plan}:{interval}:{setup_intent_id}"
     try:
         snapshot = await gateway.create_subscription(params, idempotency_key=key)
-    except (CardDeclined, PaymentRequiresAction) as error:
-        message = error.message
-        await in_db(
-            lambda session: repository.record_activity(
-                session,
-                workspace_id=workspace_id,
-                actor_user_id=actor_user_id,
-                kind="upgrade_failed",
-                summary=f"Upgrade to {chosen.name} failed: {message}",
-            )
+    except PaymentRequiresAction:
+        # The bank wants 3-D Secure for this payment as well: open the subscription incomplete,
+        # so that the browser can confirm the first invoice's payment. Nothing is charged unless
+        # it does; `finish_authenticated_upgrade` then records it, or cancels it.
+        incomplete = {**params, "payment_behavior": "default_incomplete"}
+        incomplete.pop("off_session", None)
+        pending = await gateway.create_subscription(
+            incomplete, idempotency_key=f"{key}:authenticate"
         )
+        secret = (
+            pending.latest_invoice.confirmation_client_secret if pending.latest_invoice else None
+        )
+        if not secret:
+            await _abandon(gateway, view.namespace, pending.id)
+            raise
+        raise PaymentRequiresAction(
+            AUTHENTICATE, client_secret=secret, subscription_id=pending.id
+        ) from None
+    except CardDeclined as error:
+        await _record_failure(workspace_id, actor_user_id, chosen.name, error.message)
         raise
+    return await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=_recorder(actor_user_id, chosen.name, plan, interval, card, seats, numbers),
+    )
+
+
+AUTHENTICATE = "Your bank asks you to confirm this payment (3-D Secure)."
+
+
+async def finish_authenticated_upgrade(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    setup_intent_id: str,
+    subscription_id: str,
+    plan: str,
+    interval: str,
+    gateway: StripeGateway | None = None,
+) -> UpgradeResult:
+    """After the browser's 3-D Secure confirmation: the subscription is paid (record it) or it
+    is not (cancel it, so the workspace stays on its trial with nothing charged)."""
+    gateway = gateway_or_default(gateway)
+    _check_choice(plan, interval)
+    view = await load_account(workspace_id)
+    if view.customer_id is None:
+        raise BillingError("Start the upgrade again: the card form has expired.")
+    snapshot = await gateway.retrieve_subscription(subscription_id)
+    if snapshot.customer != view.customer_id:
+        raise BillingError("That payment belongs to another workspace.")
+    chosen = get_catalog().plan(plan)
+    if snapshot.status not in ("active", "trialing"):
+        await _abandon(gateway, view.namespace, subscription_id)
+        message = "The payment was not confirmed, so nothing was charged. Please try again."
+        await _record_failure(workspace_id, actor_user_id, chosen.name, message)
+        raise CardDeclined(message)
+    card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
+    seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
+    return await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(subscription_id),
+        apply=_recorder(actor_user_id, chosen.name, plan, interval, card, seats, numbers),
+    )
+
+
+async def _abandon(gateway: StripeGateway, namespace: str, subscription_id: str) -> None:
+    await gateway.cancel_subscription(
+        subscription_id, {}, idempotency_key=f"{namespace}:abandon:{subscription_id}"
+    )
+
+
+async def _record_failure(
+    workspace_id: int, actor_user_id: int | None, plan_name: str, message: str
+) -> None:
+    await in_db(
+        lambda session: repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="upgrade_failed",
+            summary=f"Upgrade to {plan_name} failed: {message}",
+        )
+    )
+
+
+def _recorder(actor_user_id, plan_name, plan, interval, card, seats, numbers):
+    """The mirror write and activity entry of a successful upgrade."""
 
     def apply(
         session: Session, account: BillingAccount, snap: SubscriptionSnapshot
@@ -179,11 +259,11 @@ async def complete_upgrade(
         number = snap.latest_invoice.number if snap.latest_invoice else None
         yearly = "yearly" if interval == "year" else "monthly"
         who = actor_name(session, actor_user_id)
-        summary = f"{who} upgraded to {chosen.name} ({yearly})"
+        summary = f"{who} upgraded to {plan_name} ({yearly})"
         summary += f": {pricing.format_cents(paid)} charged" if paid else ", billed at trial end"
         repository.record_activity(
             session,
-            workspace_id=workspace_id,
+            workspace_id=account.workspace_id,
             actor_user_id=actor_user_id,
             kind="upgrade",
             summary=summary,
@@ -192,13 +272,7 @@ async def complete_upgrade(
         )
         return UpgradeResult(plan, interval, account.status, paid, number, summary)
 
-    return await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
-        apply=apply,
-    )
+    return apply
 
 
 async def confirmed_card(gateway: StripeGateway, setup_intent_id: str, customer_id: str):

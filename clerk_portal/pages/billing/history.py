@@ -94,7 +94,7 @@ class HistoryState(LiveWatch, rx.State):
         return format_cents(cents)
 
     @rx.event
-    @guard.owner_only
+    @guard.owner_page_loader  # non-owners read who the owners are on the page, no toast
     async def load_history(self):
         (rows, cursor), months = await _first_page(guard.principal().workspace_id)
         self.entries, self._cursor, self.months = rows, cursor, months

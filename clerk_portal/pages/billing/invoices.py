@@ -70,7 +70,7 @@ class InvoicesState(LiveWatch, rx.State):
     _cursor: str | None = None
 
     @rx.event
-    @guard.owner_only
+    @guard.owner_page_loader  # non-owners read who the owners are on the page, no toast
     async def load_invoices(self):
         rows, self._cursor = await asyncio.to_thread(_page, guard.principal().workspace_id, None)
         self.invoices, self.has_more, self.loaded = rows, self._cursor is not None, True

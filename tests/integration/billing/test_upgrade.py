@@ -11,7 +11,12 @@ from sqlmodel import select
 from clerk_portal.billing import live
 from clerk_portal.billing.errors import BillingError, CardDeclined, PaymentRequiresAction
 from clerk_portal.billing.overview import load_overview
-from clerk_portal.billing.services.upgrade import complete_upgrade, preview_upgrade, start_upgrade
+from clerk_portal.billing.services.upgrade import (
+    complete_upgrade,
+    finish_authenticated_upgrade,
+    preview_upgrade,
+    start_upgrade,
+)
 from clerk_portal.db import session_scope
 from clerk_portal.models import BillingAccount, BillingActivity, Invoice
 
@@ -137,12 +142,12 @@ async def test_three_d_secure_on_the_card_form_then_upgrade(env: Env):
     assert (result.status, result.amount_charged_cents) == ("active", 29000)
 
 
-async def test_a_card_that_needs_3ds_on_every_payment_is_refused_without_a_charge(env: Env):
+async def _upgrade_needing_3ds(env: Env):
     workspace_id, owner_id = make_workspace()
     start = await start_upgrade(workspace_id=workspace_id, plan="startup", interval="month")
     assert env.confirm_card(start, "4000002760003184").status == "requires_action"
     env.sandbox.authenticate(start.setup_intent_id)
-    with pytest.raises(PaymentRequiresAction):
+    with pytest.raises(PaymentRequiresAction) as needed:
         await complete_upgrade(
             workspace_id=workspace_id,
             actor_user_id=owner_id,
@@ -150,7 +155,47 @@ async def test_a_card_that_needs_3ds_on_every_payment_is_refused_without_a_charg
             plan="startup",
             interval="month",
         )
-    assert env.stripe().v1.subscriptions.list({"status": "all"}).data == []
+    assert needed.value.client_secret and needed.value.subscription_id
+    return workspace_id, owner_id, start, needed.value
+
+
+async def test_a_card_that_needs_3ds_on_every_payment_is_confirmed_in_the_browser(env: Env):
+    workspace_id, owner_id, start, needed = await _upgrade_needing_3ds(env)
+    # Nothing is charged yet, and the workspace is still on its trial.
+    assert (await load_overview(workspace_id)).status == "trialing"
+
+    env.sandbox.authenticate(needed.client_secret.split("_secret_")[0])  # the bank says yes
+    result = await finish_authenticated_upgrade(
+        workspace_id=workspace_id,
+        actor_user_id=owner_id,
+        setup_intent_id=start.setup_intent_id,
+        subscription_id=needed.subscription_id,
+        plan="startup",
+        interval="month",
+    )
+
+    assert (result.status, result.amount_charged_cents) == ("active", 2900)
+    assert (await load_overview(workspace_id)).status == "active"
+
+
+async def test_a_failed_3ds_payment_leaves_the_trial_and_charges_nothing(env: Env):
+    workspace_id, owner_id, start, needed = await _upgrade_needing_3ds(env)
+    env.sandbox.authenticate(needed.client_secret.split("_secret_")[0], outcome="fail")
+
+    with pytest.raises(CardDeclined):
+        await finish_authenticated_upgrade(
+            workspace_id=workspace_id,
+            actor_user_id=owner_id,
+            setup_intent_id=start.setup_intent_id,
+            subscription_id=needed.subscription_id,
+            plan="startup",
+            interval="month",
+        )
+
+    subscriptions = env.stripe().v1.subscriptions.list({"status": "all"}).data
+    assert [sub.status for sub in subscriptions] == ["canceled"]
+    charges = env.stripe().v1.charges.list({"customer": subscriptions[0].customer}).data
+    assert [charge.status for charge in charges if charge.status == "succeeded"] == []
     assert (await load_overview(workspace_id)).status == "trialing"
 
 

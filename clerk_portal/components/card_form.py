@@ -1,0 +1,65 @@
+"""The Stripe card element's container and the calls into assets/card_form.js.
+
+The card number is typed into Stripe's element (in demo mode the sandbox's stand-in) and goes
+from the browser to Stripe; the portal only sends the SetupIntent's client secret to the page and
+learns whether the confirmation succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from clerk_portal.settings import get_settings
+
+CARD_SCRIPT = "/card_form.js"
+
+
+def card_element(element_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.text("Card", size="2", weight="medium", as_="div"),
+        rx.box(id=element_id, width="100%", min_height="40px"),  # Stripe draws the field
+        rx.text("", id=f"{element_id}-error", size="1", color_scheme="red", role="alert"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _when_ready(call: str) -> str:
+    """Run `call` on window.clerkCard once card_form.js has loaded (it loads asynchronously)."""
+    return (
+        "new Promise(function (resolve) { (function wait(tries) {"
+        f" if (window.clerkCard) {{ resolve(window.clerkCard.{call}); }}"
+        " else if (tries > 200) { resolve({error: 'The card form could not be loaded.'}); }"
+        " else { setTimeout(function () { wait(tries + 1); }, 50); } })(0); })"
+    )
+
+
+def mount_script(element_id: str) -> str:
+    settings = get_settings()
+    return _when_ready(
+        f"mount({json.dumps(settings.stripe_js)}, {json.dumps(settings.stripe_publishable)}, "
+        f"{json.dumps('#' + element_id)})"
+    )
+
+
+def confirm_script(client_secret: str, cardholder: str) -> str:
+    return _when_ready(f"confirm({json.dumps(client_secret)}, {json.dumps(cardholder)})")
+
+
+def confirm_payment_script(client_secret: str) -> str:
+    return _when_ready(f"confirmPayment({json.dumps(client_secret)})")
+
+
+def card_form_refusal(result: object) -> str | None:
+    """What Stripe.js reported to the page: None when the card was confirmed, else the message
+    to show. The page may send anything, so nothing else is taken from it."""
+    if isinstance(result, dict) and result.get("ok") is True:
+        return None
+    error = result.get("error") if isinstance(result, dict) else None
+    return str(error or "The card was not accepted.")[:300]
+
+
+def card_script_tag() -> rx.Component:
+    return rx.script(src=CARD_SCRIPT)

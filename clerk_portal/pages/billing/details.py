@@ -1,0 +1,120 @@
+"""Billing details: where invoices go and what they say (email, address, tax id, PO number)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from clerk_portal.auth import guard
+from clerk_portal.billing import repository, services
+from clerk_portal.db import session_scope
+from clerk_portal.domain_errors import DomainError
+
+FIELDS = (
+    # (form name, label, account attribute, input type, autocomplete)
+    ("email", "Billing email", "billing_email", "email", "email"),
+    ("name", "Name on invoices", "billing_name", "text", "organization"),
+    ("line1", "Address line 1", "address_line1", "text", "address-line1"),
+    ("line2", "Address line 2", "address_line2", "text", "address-line2"),
+    ("city", "City", "address_city", "text", "address-level2"),
+    ("state", "State / region", "address_state", "text", "address-level1"),
+    ("postal_code", "Postal code", "address_postal_code", "text", "postal-code"),
+    ("country", "Country (2 letters)", "address_country", "text", "country"),
+    ("tax_id", "Tax id", "tax_id", "text", "off"),
+    ("po_number", "PO number", "po_number", "text", "off"),
+)
+
+
+def _current(workspace_id: int) -> dict[str, str]:
+    with session_scope() as session:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        return {name: getattr(account, attribute) or "" for name, _, attribute, _, _ in FIELDS}
+
+
+class BillingDetailsState(rx.State):
+    values: dict[str, str] = {}
+    saving: bool = False
+    error: str = ""
+
+    @rx.event
+    @guard.owner_page_loader
+    async def load_details(self):
+        self.values = await asyncio.to_thread(_current, guard.principal().workspace_id)
+
+    @rx.event
+    @guard.owner_only
+    async def save_details(self, form: dict[str, Any]):
+        who = guard.principal()
+        self.saving, self.error = True, ""
+        yield
+        try:
+            details = services.BillingDetails(
+                **{name: str(form.get(name) or "") for name, *_ in FIELDS}
+            )
+            await services.update_billing_details(
+                workspace_id=who.workspace_id, actor_user_id=who.user_id, details=details
+            )
+        except DomainError as error:
+            self.error = error.message
+        else:
+            self.values = await asyncio.to_thread(_current, who.workspace_id)
+            yield rx.toast.success("Billing details saved: they appear on your next invoices.")
+        finally:
+            self.saving = False
+
+
+def _field(name: str, label: str, kind: str, autocomplete: str) -> rx.Component:
+    field_id = f"billing-{name}"
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, style={"fontSize": "13px", "fontWeight": 500}),
+        rx.input(
+            name=name,
+            id=field_id,
+            type=kind,
+            auto_complete=autocomplete,
+            default_value=BillingDetailsState.values[name],
+            key=BillingDetailsState.values[name],
+            width="100%",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def billing_details_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Billing details", size="4", as_="h2"),
+                rx.grid(
+                    *[_field(name, label, kind, auto) for name, label, _, kind, auto in FIELDS],
+                    columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.cond(
+                    BillingDetailsState.error != "",
+                    rx.callout(
+                        BillingDetailsState.error,
+                        icon="triangle_alert",
+                        color_scheme="red",
+                        id="details-error",
+                    ),
+                ),
+                rx.button(
+                    "Save billing details",
+                    type="submit",
+                    loading=BillingDetailsState.saving,
+                    id="save-details",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=BillingDetailsState.save_details,
+            reset_on_submit=False,
+        ),
+        width="100%",
+        on_mount=BillingDetailsState.load_details,
+    )

@@ -1,0 +1,195 @@
+"""The billing overview's state: the mirror, as the page shows it, kept live.
+
+Loading makes no Stripe call (`billing.overview` reads the mirror). While the page is open a
+background task long-polls the workspace's mirror version and reloads within a second of any
+change (a webhook, another tab, a team change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import TypedDict
+
+import reflex as rx
+
+from clerk_portal.auth import guard
+from clerk_portal.billing import live
+from clerk_portal.billing.overview import BillingOverview, load_overview
+from clerk_portal.billing.pricing import format_cents
+from clerk_portal.domain_errors import DomainError
+
+WATCH_LIFETIME_SECONDS = 1800  # a forgotten tab stops polling after 30 minutes
+STATUS_LABELS = {
+    "trialing": "Free trial",
+    "active": "Active",
+    "past_due": "Past due",
+    "canceled": "Canceled",
+    "unpaid": "Unpaid",
+    "incomplete": "Incomplete",
+}
+
+
+class ItemRow(TypedDict):
+    description: str
+    detail: str
+    amount: str
+
+
+class InvoiceSummary(TypedDict):
+    id: str
+    number: str
+    date: str
+    amount: str
+    status: str
+    pdf_url: str
+
+
+def day(moment: datetime | None) -> str:
+    return moment.strftime("%b %-d, %Y") if moment else ""
+
+
+def per(interval: str | None) -> str:
+    return {"month": "/ month", "year": "/ year"}.get(interval or "", "")
+
+
+class BillingState(rx.State):
+    loaded: bool = False
+    status: str = ""
+    status_label: str = ""
+    plan_label: str = ""
+    has_subscription: bool = False
+    on_trial: bool = False
+    trial_days_left: int = 0
+    trial_expired: bool = False
+    banner: str = ""
+    past_due: bool = False
+    open_invoice_label: str = ""
+    recurring_label: str = ""
+    next_invoice_label: str = ""
+    items: list[ItemRow] = []
+    seats_label: str = ""
+    numbers_label: str = ""
+    syncing: bool = False
+    card_label: str = ""
+    has_card: bool = False
+    pending_label: str = ""
+    cancel_label: str = ""
+    cancel_at_period_end: bool = False
+    invoices: list[InvoiceSummary] = []
+    mirror_version: int = 0
+    _watch_id: str = ""
+
+    def _show(self, overview: BillingOverview) -> None:
+        self.loaded = True
+        self.status = overview.status
+        self.status_label = STATUS_LABELS.get(overview.status, overview.status)
+        self.has_subscription = bool(overview.plan) and overview.status != "canceled"
+        self.on_trial = overview.trial.on_trial and not self.has_subscription
+        self.trial_days_left = overview.trial.days_left
+        self.trial_expired = overview.trial.expired
+        self.banner = overview.banner or ""
+        self.past_due = overview.past_due
+        open_invoice = overview.open_invoice
+        self.open_invoice_label = (
+            f"Invoice {open_invoice.number or ''} · "
+            f"{format_cents(open_invoice.amount_remaining_cents)} due"
+            if open_invoice
+            else ""
+        )
+        interval_word = {"month": "monthly", "year": "yearly"}.get(overview.interval or "", "")
+        self.plan_label = (
+            f"{overview.plan_name} · {interval_word}" if overview.plan_name else "Free trial"
+        )
+        self.recurring_label = (
+            f"{format_cents(overview.recurring_cents)} {per(overview.interval)}"
+            if overview.items
+            else ""
+        )
+        self.next_invoice_label = (
+            f"{day(overview.next_invoice_at)} · {format_cents(overview.next_invoice_cents)}"
+            if overview.next_invoice_at and overview.next_invoice_cents is not None
+            else ""
+        )
+        self.items = [
+            ItemRow(
+                description=line.description,
+                detail=f"{line.quantity} × {format_cents(line.unit_amount_cents)}",
+                amount=format_cents(line.amount_cents),
+            )
+            for line in overview.items
+        ]
+        self.seats_label = f"{overview.seats_in_use} in use · {overview.seats_billed} billed"
+        self.numbers_label = (
+            f"{overview.numbers_in_use} in use · {overview.numbers_included} included · "
+            f"{overview.extra_numbers_billed} extra billed"
+        )
+        self.syncing = overview.syncing
+        self.has_card = bool(overview.card_last4)
+        self.card_label = (
+            f"{(overview.card_brand or 'Card').title()} •••• {overview.card_last4} · "
+            f"expires {overview.card_exp_month:02d}/{overview.card_exp_year}"
+            if overview.card_last4 and overview.card_exp_month
+            else "No card on file"
+        )
+        self.pending_label = (
+            f"Switches to {overview.pending_plan.title()} "
+            f"({overview.pending_interval}ly) on {day(overview.pending_change_at)}"
+            if overview.pending_plan and overview.pending_interval
+            else ""
+        )
+        self.cancel_at_period_end = overview.cancel_at_period_end
+        self.cancel_label = (
+            f"Your subscription ends on {day(overview.cancel_at)}; access continues until then."
+            if overview.cancel_at_period_end
+            else ""
+        )
+        self.invoices = [
+            InvoiceSummary(
+                id=row.stripe_invoice_id,
+                number=row.number or "Draft",
+                date=day(row.created),
+                amount=format_cents(row.total_cents),
+                status=row.status,
+                pdf_url=row.pdf_url or "",
+            )
+            for row in overview.latest_invoices
+        ]
+        self.mirror_version = overview.mirror_version
+
+    @rx.event
+    @guard.owner_page_loader
+    async def load_billing(self):
+        try:
+            self._show(await load_overview(guard.principal().workspace_id))
+        except DomainError as error:
+            return rx.toast.error(error.message)
+        self._watch_id = uuid.uuid4().hex
+        return BillingState.watch_billing
+
+    @rx.event(background=True)
+    @guard.owner_only
+    async def watch_billing(self):
+        """Refresh this tab whenever the workspace's mirror changes (one watcher per tab)."""
+        workspace_id = guard.principal().workspace_id
+        async with self:
+            my_id, since = self._watch_id, self.mirror_version
+        deadline = asyncio.get_running_loop().time() + WATCH_LIFETIME_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            version = await live.wait_for_change(workspace_id, since, timeout=20)
+            if self._watch_id != my_id:
+                return  # the page was loaded again: a newer watcher took over
+            if version == since:
+                continue
+            overview = await load_overview(workspace_id)
+            async with self:
+                if self._watch_id != my_id:
+                    return  # the page was loaded again: a newer watcher took over
+                self._show(overview)
+            since = overview.mirror_version
+
+    @rx.event
+    @guard.owner_only
+    async def refresh(self):
+        self._show(await load_overview(guard.principal().workspace_id))

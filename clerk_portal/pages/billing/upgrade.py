@@ -1,0 +1,291 @@
+"""Upgrade from the trial, or change plan (/billing/upgrade), owners only.
+
+Seats and numbers are the workspace's own (the team and numbers pages change them); the owner
+picks the plan and Monthly/Yearly, sees the line items and what is due today, and confirms.
+From a trial the card is entered in Stripe's card element and confirmed through a SetupIntent in
+the browser (3-D Secure included) before the subscription is created on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from clerk_portal import routes
+from clerk_portal.auth import guard
+from clerk_portal.billing import repository, services
+from clerk_portal.billing.errors import PaymentRequiresAction
+from clerk_portal.components.card_form import (
+    card_element,
+    card_form_refusal,
+    card_script_tag,
+    confirm_payment_script,
+    confirm_script,
+    mount_script,
+)
+from clerk_portal.components.contact_sales import ContactSalesState, contact_sales_dialog
+from clerk_portal.components.plan_picker import (
+    PlanSelection,
+    interval_switch,
+    line_items,
+    plan_cards,
+)
+from clerk_portal.components.shell import page_shell
+from clerk_portal.db import session_scope
+from clerk_portal.domain_errors import DomainError
+from clerk_portal.pages.billing.access import owners_only
+
+CARD_ELEMENT = "card-element-upgrade"
+
+
+def _workspace(workspace_id: int) -> tuple[int, int, str | None, str | None, bool]:
+    with session_scope() as session:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        subscribed = bool(account.stripe_subscription_id) and account.status != "canceled"
+        return (
+            repository.active_seat_count(session, workspace_id=workspace_id),
+            repository.active_number_count(session, workspace_id=workspace_id),
+            account.plan,
+            account.interval,
+            subscribed,
+        )
+
+
+class UpgradeState(PlanSelection, rx.State):
+    subscribed: bool = False
+    current_label: str = ""
+    working: bool = False
+    error: str = ""
+    change_summary: str = ""
+    _setup_intent_id: str = ""
+    _pending_subscription_id: str = ""
+
+    @rx.event
+    @guard.owner_page_loader
+    async def load_upgrade(self):
+        who = guard.principal()
+        seats, numbers, plan, interval, subscribed = await asyncio.to_thread(
+            _workspace, who.workspace_id
+        )
+        self.seats, self.numbers, self.subscribed = max(seats, 1), numbers, subscribed
+        self.error, self.change_summary, self.working = "", "", False
+        if subscribed and plan and interval:
+            self.plan, self.interval = plan, interval
+            self.current_label = f"{plan.title()} · {interval}ly"
+            return None
+        self.current_label = ""
+        return rx.call_script(mount_script(CARD_ELEMENT))
+
+    @rx.event
+    @guard.owner_only
+    async def checkout(self):
+        """From a trial: open a SetupIntent and let Stripe.js confirm the card."""
+        who = guard.principal()
+        self.working, self.error = True, ""
+        yield
+        try:
+            start = await services.start_upgrade(
+                workspace_id=who.workspace_id, plan=self.plan, interval=self.interval
+            )
+        except DomainError as error:
+            self.working, self.error = False, error.message
+            return
+        self._setup_intent_id = start.setup_intent_id
+        yield rx.call_script(
+            confirm_script(start.client_secret, who.user_name),
+            callback=UpgradeState.card_confirmed,
+        )
+
+    @rx.event
+    @guard.owner_only
+    async def card_confirmed(self, result: dict[str, Any]):
+        who = guard.principal()
+        refusal = card_form_refusal(result)
+        if refusal or not self._setup_intent_id:
+            self.working, self.error = False, refusal or "Start again: the card form expired."
+            return None
+        try:
+            upgraded = await services.complete_upgrade(
+                workspace_id=who.workspace_id,
+                actor_user_id=who.user_id,
+                setup_intent_id=self._setup_intent_id,
+                plan=self.plan,
+                interval=self.interval,
+            )
+        except PaymentRequiresAction as needed:
+            if not needed.client_secret or not needed.subscription_id:
+                self.working, self.error = False, needed.message
+                return None
+            self._pending_subscription_id = needed.subscription_id
+            return rx.call_script(
+                confirm_payment_script(needed.client_secret),
+                callback=UpgradeState.payment_confirmed,
+            )
+        except DomainError as error:
+            self.working, self.error = False, error.message
+            return None
+        self.working, self._setup_intent_id = False, ""
+        return [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
+
+    @rx.event
+    @guard.owner_only
+    async def payment_confirmed(self, result: dict[str, Any]):
+        """After 3-D Secure for the first payment: recorded if paid, else canceled (no charge)."""
+        who = guard.principal()
+        subscription_id, self._pending_subscription_id = self._pending_subscription_id, ""
+        if not subscription_id or not self._setup_intent_id:
+            self.working = False
+            return None
+        try:
+            upgraded = await services.finish_authenticated_upgrade(
+                workspace_id=who.workspace_id,
+                actor_user_id=who.user_id,
+                setup_intent_id=self._setup_intent_id,
+                subscription_id=subscription_id,
+                plan=self.plan,
+                interval=self.interval,
+            )
+        except DomainError as error:
+            self.error = error.message
+            return None
+        finally:
+            self.working, self._setup_intent_id = False, ""
+        return [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
+
+    @rx.event
+    @guard.owner_only
+    async def review_change(self):
+        """Subscribed: what switching costs (Stripe's preview for upgrades)."""
+        who = guard.principal()
+        self.working, self.error, self.change_summary = True, "", ""
+        yield
+        try:
+            preview = await services.preview_plan_change(
+                workspace_id=who.workspace_id, plan=self.plan, interval=self.interval
+            )
+        except DomainError as error:
+            self.error = error.message
+        else:
+            if preview.problems:
+                self.error = preview.message
+            else:
+                self.change_summary = preview.message
+        finally:
+            self.working = False
+
+    @rx.event
+    @guard.owner_only
+    async def confirm_change(self):
+        who = guard.principal()
+        self.working, self.error = True, ""
+        yield
+        try:
+            changed = await services.change_plan(
+                workspace_id=who.workspace_id,
+                actor_user_id=who.user_id,
+                plan=self.plan,
+                interval=self.interval,
+            )
+        except DomainError as error:
+            self.working, self.error = False, error.message
+            return
+        self.working = False
+        yield rx.toast.success(changed.message)
+        yield rx.redirect(routes.BILLING)
+
+
+def _trial_checkout() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Payment", size="4", as_="h2"),
+            card_element(CARD_ELEMENT),
+            rx.text(
+                "Your card goes straight to Stripe; Clerk Chat never sees the number. You are "
+                "charged the amount due today, then every period until you cancel.",
+                size="1",
+                color_scheme="gray",
+            ),
+            rx.button(
+                "Upgrade and pay " + UpgradeState.amount_due_today_label,
+                on_click=UpgradeState.checkout,
+                loading=UpgradeState.working,
+                disabled=UpgradeState.selection_problems != "",
+                size="3",
+                width="100%",
+                id="confirm-upgrade",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _plan_change() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text("Current plan: ", rx.text.strong(UpgradeState.current_label), size="2"),
+            rx.cond(
+                UpgradeState.change_summary != "",
+                rx.callout(UpgradeState.change_summary, icon="info", id="change-summary"),
+            ),
+            rx.hstack(
+                rx.button(
+                    "Review change",
+                    on_click=UpgradeState.review_change,
+                    variant="soft",
+                    loading=UpgradeState.working,
+                    id="review-change",
+                ),
+                rx.button(
+                    "Confirm change",
+                    on_click=UpgradeState.confirm_change,
+                    disabled=UpgradeState.change_summary == "",
+                    loading=UpgradeState.working,
+                    id="confirm-change",
+                ),
+                spacing="3",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def upgrade() -> rx.Component:
+    owner_view = rx.vstack(
+        rx.text(
+            "Your plan covers ",
+            rx.text.strong(UpgradeState.seats.to_string()),
+            " seats and ",
+            rx.text.strong(UpgradeState.numbers.to_string()),
+            " phone numbers: the team and numbers you have now.",
+            size="2",
+        ),
+        interval_switch(UpgradeState),
+        plan_cards(UpgradeState, on_contact_sales=ContactSalesState.open_contact_sales),
+        rx.grid(
+            line_items(UpgradeState, show_due_today=~UpgradeState.subscribed),
+            rx.cond(UpgradeState.subscribed, _plan_change(), _trial_checkout()),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.cond(
+            UpgradeState.error != "",
+            rx.callout(
+                UpgradeState.error,
+                icon="triangle_alert",
+                color_scheme="red",
+                id="upgrade-error",
+                role="alert",
+            ),
+        ),
+        contact_sales_dialog(),
+        spacing="4",
+        width="100%",
+    )
+    return page_shell("Upgrade your account", owners_only(owner_view), card_script_tag())
