@@ -194,7 +194,8 @@ def test_on_a_subscription_the_owner_sees_the_proration_and_other_tabs_follow(po
     page.get_by_role("button", name="Send invitation").click()
 
     expect(_member_row(team_tab, email)).to_contain_text("invited")  # no reload
-    expect(history_tab.locator("#activity-list")).to_contain_text(f"Invited {email} as member")
+    invited = history_tab.locator("#activity-list li", has_text=f"Invited {email} as member")
+    expect(invited).to_contain_text(re.compile(r"\+\$\d+\.\d\d prorated"))
     # Stripe's quantity follows by itself; the webhook's mirror update reaches the open tab.
     expect(history_tab.locator("#activity-list")).to_contain_text(
         "Subscription updated: seats 1 → 2", timeout=20_000

@@ -21,6 +21,8 @@ from clerk_portal.models import utcnow
 from clerk_portal.pages.billing.access import owners_only
 
 PAGE_SIZE = 20
+# Team and number changes record the proration the owner saw before confirming.
+PRORATED_KINDS = {"member_invited", "member_removed", "number_added", "number_released"}
 
 
 class ActivityRow(TypedDict):
@@ -43,12 +45,17 @@ def _activity_row(entry: history.ActivityEntry) -> ActivityRow:
         who=entry.actor_name,
         what=entry.summary,
         when=entry.created_at.strftime("%b %-d, %Y %H:%M UTC"),
-        amount=(
-            format_cents(entry.amount_cents, entry.currency)
-            if entry.amount_cents is not None
-            else ""
-        ),
+        amount=_amount_label(entry),
     )
+
+
+def _amount_label(entry: history.ActivityEntry) -> str:
+    if entry.amount_cents is None:
+        return ""
+    amount = format_cents(entry.amount_cents, entry.currency)
+    if entry.kind in PRORATED_KINDS:  # the preview the owner confirmed, billed later
+        return f"+{amount} prorated" if entry.amount_cents > 0 else f"{amount} credit"
+    return amount
 
 
 def _activity(workspace_id: int, cursor: str | None) -> tuple[list[ActivityRow], str | None]:
