@@ -5,8 +5,8 @@ import reflex as rx
 from clerk_portal import routes
 from clerk_portal.api import build_api
 from clerk_portal.billing import reconcile, webhooks
-from clerk_portal.pages import login, pricing, skeleton
-from clerk_portal.pages.billing import overview, upgrade
+from clerk_portal.pages import login, numbers, pricing, team
+from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.access import BillingAccessState
 from clerk_portal.pages.billing.state import BillingState
 from clerk_portal.state import SessionState
@@ -17,13 +17,15 @@ app = rx.App(api_transformer=build_api())
 app.register_lifespan_task(webhooks.webhook_worker_forever)
 app.register_lifespan_task(reconcile.reconcile_forever)
 
+# (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (
     (overview.billing_overview, routes.HOME, "Billing", BillingState.load_billing),
     (overview.billing_overview, routes.BILLING, "Billing", BillingState.load_billing),
     (upgrade.upgrade, routes.UPGRADE, "Upgrade", upgrade.UpgradeState.load_upgrade),
-    (skeleton.team, routes.TEAM, "Team", None),
-    (skeleton.numbers, routes.NUMBERS, "Numbers", None),
-    (skeleton.invoices, routes.INVOICES, "Invoices", None),
+    (team.team, routes.TEAM, "Team", team.TeamState.load_team),
+    (numbers.numbers, routes.NUMBERS, "Numbers", numbers.NumbersState.load_numbers),
+    (invoices.invoices, routes.INVOICES, "Invoices", invoices.InvoicesState.load_invoices),
+    (history.billing_history, routes.HISTORY, "Billing history", history.HistoryState.load_history),
 )
 for component, route, title, loader in _SIGNED_IN_PAGES:
     app.add_page(

@@ -6,6 +6,7 @@ UPGRADE = "/billing/upgrade"
 TEAM = "/team"
 NUMBERS = "/numbers"
 INVOICES = "/invoices"
+HISTORY = "/billing/history"
 PRICING = "/pricing"
 
 NAVIGATION = (
@@ -13,6 +14,7 @@ NAVIGATION = (
     ("Team", TEAM),
     ("Numbers", NUMBERS),
     ("Invoices", INVOICES),
+    ("History", HISTORY),
 )
 
 LOGIN = "/login"

@@ -1,0 +1,128 @@
+"""Confirm a team or numbers change; owners see its billing effect first, admins just confirm.
+
+`PendingChange` is a state mixin: the page puts what it will do in backend-only vars (the browser
+cannot change them), opens the dialog, and fills `billing_effect` for owners. The confirm button
+sends back the token of the dialog it belongs to, so a stale or replayed "confirm" (a second click,
+a script calling the handler) does nothing. Cancelling forgets the change.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import reflex as rx
+
+from clerk_portal import billing_effect
+from clerk_portal.auth import guard
+from clerk_portal.domain_errors import DomainError
+from clerk_portal.state import SessionState
+
+
+class PendingChange(rx.State, mixin=True):
+    confirm_open: bool = False
+    confirm_title: str = ""
+    confirm_text: str = ""
+    confirm_label: str = "Confirm"
+    confirm_token: str = ""
+    billing_effect: str = ""
+    effect_loading: bool = False
+    saving: bool = False
+    # What "Confirm" will do: an action name and its validated arguments (never sent to the tab).
+    _pending_action: str = ""
+    _pending_args: dict[str, str] = {}
+    _pending_cents: int | None = None
+
+    def _open_change(self, action: str, args: dict[str, str], title: str, text: str, label: str):
+        self._pending_action, self._pending_args, self._pending_cents = action, args, None
+        self.confirm_token = secrets.token_urlsafe(12)
+        self.confirm_title, self.confirm_text, self.confirm_label = title, text, label
+        self.billing_effect, self.saving, self.confirm_open = "", False, True
+
+    def _take_change(self, token: object = None) -> tuple[str, dict[str, str], int | None]:
+        """The pending change if `token` is its dialog's (then it is gone: confirm runs once)."""
+        current = bool(self.confirm_token) and secrets.compare_digest(
+            str(token).encode(), self.confirm_token.encode()
+        )
+        taken = (self._pending_action, dict(self._pending_args), self._pending_cents)
+        self._pending_action, self._pending_args, self._pending_cents = "", {}, None
+        self.confirm_token = ""
+        return taken if current else ("", {}, None)
+
+    def _close_change(self) -> None:
+        self._take_change()
+        self.confirm_open = self.saving = self.effect_loading = False
+        self.billing_effect = ""
+
+    async def _load_effect(
+        self, role: str, workspace_id: int, *, seats_delta: int = 0, numbers_delta: int = 0
+    ):
+        """Owners see what the change costs; admins do not see money at all."""
+        if role != "owner":
+            return
+        self.effect_loading = True
+        yield
+        try:
+            effect = await billing_effect.preview(
+                workspace_id, seats_delta=seats_delta, numbers_delta=numbers_delta
+            )
+        except DomainError as refused:
+            effect = billing_effect.Effect(refused.message)
+        self.billing_effect, self._pending_cents = effect.message, effect.prorated_cents
+        self.effect_loading = False
+
+    @rx.event
+    @guard.team_managers_only
+    def cancel_change(self):
+        self._close_change()
+
+
+def confirm_dialog(state: type[PendingChange]) -> rx.Component:
+    effect = rx.cond(
+        SessionState.is_owner,
+        rx.cond(
+            state.effect_loading,
+            rx.hstack(
+                rx.spinner(size="2"),
+                rx.text("Working out the billing effect…", size="2"),
+                align="center",
+                id="billing-effect-loading",
+            ),
+            rx.cond(
+                state.billing_effect != "",
+                rx.callout(
+                    state.billing_effect, icon="receipt", color_scheme="blue", id="billing-effect"
+                ),
+            ),
+        ),
+    )
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(state.confirm_title),
+            rx.alert_dialog.description(state.confirm_text, margin_bottom="12px"),
+            effect,
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=state.cancel_change,
+                        id="cancel-change",
+                    )
+                ),
+                rx.button(
+                    state.confirm_label,
+                    on_click=state.confirm_change(state.confirm_token),
+                    loading=state.saving,
+                    disabled=state.effect_loading,
+                    id="confirm-change",
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+            max_width="460px",
+        ),
+        open=state.confirm_open,
+        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), state.cancel_change),
+    )

@@ -1,0 +1,64 @@
+"""The invoice table: date, number, period, amount, status and the PDF; an empty state on trial."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from clerk_portal.components.table import empty_state, scroll_table
+
+# The period is the first thing to go on a phone; the date and number still identify the invoice.
+WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")
+EMPTY = "No invoices yet: your first invoice appears when you upgrade."
+
+
+def _pdf(row) -> rx.Component:
+    return rx.cond(
+        row["pdf_url"] != "",
+        rx.link(
+            rx.hstack(rx.icon("download", size=14), rx.text("PDF"), align="center", spacing="1"),
+            href=row["pdf_url"],
+            is_external=True,
+            download=True,
+            aria_label="Download invoice " + row["number"] + " (PDF)",
+        ),
+        rx.text("—", color_scheme="gray"),
+    )
+
+
+def _row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(row["date"], white_space="nowrap"),
+        rx.table.cell(row["number"], white_space="nowrap"),
+        rx.table.cell(row["period"], white_space="nowrap", display=WIDE_ONLY),
+        rx.table.cell(row["amount"], white_space="nowrap", text_align="right"),
+        rx.table.cell(rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")),
+        rx.table.cell(_pdf(row)),
+        align="center",
+    )
+
+
+def invoice_table(state) -> rx.Component:
+    return rx.cond(
+        state.invoices.length() > 0,
+        rx.vstack(
+            scroll_table(
+                ["Date", "Number", ("Period", WIDE_ONLY), "Amount", "Status", "PDF"],
+                rx.foreach(state.invoices, _row),
+                table_id="invoice-table",
+                label="Invoices",
+            ),
+            rx.cond(
+                state.has_more,
+                rx.button(
+                    "Older invoices",
+                    on_click=state.load_older_invoices,
+                    loading=state.loading_more,
+                    variant="soft",
+                    id="invoices-older",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        empty_state(EMPTY, icon="receipt", element_id="invoices-empty"),
+    )

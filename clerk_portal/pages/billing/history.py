@@ -1,0 +1,154 @@
+"""Billing history (/billing/history, owners only): who changed what and when, and how much was
+invoiced in each of the last twelve months."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+from typing import TypedDict
+
+import reflex as rx
+
+from clerk_portal import routes
+from clerk_portal.auth import guard
+from clerk_portal.billing import history
+from clerk_portal.billing.pricing import format_cents
+from clerk_portal.components.history_view import activity_timeline, invoiced_chart
+from clerk_portal.components.live_watch import LiveWatch
+from clerk_portal.components.shell import page_shell
+from clerk_portal.db import session_scope
+from clerk_portal.models import utcnow
+from clerk_portal.pages.billing.access import owners_only
+
+PAGE_SIZE = 20
+# Team and number changes record the proration the owner saw before confirming.
+PRORATED_KINDS = {"member_invited", "member_removed", "number_added", "number_released"}
+
+
+class ActivityRow(TypedDict):
+    key: str
+    who: str
+    what: str
+    when: str
+    amount: str
+
+
+class MonthBar(TypedDict):
+    month: str
+    dollars: float  # the chart's axis only; labels use `label`
+    label: str
+
+
+def _activity_row(entry: history.ActivityEntry) -> ActivityRow:
+    return ActivityRow(
+        key=str(entry.id),
+        who=entry.actor_name,
+        what=entry.summary,
+        when=entry.created_at.strftime("%b %-d, %Y %H:%M UTC"),
+        amount=_amount_label(entry),
+    )
+
+
+def _amount_label(entry: history.ActivityEntry) -> str:
+    if entry.amount_cents is None:
+        return ""
+    amount = format_cents(entry.amount_cents, entry.currency)
+    if entry.kind in PRORATED_KINDS:  # the preview the owner confirmed, billed later
+        return f"+{amount} prorated" if entry.amount_cents > 0 else f"{amount} credit"
+    return amount
+
+
+def _activity(workspace_id: int, cursor: str | None) -> tuple[list[ActivityRow], str | None]:
+    with session_scope() as session:
+        page = history.activity_entries(
+            session, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
+        )
+    return [_activity_row(entry) for entry in page.items], page.next_cursor
+
+
+def _months(workspace_id: int) -> list[MonthBar]:
+    now = utcnow()
+    with session_scope() as session:
+        totals = history.monthly_invoiced(session, workspace_id=workspace_id, now=now)
+    return [
+        MonthBar(
+            month=f"{calendar.month_abbr[total.month]} {total.year % 100:02d}",
+            dollars=total.invoiced_cents / 100,
+            label=format_cents(total.invoiced_cents),
+        )
+        for total in totals
+    ]
+
+
+async def _first_page(workspace_id: int):
+    return await asyncio.gather(
+        asyncio.to_thread(_activity, workspace_id, None),
+        asyncio.to_thread(_months, workspace_id),
+    )
+
+
+class HistoryState(LiveWatch, rx.State):
+    entries: list[ActivityRow] = []
+    months: list[MonthBar] = []
+    loaded: bool = False
+    loading_more: bool = False
+    has_more: bool = False
+    _cursor: str | None = None
+
+    @rx.var
+    def invoiced_total_label(self) -> str:
+        cents = round(sum(bar["dollars"] for bar in self.months) * 100)
+        return format_cents(cents)
+
+    @rx.event
+    @guard.owner_page_loader  # non-owners read who the owners are on the page, no toast
+    async def load_history(self):
+        (rows, cursor), months = await _first_page(guard.principal().workspace_id)
+        self.entries, self._cursor, self.months = rows, cursor, months
+        self.has_more, self.loaded = cursor is not None, True
+        return HistoryState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        if who.role != "owner":
+            return
+        (rows, cursor), months = await _first_page(who.workspace_id)
+        async with self:
+            self.entries, self._cursor, self.months = rows, cursor, months
+            self.has_more = cursor is not None
+
+    @rx.event
+    @guard.owner_only
+    async def load_older_activity(self):
+        if self._cursor is None:
+            return
+        self.loading_more = True
+        yield
+        rows, self._cursor = await asyncio.to_thread(
+            _activity, guard.principal().workspace_id, self._cursor
+        )
+        self.entries = [*self.entries, *rows]
+        self.has_more, self.loading_more = self._cursor is not None, False
+
+
+def billing_history() -> rx.Component:
+    return page_shell(
+        "Billing history",
+        owners_only(
+            rx.cond(
+                HistoryState.loaded,
+                rx.vstack(
+                    invoiced_chart(HistoryState),
+                    activity_timeline(HistoryState),
+                    rx.hstack(
+                        rx.link("Billing", href=routes.BILLING, id="history-to-billing"),
+                        rx.link("Invoices", href=routes.INVOICES, id="history-to-invoices"),
+                        spacing="4",
+                    ),
+                    spacing="5",
+                    width="100%",
+                    on_unmount=HistoryState.stop_live,
+                ),
+                rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+            )
+        ),
+    )

@@ -1,0 +1,116 @@
+"""Invoices (/invoices, owners only): the mirror's invoices, newest first, with their PDFs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TypedDict
+
+import reflex as rx
+
+from clerk_portal import routes
+from clerk_portal.auth import guard
+from clerk_portal.billing import repository
+from clerk_portal.billing.pricing import format_cents
+from clerk_portal.components.invoice_table import invoice_table
+from clerk_portal.components.live_watch import LiveWatch
+from clerk_portal.components.shell import page_shell
+from clerk_portal.db import session_scope
+from clerk_portal.models import Invoice
+from clerk_portal.pages.billing.access import owners_only
+
+PAGE_SIZE = 10
+STATUS_COLORS = {"paid": "green", "open": "amber", "draft": "gray", "void": "gray"}
+
+
+class InvoiceRow(TypedDict):
+    key: str
+    date: str
+    number: str
+    period: str
+    amount: str
+    status: str
+    status_color: str
+    pdf_url: str
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.strftime("%b %-d, %Y") if moment else "—"
+
+
+def _row(invoice: Invoice) -> InvoiceRow:
+    start, end = _day(invoice.period_start), _day(invoice.period_end)
+    # A subscription's first invoice has an empty period (start = end): show the one day.
+    period = start if start == end else f"{start} – {end}"
+    return InvoiceRow(
+        key=str(invoice.id),
+        date=_day(invoice.created),
+        number=invoice.number or "Draft",
+        period=period,
+        amount=format_cents(invoice.total_cents, invoice.currency),
+        status=invoice.status,
+        status_color=STATUS_COLORS.get(invoice.status, "red"),
+        pdf_url=invoice.invoice_pdf_url or "",
+    )
+
+
+def _page(workspace_id: int, cursor: str | None) -> tuple[list[InvoiceRow], str | None]:
+    with session_scope() as session:
+        page = repository.invoice_page(
+            session, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
+        )
+        return [_row(invoice) for invoice in page.items], page.next_cursor
+
+
+class InvoicesState(LiveWatch, rx.State):
+    invoices: list[InvoiceRow] = []
+    loaded: bool = False
+    loading_more: bool = False
+    has_more: bool = False
+    _cursor: str | None = None
+
+    @rx.event
+    @guard.owner_page_loader  # non-owners read who the owners are on the page, no toast
+    async def load_invoices(self):
+        rows, self._cursor = await asyncio.to_thread(_page, guard.principal().workspace_id, None)
+        self.invoices, self.has_more, self.loaded = rows, self._cursor is not None, True
+        return InvoicesState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        if who.role != "owner":
+            return
+        rows, cursor = await asyncio.to_thread(_page, who.workspace_id, None)
+        async with self:  # back to the newest page: a new invoice goes on top
+            self.invoices, self._cursor, self.has_more = rows, cursor, cursor is not None
+
+    @rx.event
+    @guard.owner_only
+    async def load_older_invoices(self):
+        if self._cursor is None:
+            return
+        self.loading_more = True
+        yield
+        rows, self._cursor = await asyncio.to_thread(
+            _page, guard.principal().workspace_id, self._cursor
+        )
+        self.invoices = [*self.invoices, *rows]
+        self.has_more, self.loading_more = self._cursor is not None, False
+
+
+def invoices() -> rx.Component:
+    return page_shell(
+        "Invoices",
+        owners_only(
+            rx.vstack(
+                rx.cond(
+                    InvoicesState.loaded,
+                    invoice_table(InvoicesState),
+                    rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+                ),
+                rx.link("See the billing history", href=routes.HISTORY, id="to-history"),
+                spacing="4",
+                width="100%",
+                on_unmount=InvoicesState.stop_live,
+            )
+        ),
+    )

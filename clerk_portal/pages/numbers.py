@@ -1,0 +1,174 @@
+"""Numbers (/numbers): the workspace's texting numbers; owners and admins add and release them.
+Each change is confirmed first, with its billing effect for owners."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypedDict
+
+import reflex as rx
+
+from clerk_portal import billing_effect, workspace_changes
+from clerk_portal.auth import guard
+from clerk_portal.billing import repository
+from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.components.live_watch import LiveWatch
+from clerk_portal.components.number_table import add_number_form, number_table
+from clerk_portal.components.shell import page_shell
+from clerk_portal.db import session_scope
+from clerk_portal.domain_errors import DomainError
+from clerk_portal.models import format_e164
+from clerk_portal.state import SessionState
+from clerk_portal.workspace_changes import Actor
+
+
+class NumberRow(TypedDict):
+    id: str
+    number: str
+    e164: str
+    added: str
+
+
+def _actor() -> Actor:
+    who = guard.principal()
+    return Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
+
+
+def _number_rows(workspace_id: int) -> list[NumberRow]:
+    with session_scope() as session:
+        numbers = repository.list_numbers(session, workspace_id=workspace_id)
+    return [
+        NumberRow(
+            id=str(phone.id),
+            number=format_e164(phone.e164),
+            e164=phone.e164,
+            added=phone.created_at.strftime("%b %-d, %Y"),
+        )
+        for phone in numbers
+    ]
+
+
+class NumbersState(PendingChange, LiveWatch, rx.State):
+    numbers: list[NumberRow] = []
+    loaded: bool = False
+    number_error: str = ""
+
+    @rx.event
+    @guard.members_only
+    async def load_numbers(self):
+        self.numbers = await asyncio.to_thread(_number_rows, guard.principal().workspace_id)
+        self.loaded = True
+        return NumbersState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        rows = await asyncio.to_thread(_number_rows, who.workspace_id)
+        async with self:
+            self.numbers = rows
+
+    @rx.event
+    @guard.team_managers_only
+    async def review_number(self, form: dict):
+        actor = _actor()
+        form = form if isinstance(form, dict) else {}
+        self.number_error = ""
+        try:
+            e164 = await asyncio.to_thread(
+                workspace_changes.check_number, actor, e164=str(form.get("number") or "")
+            )
+        except DomainError as refused:
+            self.number_error = refused.message
+            return
+        self._open_change(
+            "add",
+            {"e164": e164},
+            f"Add {format_e164(e164)}?",
+            "The number can send and receive texts in this workspace from now on.",
+            "Add number",
+        )
+        async for update in self._load_effect(actor.role, actor.workspace_id, numbers_delta=1):
+            yield update
+
+    @rx.event
+    @guard.team_managers_only
+    async def review_release(self, number_id: str):
+        actor = _actor()
+        try:
+            parsed = workspace_changes.parse_id(number_id)
+            number = await asyncio.to_thread(
+                workspace_changes.check_release, actor, number_id=parsed
+            )
+        except DomainError as refused:
+            yield rx.toast.error(refused.message)
+            return
+        self._open_change(
+            "release",
+            {"number_id": str(parsed)},
+            f"Release {number}?",
+            "Texts to this number stop reaching your team. You can add it again later "
+            "while nobody else has taken it.",
+            "Release number",
+        )
+        async for update in self._load_effect(actor.role, actor.workspace_id, numbers_delta=-1):
+            yield update
+
+    @rx.event
+    @guard.team_managers_only
+    async def confirm_change(self, token: str):
+        actor = _actor()
+        action, args, cents = self._take_change(token)
+        if action not in ("add", "release"):
+            self._close_change()
+            yield rx.toast.error("That confirmation is no longer current: start again.")
+            return
+        self.saving = True
+        yield
+        try:
+            if action == "add":
+                done = await asyncio.to_thread(
+                    workspace_changes.add_number, actor, e164=args["e164"], amount_cents=cents
+                )
+            else:
+                done = await asyncio.to_thread(
+                    workspace_changes.release_number,
+                    actor,
+                    number_id=int(args["number_id"]),
+                    amount_cents=cents,
+                )
+        except DomainError as refused:
+            self._close_change()
+            if action == "add":
+                self.number_error = refused.message
+            yield rx.toast.error(refused.message)
+            return
+        self._close_change()
+        if done.numbers_delta:
+            await billing_effect.after_change(actor.workspace_id)
+        self.numbers = await asyncio.to_thread(_number_rows, actor.workspace_id)
+        success = rx.toast.success(f"{done.summary}.")
+        yield [success, rx.set_value("number-input", "")] if action == "add" else success
+
+
+def numbers() -> rx.Component:
+    return page_shell(
+        "Numbers",
+        rx.vstack(
+            rx.cond(
+                SessionState.manages_team,
+                add_number_form(NumbersState),
+                rx.callout(
+                    "Only owners and admins can add or release numbers.",
+                    icon="info",
+                    id="numbers-read-only",
+                ),
+            ),
+            rx.cond(
+                NumbersState.loaded,
+                number_table(NumbersState),
+                rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+            ),
+            spacing="5",
+            width="100%",
+            on_unmount=NumbersState.stop_live,
+        ),
+        confirm_dialog(NumbersState),
+    )

@@ -1,0 +1,208 @@
+"""Team (/team): everyone sees who is in the workspace; owners and admins invite, remove and
+change roles. Adding or removing a seat is confirmed first, with its billing effect for owners."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypedDict
+
+import reflex as rx
+from sqlmodel import col, select
+
+from clerk_portal import billing_effect, workspace_changes
+from clerk_portal.auth import guard
+from clerk_portal.billing import repository
+from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.components.live_watch import LiveWatch
+from clerk_portal.components.team_table import invite_form, member_table
+from clerk_portal.db import session_scope
+from clerk_portal.domain_errors import DomainError
+from clerk_portal.state import SessionState
+from clerk_portal.workspace_changes import Actor
+
+
+class MemberRow(TypedDict):
+    id: str
+    name: str
+    email: str
+    role: str
+    status: str
+    is_you: bool
+    manageable: bool  # admins cannot touch owners
+
+
+def _actor() -> Actor:
+    who = guard.principal()
+    return Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
+
+
+def _member_rows(actor: Actor) -> list[MemberRow]:
+    from clerk_portal.models import User
+
+    with session_scope() as session:
+        members = repository.list_members(session, workspace_id=actor.workspace_id)
+        user_ids = [member.user_id for member in members if member.user_id is not None]
+        names = {
+            user.id: user.name
+            for user in session.exec(select(User).where(col(User.id).in_(user_ids)))
+        }
+    return [
+        MemberRow(
+            id=str(member.id),
+            name=names.get(member.user_id, "") if member.user_id else "",
+            email=member.email,
+            role=member.role,
+            status=member.status,
+            is_you=member.user_id == actor.user_id,
+            manageable=actor.role == "owner" or member.role != "owner",
+        )
+        for member in members
+    ]
+
+
+class TeamState(PendingChange, LiveWatch, rx.State):
+    members: list[MemberRow] = []
+    loaded: bool = False
+    invite_error: str = ""
+
+    @rx.event
+    @guard.members_only
+    async def load_team(self):
+        self.members = await asyncio.to_thread(_member_rows, _actor())
+        self.loaded = True
+        return TeamState.watch_live
+
+    async def _live_reload(self, who: guard.Principal) -> None:
+        actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
+        rows = await asyncio.to_thread(_member_rows, actor)
+        async with self:
+            self.members = rows
+
+    @rx.event
+    @guard.team_managers_only
+    async def review_invite(self, form: dict):
+        actor = _actor()
+        form = form if isinstance(form, dict) else {}
+        self.invite_error = ""
+        try:
+            role = workspace_changes.parse_role(form.get("role") or "member")
+            email = await asyncio.to_thread(
+                workspace_changes.check_invite, actor, email=str(form.get("email") or ""), role=role
+            )
+        except DomainError as refused:
+            self.invite_error = refused.message
+            return
+        self._open_change(
+            "invite",
+            {"email": email, "role": role},
+            "Invite a team member?",
+            f"{email} will be invited as {role} and takes a seat from now on.",
+            "Send invitation",
+        )
+        async for update in self._load_effect(actor.role, actor.workspace_id, seats_delta=1):
+            yield update
+
+    @rx.event
+    @guard.team_managers_only
+    async def review_removal(self, member_id: str):
+        actor = _actor()
+        try:
+            membership_id = workspace_changes.parse_id(member_id)
+            email = await asyncio.to_thread(
+                workspace_changes.check_removal, actor, membership_id=membership_id
+            )
+        except DomainError as refused:
+            yield rx.toast.error(refused.message)
+            return
+        self._open_change(
+            "remove",
+            {"membership_id": str(membership_id)},
+            f"Remove {email}?",
+            f"{email} loses access to this workspace at once, and their seat is freed.",
+            "Remove member",
+        )
+        async for update in self._load_effect(actor.role, actor.workspace_id, seats_delta=-1):
+            yield update
+
+    @rx.event
+    @guard.team_managers_only
+    async def confirm_change(self, token: str):
+        actor = _actor()
+        action, args, cents = self._take_change(token)
+        if action not in ("invite", "remove"):
+            self._close_change()
+            yield rx.toast.error("That confirmation is no longer current: start again.")
+            return
+        self.saving = True
+        yield
+        try:
+            if action == "invite":
+                done = await asyncio.to_thread(
+                    workspace_changes.invite_member,
+                    actor,
+                    email=args["email"],
+                    role=args["role"],
+                    amount_cents=cents,
+                )
+            else:
+                done = await asyncio.to_thread(
+                    workspace_changes.remove_member,
+                    actor,
+                    membership_id=int(args["membership_id"]),
+                    amount_cents=cents,
+                )
+        except DomainError as refused:
+            self._close_change()
+            yield rx.toast.error(refused.message)
+            return
+        self._close_change()
+        if done.seats_delta:
+            await billing_effect.after_change(actor.workspace_id)
+        self.members = await asyncio.to_thread(_member_rows, actor)
+        success = rx.toast.success(f"{done.summary}.")
+        yield [success, rx.set_value("invite-email", "")] if action == "invite" else success
+
+    @rx.event
+    @guard.team_managers_only
+    async def change_member_role(self, member_id: str, role: str):
+        actor = _actor()
+        try:
+            done = await asyncio.to_thread(
+                workspace_changes.change_role,
+                actor,
+                membership_id=workspace_changes.parse_id(member_id),
+                role=workspace_changes.parse_role(role),
+            )
+        except DomainError as refused:
+            self.members = await asyncio.to_thread(_member_rows, actor)  # undo the select
+            return rx.toast.error(refused.message)
+        self.members = await asyncio.to_thread(_member_rows, actor)
+        return rx.toast.success(f"{done.summary}.")
+
+
+def team() -> rx.Component:
+    from clerk_portal.components.shell import page_shell
+
+    return page_shell(
+        "Team",
+        rx.vstack(
+            rx.cond(
+                SessionState.manages_team,
+                invite_form(TeamState),
+                rx.callout(
+                    "Only owners and admins can invite or remove members.",
+                    icon="info",
+                    id="team-read-only",
+                ),
+            ),
+            rx.cond(
+                TeamState.loaded,
+                member_table(TeamState),
+                rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+            ),
+            spacing="5",
+            width="100%",
+            on_unmount=TeamState.stop_live,
+        ),
+        confirm_dialog(TeamState),
+    )

@@ -1,0 +1,94 @@
+"""Reads of the invoices and history pages, and the billing effect on a trial (no Stripe)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from clerk_portal import billing_effect
+from clerk_portal.billing import history, repository
+from clerk_portal.db import session_scope
+
+NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
+
+
+def _workspace() -> tuple[int, int]:
+    with session_scope() as session:
+        owner = repository.upsert_user(
+            session, issuer="t", subject="o", email="o@x.example", name="Olivia"
+        )
+        workspace = repository.create_workspace(
+            session, name="Acme", owner_email=owner.email, owner_user_id=owner.id
+        )
+        return workspace.id, owner.id
+
+
+def _invoice(workspace_id: int, key: str, created: datetime, cents: int, status: str) -> None:
+    with session_scope() as session:
+        repository.upsert_invoice(
+            session,
+            workspace_id=workspace_id,
+            stripe_invoice_id=f"in_{key}",
+            created=created,
+            status=status,
+            total_cents=cents,
+        )
+
+
+def test_monthly_totals_cover_twelve_months_across_the_new_year():
+    workspace_id, _owner = _workspace()
+    _invoice(workspace_id, "a", datetime(2026, 2, 1, tzinfo=UTC), 4900, "paid")
+    _invoice(workspace_id, "b", datetime(2026, 2, 5, tzinfo=UTC), 1500, "open")
+    _invoice(workspace_id, "c", datetime(2025, 12, 31, 23, tzinfo=UTC), 9800, "paid")
+    _invoice(workspace_id, "d", datetime(2025, 3, 1, tzinfo=UTC), 100, "paid")  # first month
+    _invoice(workspace_id, "e", datetime(2025, 2, 28, tzinfo=UTC), 7777, "paid")  # too old
+    _invoice(workspace_id, "f", datetime(2026, 1, 3, tzinfo=UTC), 5000, "draft")
+    _invoice(workspace_id, "g", datetime(2026, 1, 4, tzinfo=UTC), 5000, "void")
+
+    with session_scope() as session:
+        months = history.monthly_invoiced(session, workspace_id=workspace_id, now=NOW)
+
+    assert [(m.year, m.month) for m in months][:2] == [(2025, 3), (2025, 4)]
+    assert (months[-1].year, months[-1].month) == (2026, 2)
+    assert len(months) == 12
+    totals = {(m.year, m.month): m.invoiced_cents for m in months}
+    assert totals[(2026, 2)] == 6400
+    assert totals[(2026, 1)] == 0  # draft and void are not invoiced
+    assert totals[(2025, 12)] == 9800
+    assert totals[(2025, 3)] == 100
+
+
+def test_activity_names_who_did_it_and_pages_newest_first():
+    workspace_id, owner_id = _workspace()
+    with session_scope() as session:
+        for index in range(3):
+            repository.record_activity(
+                session,
+                workspace_id=workspace_id,
+                kind="note",
+                summary=f"entry {index}",
+                actor_user_id=owner_id if index else None,
+                amount_cents=100 * index,
+                now=datetime(2026, 1, 1 + index, tzinfo=UTC),
+            )
+
+    with session_scope() as session:
+        first = history.activity_entries(session, workspace_id=workspace_id, limit=2)
+        rest = history.activity_entries(
+            session, workspace_id=workspace_id, limit=2, cursor=first.next_cursor
+        )
+
+    assert [(e.summary, e.actor_name) for e in first.items] == [
+        ("entry 2", "Olivia"),
+        ("entry 1", "Olivia"),
+    ]
+    assert [(e.summary, e.actor_name) for e in rest.items] == [("entry 0", "Clerk Chat")]
+    assert rest.next_cursor is None
+
+
+async def test_a_trial_pays_nothing_for_a_change_and_stripe_is_not_asked():
+    workspace_id, _owner = _workspace()
+
+    effect = await billing_effect.preview(workspace_id, seats_delta=1)
+
+    assert effect == billing_effect.Effect(billing_effect.TRIAL_NOTE)
+    assert await billing_effect.preview(workspace_id) == billing_effect.Effect("")
