@@ -78,12 +78,22 @@ def plan_of(snapshot: SubscriptionSnapshot) -> tuple[str | None, str | None]:
     return None, None
 
 
+# Statuses of a subscription that a workspace is really on (paid for, or owing).
+ADOPTABLE = ("active", "trialing", "past_due", "unpaid")
+
+
 def applies_to(account: BillingAccount, snapshot: SubscriptionSnapshot) -> bool:
-    """Whether this subscription is the account's (a late event of an old one is ignored)."""
-    if account.stripe_subscription_id in (None, snapshot.id):
+    """Whether this subscription is the account's (a late event of an old one is ignored).
+
+    A workspace without a live subscription adopts only one that is live: an incomplete one
+    (a 3-D Secure payment not yet confirmed) or one abandoned before it was paid never turns a
+    trial into "canceled". A new subscription replaces one that has ended (resubscribing).
+    """
+    if account.stripe_subscription_id == snapshot.id:
         return True
-    # A new subscription replaces one that has ended (resubscribing after a cancellation).
-    return account.status in ENDED and snapshot.status not in ("canceled", "incomplete_expired")
+    if account.stripe_subscription_id is None or account.status in ENDED:
+        return snapshot.status in ADOPTABLE
+    return False
 
 
 def apply_subscription(

@@ -161,7 +161,9 @@ async def _upgrade_needing_3ds(env: Env):
 
 async def test_a_card_that_needs_3ds_on_every_payment_is_confirmed_in_the_browser(env: Env):
     workspace_id, owner_id, start, needed = await _upgrade_needing_3ds(env)
-    # Nothing is charged yet, and the workspace is still on its trial.
+    # Nothing is charged yet, and the workspace is still on its trial (the incomplete
+    # subscription's events included).
+    env.settle()
     assert (await load_overview(workspace_id)).status == "trialing"
 
     env.sandbox.authenticate(needed.client_secret.split("_secret_")[0])  # the bank says yes
@@ -175,6 +177,7 @@ async def test_a_card_that_needs_3ds_on_every_payment_is_confirmed_in_the_browse
     )
 
     assert (result.status, result.amount_charged_cents) == ("active", 2900)
+    env.settle()
     assert (await load_overview(workspace_id)).status == "active"
 
 
@@ -192,6 +195,7 @@ async def test_a_failed_3ds_payment_leaves_the_trial_and_charges_nothing(env: En
             interval="month",
         )
 
+    env.settle()  # every event delivered and applied, customer.subscription.deleted included
     subscriptions = env.stripe().v1.subscriptions.list({"status": "all"}).data
     assert [sub.status for sub in subscriptions] == ["canceled"]
     charges = env.stripe().v1.charges.list({"customer": subscriptions[0].customer}).data
