@@ -125,6 +125,13 @@ def prepare_demo(settings: Settings, children: list[ChildProcess], env: dict[str
     sandbox = ChildProcess("Stripe sandbox", sandbox_argv(settings, secret), env, PROJECT_ROOT)
     children.append(sandbox)
     wait_until_answering(f"{settings.stripe_api_base_url}/_sandbox/health", sandbox)
+    # The portal starts listening only after its build: keep retrying deliveries (like Stripe,
+    # which retries for days) rather than dropping the events sent before it is up.
+    httpx.post(
+        f"{settings.stripe_api_base_url}/_sandbox/webhooks",
+        data={"max_attempts": 12, "initial_backoff": 1},
+        timeout=5,
+    ).raise_for_status()
     if catalog_sync.run() != 0:
         raise RuntimeError("the catalog could not be synced to the sandbox")
     with session_scope() as session:

@@ -89,5 +89,5 @@ def page_shell(title: str, *children: rx.Component) -> rx.Component:
         ),
         trial_banner(),
         min_height="100vh",
-        padding_bottom="120px",  # room for the trial banner
+        padding_bottom="180px",  # room for the trial banner, which wraps on a phone
     )

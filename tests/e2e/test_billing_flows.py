@@ -10,12 +10,16 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.support.browser import screenshot
-
-from .workspaces import enter_card, new_trial_workspace, open_as
+from tests.support.workspaces import enter_card, sign_in_owner_again, signed_in_owner
 
 SUCCESS = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"
 THREE_D_SECURE = "4000 0027 6000 3184"
+
+
+def open_as(page, portal, workspace, path: str) -> None:
+    page.goto(portal.url + path)
+    expect(page.locator("#workspace-name")).to_have_text(workspace.name, timeout=20_000)
 
 
 def upgrade(page, portal, workspace, card: str, *, yearly: bool = False, plan: str = "business"):
@@ -29,7 +33,7 @@ def upgrade(page, portal, workspace, card: str, *, yearly: bool = False, plan: s
 
 
 def test_upgrade_to_yearly_business_with_a_good_card(portal, page):
-    workspace = new_trial_workspace(portal, members=4, numbers=4)  # 5 seats, 4 numbers
+    workspace = signed_in_owner(page, portal, members=4, numbers=4)  # 5 seats, 4 numbers
     open_as(page, portal, workspace, "/billing/upgrade")
     page.locator("#interval-year").click()
     # The worked example: 5 × $490.00 + 1 × $80.00.
@@ -55,7 +59,7 @@ def test_upgrade_to_yearly_business_with_a_good_card(portal, page):
 
 
 def test_a_declined_card_says_why_and_changes_nothing(portal, page):
-    workspace = new_trial_workspace(portal)
+    workspace = signed_in_owner(page, portal, members=2, numbers=1)
     page.errors.allow("402 (Payment Required)")  # Stripe.js logs the declined request
     upgrade(page, portal, workspace, DECLINED)
 
@@ -66,7 +70,7 @@ def test_a_declined_card_says_why_and_changes_nothing(portal, page):
 
 
 def test_a_3d_secure_card_is_confirmed_in_the_browser(portal, page):
-    workspace = new_trial_workspace(portal)
+    workspace = signed_in_owner(page, portal, members=2, numbers=1)
     upgrade(page, portal, workspace, THREE_D_SECURE)
 
     # The bank asks twice: to save the card, then for the first payment.
@@ -78,7 +82,7 @@ def test_a_3d_secure_card_is_confirmed_in_the_browser(portal, page):
 
 
 def test_replace_the_card(portal, page):
-    workspace = new_trial_workspace(portal)
+    workspace = signed_in_owner(page, portal, members=2, numbers=1)
     upgrade(page, portal, workspace, SUCCESS)
     expect(page.locator("#card-on-file")).to_contain_text("•••• 4242", timeout=20_000)
 
@@ -90,7 +94,7 @@ def test_replace_the_card(portal, page):
 
 
 def test_cancel_at_period_end_then_resume(portal, page):
-    workspace = new_trial_workspace(portal)
+    workspace = signed_in_owner(page, portal, members=2, numbers=1)
     upgrade(page, portal, workspace, SUCCESS)
     expect(page.locator("#billing-status")).to_have_text("Active", timeout=20_000)
 
@@ -107,11 +111,12 @@ def test_cancel_at_period_end_then_resume(portal, page):
 
 
 def test_billing_tabs_update_live_without_reload(portal, new_page):
-    workspace = new_trial_workspace(portal)
     first = new_page()
+    workspace = signed_in_owner(first, portal, members=2, numbers=1)
     upgrade(first, portal, workspace, SUCCESS)
     expect(first.locator("#billing-status")).to_have_text("Active", timeout=20_000)
     second = new_page()
+    sign_in_owner_again(second, portal, workspace)
     open_as(second, portal, workspace, "/billing")
     expect(second.locator("#latest-invoices").get_by_text("paid")).to_have_count(1)
 
@@ -133,7 +138,7 @@ def test_billing_tabs_update_live_without_reload(portal, new_page):
 
 
 def test_billing_details_are_validated_and_saved(portal, page):
-    workspace = new_trial_workspace(portal)
+    workspace = signed_in_owner(page, portal, members=2, numbers=1)
     open_as(page, portal, workspace, "/billing")
     page.get_by_label("Billing email").fill("accounts@clinic.example")
     page.get_by_label("Address line 1").fill("1 Main St")
@@ -150,8 +155,8 @@ def test_billing_details_are_validated_and_saved(portal, page):
 
 
 def test_billing_pages_fit_a_phone_screen(portal, new_page):
-    workspace = new_trial_workspace(portal)
     page = new_page(width=375, height=800)
+    workspace = signed_in_owner(page, portal, members=2, numbers=1)
     for path, ready in (("/billing", "#plan-label"), ("/billing/upgrade", "#due-today")):
         open_as(page, portal, workspace, path)
         expect(page.locator(ready)).to_be_visible()

@@ -45,7 +45,11 @@ def add_demo_number(portal, e164: str) -> None:
         session.commit()
 
 
-def signed_in_owner(page: Page, portal, *, name: str = "Bayside Clinic") -> FreshWorkspace:
+def signed_in_owner(
+    page: Page, portal, *, name: str = "Bayside Clinic", members: int = 0, numbers: int = 0
+) -> FreshWorkspace:
+    """A new workspace on trial, with `members` more people and `numbers` phone numbers, whose
+    owner is signed in on `page`."""
     suffix = uuid.uuid4().hex[:8]
     owner_name = f"Owner {suffix}"
     with Session(engine_for(portal.database_url)) as session:
@@ -59,18 +63,40 @@ def signed_in_owner(page: Page, portal, *, name: str = "Bayside Clinic") -> Fres
         workspace = repository.create_workspace(
             session, name=f"{name} {suffix}", owner_email=owner.email, owner_user_id=owner.id
         )
+        for index in range(members):
+            repository.add_member(
+                session, workspace_id=workspace.id, email=f"m{index}-{suffix}@clinic.example"
+            )
+        for index in range(numbers):
+            e164 = f"+1415{int(suffix, 16) % 10**6:06d}{index}"
+            repository.add_number(session, workspace_id=workspace.id, e164=e164)
+        created = FreshWorkspace(workspace.id, workspace.name, owner_name, owner.id)
+        session.commit()
+    sign_in_owner_again(page, portal, created)
+    return created
+
+
+def sign_in_owner_again(page: Page, portal, workspace: FreshWorkspace) -> None:
+    """Another session of the workspace's owner (a second browser, say) on `page`."""
+    with Session(engine_for(portal.database_url)) as session:
         token = sessions.create_session(
             session,
-            user_id=owner.id,
+            user_id=workspace.owner_user_id,
             workspace_id=workspace.id,
             policy=sessions.SessionPolicy.from_settings(get_settings()),
         )
-        created = FreshWorkspace(workspace.id, workspace.name, owner_name, owner.id)
         session.commit()
     page.context.add_cookies(
         [{"name": sessions.SESSION_COOKIE, "value": token, "url": portal.url, "httpOnly": True}]
     )
-    return created
+
+
+def enter_card(page: Page, number: str, element: str = "#card-element-upgrade") -> None:
+    """Type a card into Stripe's card element (the sandbox's stand-in in the demo)."""
+    card = page.locator(element)
+    card.get_by_label("Card number").fill(number)
+    card.get_by_label("Expiration date").fill("12 / 34")
+    card.get_by_label("CVC").fill("123")
 
 
 def signed_in_member(page: Page, portal, workspace: FreshWorkspace, *, role: str = "member") -> str:
