@@ -21,6 +21,7 @@ from sqlmodel import Session
 from clerk_portal import live_touch
 from clerk_portal.auth.sessions import revoke_member_sessions
 from clerk_portal.billing import pricing, repository
+from clerk_portal.billing.services.trial import trial_state
 from clerk_portal.db import session_scope
 from clerk_portal.domain_errors import DomainError, InvalidValue, NotFound
 from clerk_portal.models import ROLES, Membership, PhoneNumber, format_e164
@@ -62,12 +63,18 @@ def parse_role(raw: object) -> str:
     return role
 
 
+READ_ONLY = (
+    "The workspace is read-only because its trial or subscription has ended: an owner can "
+    "upgrade on the Billing page."
+)
+
+
 # --- checks before confirming ------------------------------------------------------------------
 
 
 def check_invite(actor: Actor, *, email: str, role: str) -> str:
     """The normalized email, or the refusal the invitation would get."""
-    return _dry_run(lambda session: _invite(session, actor, email, role).email)
+    return _dry_run(actor, lambda session: _invite(session, actor, email, role).email)
 
 
 def check_removal(actor: Actor, *, membership_id: int) -> str:
@@ -78,17 +85,17 @@ def check_removal(actor: Actor, *, membership_id: int) -> str:
         repository.remove_member(session, workspace_id=actor.workspace_id, membership_id=member.id)
         return member.email
 
-    return _dry_run(attempt)
+    return _dry_run(actor, attempt)
 
 
 def check_number(actor: Actor, *, e164: str) -> str:
     """The number in E.164, or why it cannot be added (malformed, already in use)."""
-    return _dry_run(lambda session: _add_number(session, actor, e164).e164)
+    return _dry_run(actor, lambda session: _add_number(session, actor, e164).e164)
 
 
 def check_release(actor: Actor, *, number_id: int) -> str:
     """The readable number, or why it cannot be released."""
-    return _dry_run(lambda session: format_e164(_number(session, actor, number_id).e164))
+    return _dry_run(actor, lambda session: format_e164(_number(session, actor, number_id).e164))
 
 
 # --- the changes ---------------------------------------------------------------------------------
@@ -155,6 +162,7 @@ def _commit(
     actor: Actor, kind: str, change: Callable[[Session], Change], amount_cents: int | None
 ) -> Change:
     with session_scope() as session:
+        _writable(session, actor.workspace_id)
         done = change(session)
         repository.record_activity(
             session,
@@ -169,10 +177,11 @@ def _commit(
         return done
 
 
-def _dry_run(attempt: Callable[[Session], T]) -> T:
+def _dry_run(actor: Actor, attempt: Callable[[Session], T]) -> T:
     """Run the real rules, keep nothing: the transaction is always rolled back."""
     with session_scope() as session:
         try:
+            _writable(session, actor.workspace_id)
             return attempt(session)
         finally:
             session.rollback()
@@ -195,6 +204,14 @@ def _add_number(session: Session, actor: Actor, e164: str) -> PhoneNumber:
     phone = repository.add_number(session, workspace_id=actor.workspace_id, e164=e164)
     _within_plan(session, actor.workspace_id)
     return phone
+
+
+def _writable(session: Session, workspace_id: int) -> None:
+    """After a trial ends without an upgrade (or a subscription ends unpaid or canceled) the
+    workspace is read-only until an owner upgrades; billing stays open."""
+    account = repository.get_billing_account(session, workspace_id=workspace_id)
+    if trial_state(account).read_only:
+        raise DomainError(READ_ONLY)
 
 
 def _within_plan(session: Session, workspace_id: int) -> None:

@@ -155,3 +155,26 @@ def test_a_subscribed_workspace_stays_within_its_plan(team):
         changes.check_invite(admin, email="eleven@x.example", role="member")
     with pytest.raises(DomainError, match="Startup allows up to 10 seats"):
         changes.invite_member(admin, email="eleven@x.example", role="member")
+
+
+def test_after_the_trial_ends_the_team_and_numbers_are_read_only(team):
+    owner, admin = team
+    with session_scope() as session:
+        account = repository.get_billing_account(session, workspace_id=owner.workspace_id)
+        account.trial_ends_at = account.created_at  # the trial ended without an upgrade
+        session.add(account)
+    before = _version(owner.workspace_id)
+
+    attempts = [
+        lambda: changes.check_invite(admin, email="late@x.example", role="member"),
+        lambda: changes.invite_member(owner, email="late@x.example", role="member"),
+        lambda: changes.check_number(owner, e164="+14155550177"),
+        lambda: changes.add_number(owner, e164="+14155550177"),
+        lambda: changes.change_role(owner, membership_id=1, role="member"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DomainError, match="read-only"):
+            attempt()
+
+    assert _version(owner.workspace_id) == before
+    assert [entry.kind for entry in _activity(owner.workspace_id)] == []
