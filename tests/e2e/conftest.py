@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -8,6 +10,7 @@ from tests.support.oidc import running_provider
 from tests.support.portal import start_portal
 
 pytestmark = pytest.mark.e2e
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,8 @@ def portal(tmp_path_factory, oidc_provider):
         database_url=f"sqlite:///{data / 'portal.db'}",
         log_path=data / "portal.log",
         extra_env={
+            # CI: Reflex keeps every tab's state in Redis, as several backend workers would.
+            **({"REDIS_URL": REDIS_URL} if REDIS_URL else {}),
             "OIDC_ISSUER": oidc_provider.issuer,
             "OIDC_CLIENT_ID": "clerk-portal-e2e",
             "OIDC_CLIENT_SECRET": "e2e-secret",
