@@ -178,11 +178,13 @@ def test_on_a_subscription_the_owner_sees_the_proration_and_other_tabs_follow(po
     page = new_page()
     workspace = signed_in_owner(page, portal)
     subscribe(portal, workspace, plan="business")  # 1 seat: $49.00/month
-    team_tab, history_tab = new_page(), new_page()
-    for tab, path in ((team_tab, "/team"), (history_tab, "/billing/history"), (page, "/team")):
+    team_tab, history_tab, billing_tab = new_page(), new_page(), new_page()
+    tabs = ((team_tab, "/team"), (history_tab, "/billing/history"), (billing_tab, "/billing"))
+    for tab, path in (*tabs, (page, "/team")):
         tab.context.add_cookies(page.context.cookies())
         tab.goto(portal.url + path)
     expect(history_tab.locator("#activity-list")).to_contain_text("upgraded to Business")
+    expect(billing_tab.locator("#recurring")).to_have_text("$49.00 / month")
     email = _unique_email()
 
     _invite(page, email)
@@ -201,6 +203,9 @@ def test_on_a_subscription_the_owner_sees_the_proration_and_other_tabs_follow(po
         "Subscription updated: seats 1 → 2", timeout=20_000
     )
     screenshot(history_tab, "history-subscribed-live")
+    # The billing overview open in another tab shows the new totals, without a reload.
+    expect(billing_tab.locator("#seats-usage")).to_contain_text("2 in use · 2 billed")
+    expect(billing_tab.locator("#recurring")).to_have_text("$98.00 / month")
 
 
 # --- numbers -------------------------------------------------------------------------------------
