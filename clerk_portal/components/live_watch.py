@@ -4,7 +4,7 @@
 `_live_reload(who)`; another tab's team change, a Stripe webhook or a quantity sync raises the
 version (`billing.live`), and every open page of that workspace reloads within a moment, without
 the browser reloading. A watcher ends when its tab disconnects or loads another page (Reflex
-cancels a page-load chain then; `_connected` covers a watcher started otherwise), when the page
+cancels a page-load chain then; `tab_connected` covers a watcher started otherwise), when the page
 unmounts (`stop_live`), when a newer watcher of the same tab starts, when the person is no longer
 a member, or after the session's idle lifetime (it never keeps a session alive by itself).
 """
@@ -26,7 +26,7 @@ from clerk_portal.state import SessionState
 WAIT_SECONDS = 5.0  # how soon a watcher notices that its tab went away
 
 
-def _current_role(who: guard.Principal) -> str | None:
+def current_role(who: guard.Principal) -> str | None:
     """The member's role now (None once removed); reads, never touches the session."""
     with session_scope() as session:
         member = repository.membership_for_user(
@@ -35,7 +35,7 @@ def _current_role(who: guard.Principal) -> str | None:
         return member.role if member else None
 
 
-def _connected(client_token: str) -> bool:
+def tab_connected(client_token: str) -> bool:
     """Whether the tab's websocket is still open on this worker (its watcher runs here too)."""
     from clerk_portal.clerk_portal import app  # lazily: the app module imports every page
 
@@ -60,7 +60,7 @@ class LiveWatch(rx.State, mixin=True):
             client_token = self.router.session.client_token
         since = await live.mirror_version(who.workspace_id)
         deadline = time.monotonic() + 60 * get_settings().session_idle_minutes
-        while time.monotonic() < deadline and _connected(client_token):
+        while time.monotonic() < deadline and tab_connected(client_token):
             version = await live.wait_for_change(who.workspace_id, since, timeout=WAIT_SECONDS)
             async with self:
                 if self._live_generation != generation:
@@ -68,7 +68,7 @@ class LiveWatch(rx.State, mixin=True):
             if version == since:
                 continue
             since = version
-            role = await asyncio.to_thread(_current_role, who)
+            role = await asyncio.to_thread(current_role, who)
             if role is None:  # removed: their sessions ended with it, so off to sign-in
                 return guard.login_redirect(self)
             await self._live_reload(dataclasses.replace(who, role=role))

@@ -162,3 +162,44 @@ def test_billing_pages_fit_a_phone_screen(portal, new_page):
         expect(page.locator(ready)).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
         screenshot(page, f"{path.strip('/').replace('/', '-')}-375")
+
+
+def test_an_owner_demoted_elsewhere_stops_seeing_billing_without_a_reload(portal, page):
+    from sqlmodel import Session
+
+    from clerk_portal import live_touch
+    from clerk_portal.billing import repository
+    from clerk_portal.db import engine_for
+
+    workspace = signed_in_owner(page, portal)
+    open_as(page, portal, workspace, "/billing")
+    expect(page.locator("#plan-label")).to_have_text("Free trial")
+
+    # Another owner demotes this one (the team page in another browser, say).
+    with Session(engine_for(portal.database_url)) as session:
+        repository.add_member(
+            session,
+            workspace_id=workspace.id,
+            email="second-owner@clinic.example",
+            role="owner",
+            user_id=repository.upsert_user(
+                session,
+                issuer="e2e",
+                subject=f"second-{workspace.id}",
+                email="second-owner@clinic.example",
+                name="Second Owner",
+            ).id,
+        )
+        mine = next(
+            m
+            for m in repository.list_members(session, workspace_id=workspace.id)
+            if m.user_id == workspace.owner_user_id
+        )
+        repository.change_role(
+            session, workspace_id=workspace.id, membership_id=mine.id, role="member"
+        )
+        live_touch.touch(session, workspace_id=workspace.id)
+        session.commit()
+
+    expect(page.locator("#billing-owners-only")).to_be_visible(timeout=10_000)
+    expect(page.locator("#plan-label")).to_have_count(0)

@@ -18,7 +18,9 @@ from clerk_portal.auth import guard
 from clerk_portal.billing import live
 from clerk_portal.billing.overview import BillingOverview, load_overview
 from clerk_portal.billing.pricing import format_cents
+from clerk_portal.components.live_watch import current_role, tab_connected
 from clerk_portal.domain_errors import DomainError
+from clerk_portal.state import SessionState
 
 WATCH_LIFETIME_SECONDS = 1800  # a forgotten tab stops polling after 30 minutes
 STATUS_LABELS = {
@@ -171,23 +173,31 @@ class BillingState(rx.State):
     @rx.event(background=True)
     @guard.owner_only
     async def watch_billing(self):
-        """Refresh this tab whenever the workspace's mirror changes (one watcher per tab)."""
-        workspace_id = guard.principal().workspace_id
+        """Refresh this tab whenever the workspace's mirror changes (one watcher per tab). It ends
+        when the tab goes away, a newer watcher starts, or the person is no longer an owner."""
+        who = guard.principal()
         async with self:
             my_id, since = self._watch_id, self.mirror_version
+            client_token = self.router.session.client_token
         deadline = asyncio.get_running_loop().time() + WATCH_LIFETIME_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
-            version = await live.wait_for_change(workspace_id, since, timeout=20)
+        while asyncio.get_running_loop().time() < deadline and tab_connected(client_token):
+            version = await live.wait_for_change(who.workspace_id, since, timeout=5)
             if self._watch_id != my_id:
                 return  # the page was loaded again: a newer watcher took over
             if version == since:
                 continue
-            overview = await load_overview(workspace_id)
+            role = await asyncio.to_thread(current_role, who)
+            if role != "owner":  # demoted or removed since: no more billing data for this tab
+                async with self:
+                    (await self.get_state(SessionState)).role = role or ""
+                return guard.login_redirect(self) if role is None else None
+            overview = await load_overview(who.workspace_id)
             async with self:
                 if self._watch_id != my_id:
-                    return  # the page was loaded again: a newer watcher took over
+                    return
                 self._show(overview)
             since = overview.mirror_version
+        return None
 
     @rx.event
     @guard.owner_only
