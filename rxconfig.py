@@ -4,11 +4,13 @@ import sys
 
 import reflex as rx
 
+from clerk_portal.billing.catalog import CatalogError, get_catalog
 from clerk_portal.settings import SettingsError, get_settings
 
 try:
     settings = get_settings()
-except SettingsError as error:
+    get_catalog()  # a bad catalog file stops the portal here, with the field named
+except (SettingsError, CatalogError) as error:
     sys.exit(f"clerk_portal will not start: {error}")
 
 config = rx.Config(
