@@ -16,7 +16,7 @@ from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
     load_account,
-    write_mirror,
+    write_subscription,
 )
 from clerk_portal.domain_errors import InvalidValue
 from clerk_portal.models import BillingAccount
@@ -82,13 +82,7 @@ async def cancel_at_period_end(
             details={"reason": reason, "comment": comment},
         )
 
-    await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
-        apply=apply,
-    )
+    await write_subscription(view, gateway, snapshot, apply=apply)
     return snapshot
 
 
@@ -114,13 +108,7 @@ async def resume(
             summary=f"{actor_name(session, actor_user_id)} resumed the subscription",
         )
 
-    await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
-        apply=apply,
-    )
+    await write_subscription(view, gateway, snapshot, apply=apply)
     return snapshot
 
 
@@ -158,11 +146,5 @@ async def cancel_now(
             details={"reason": reason, "comment": comment},
         )
 
-    await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
-        apply=apply,
-    )
+    await write_subscription(view, gateway, snapshot, apply=apply)
     return snapshot

@@ -134,6 +134,24 @@ async def write_mirror(
     raise AssertionError("unreachable")
 
 
+async def write_subscription(
+    view: AccountView,
+    gateway: StripeGateway,
+    snapshot: Any,
+    *,
+    apply: Callable[[Session, BillingAccount, Any], T],
+) -> T:
+    """`write_mirror` for a subscription that Stripe just returned: on a lost race, the
+    subscription is read from Stripe again."""
+    return await write_mirror(
+        view.workspace_id,
+        seen_version=view.mirror_version,
+        first=snapshot,
+        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+        apply=apply,
+    )
+
+
 def _cas(
     session: Session,
     workspace_id: int,

@@ -37,7 +37,7 @@ from clerk_portal.billing.services.common import (
     in_db,
     load_account,
     log,
-    write_mirror,
+    write_subscription,
 )
 from clerk_portal.models import BillingAccount, utcnow
 
@@ -223,13 +223,7 @@ async def change_plan(
         )
         return summary
 
-    summary = await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
-        apply=apply,
-    )
+    summary = await write_subscription(view, gateway, snapshot, apply=apply)
     return PlanChangeResult("upgrade", plan, interval, charged, None, summary)
 
 
@@ -355,13 +349,7 @@ async def apply_due_change(
             details={"plan": plan, "interval": interval},
         )
 
-    await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
-        apply=apply,
-    )
+    await write_subscription(view, gateway, snapshot, apply=apply)
     return clock
 
 

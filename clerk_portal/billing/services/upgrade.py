@@ -26,7 +26,7 @@ from clerk_portal.billing.services.common import (
     gateway_or_default,
     in_db,
     load_account,
-    write_mirror,
+    write_subscription,
 )
 from clerk_portal.billing.services.customer import ensure_customer
 from clerk_portal.domain_errors import InvalidValue
@@ -177,11 +177,10 @@ async def complete_upgrade(
     except CardDeclined as error:
         await _record_failure(workspace_id, actor_user_id, chosen.name, error.message)
         raise
-    return await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(snapshot.id),
+    return await write_subscription(
+        view,
+        gateway,
+        snapshot,
         apply=_recorder(actor_user_id, chosen.name, plan, interval, card, seats, numbers),
     )
 
@@ -217,11 +216,10 @@ async def finish_authenticated_upgrade(
         raise CardDeclined(message)
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
-    return await write_mirror(
-        workspace_id,
-        seen_version=view.mirror_version,
-        first=snapshot,
-        refetch=lambda: gateway.retrieve_subscription(subscription_id),
+    return await write_subscription(
+        view,
+        gateway,
+        snapshot,
         apply=_recorder(actor_user_id, chosen.name, plan, interval, card, seats, numbers),
     )
 
