@@ -8,7 +8,9 @@ a script calling the handler) does nothing. Cancelling forgets the change.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Callable
 
 import reflex as rx
 
@@ -16,6 +18,7 @@ from clerk_portal import billing_effect
 from clerk_portal.auth import guard
 from clerk_portal.domain_errors import DomainError
 from clerk_portal.state import SessionState
+from clerk_portal.workspace_changes import Change
 
 
 class PendingChange(rx.State, mixin=True):
@@ -69,6 +72,25 @@ class PendingChange(rx.State, mixin=True):
             effect = billing_effect.Effect(refused.message)
         self.billing_effect, self._pending_cents = effect.message, effect.prorated_cents
         self.effect_loading = False
+
+    def _stale_change(self):
+        self._close_change()
+        return rx.toast.error("That confirmation is no longer current: start again.")
+
+    async def _commit_change(
+        self, operation: Callable[[], Change], workspace_id: int
+    ) -> tuple[Change | None, str]:
+        """Run a confirmed change off the event loop, then let Stripe's quantities follow.
+        Returns the change, or None and the refusal to show."""
+        try:
+            done = await asyncio.to_thread(operation)
+        except DomainError as refused:
+            self._close_change()
+            return None, refused.message
+        self._close_change()
+        if done.seats_delta or done.numbers_delta:
+            await billing_effect.after_change(workspace_id)
+        return done, ""
 
     @rx.event
     @guard.team_managers_only

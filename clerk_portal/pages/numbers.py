@@ -8,7 +8,7 @@ from typing import TypedDict
 
 import reflex as rx
 
-from clerk_portal import billing_effect, workspace_changes
+from clerk_portal import workspace_changes
 from clerk_portal.auth import guard
 from clerk_portal.billing import repository
 from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
@@ -116,33 +116,25 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
     async def confirm_change(self, token: str):
         actor = _actor()
         action, args, cents = self._take_change(token)
-        if action not in ("add", "release"):
-            self._close_change()
-            yield rx.toast.error("That confirmation is no longer current: start again.")
+        operation = {
+            "add": lambda: workspace_changes.add_number(
+                actor, e164=args["e164"], amount_cents=cents
+            ),
+            "release": lambda: workspace_changes.release_number(
+                actor, number_id=int(args["number_id"]), amount_cents=cents
+            ),
+        }.get(action)
+        if operation is None:
+            yield self._stale_change()
             return
         self.saving = True
         yield
-        try:
+        done, refusal = await self._commit_change(operation, actor.workspace_id)
+        if done is None:
             if action == "add":
-                done = await asyncio.to_thread(
-                    workspace_changes.add_number, actor, e164=args["e164"], amount_cents=cents
-                )
-            else:
-                done = await asyncio.to_thread(
-                    workspace_changes.release_number,
-                    actor,
-                    number_id=int(args["number_id"]),
-                    amount_cents=cents,
-                )
-        except DomainError as refused:
-            self._close_change()
-            if action == "add":
-                self.number_error = refused.message
-            yield rx.toast.error(refused.message)
+                self.number_error = refusal
+            yield rx.toast.error(refusal)
             return
-        self._close_change()
-        if done.numbers_delta:
-            await billing_effect.after_change(actor.workspace_id)
         self.numbers = await asyncio.to_thread(_number_rows, actor.workspace_id)
         success = rx.toast.success(f"{done.summary}.")
         yield [success, rx.set_value("number-input", "")] if action == "add" else success

@@ -9,7 +9,7 @@ from typing import TypedDict
 import reflex as rx
 from sqlmodel import col, select
 
-from clerk_portal import billing_effect, workspace_changes
+from clerk_portal import workspace_changes
 from clerk_portal.auth import guard
 from clerk_portal.billing import repository
 from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
@@ -129,35 +129,23 @@ class TeamState(PendingChange, LiveWatch, rx.State):
     async def confirm_change(self, token: str):
         actor = _actor()
         action, args, cents = self._take_change(token)
-        if action not in ("invite", "remove"):
-            self._close_change()
-            yield rx.toast.error("That confirmation is no longer current: start again.")
+        operation = {
+            "invite": lambda: workspace_changes.invite_member(
+                actor, email=args["email"], role=args["role"], amount_cents=cents
+            ),
+            "remove": lambda: workspace_changes.remove_member(
+                actor, membership_id=int(args["membership_id"]), amount_cents=cents
+            ),
+        }.get(action)
+        if operation is None:
+            yield self._stale_change()
             return
         self.saving = True
         yield
-        try:
-            if action == "invite":
-                done = await asyncio.to_thread(
-                    workspace_changes.invite_member,
-                    actor,
-                    email=args["email"],
-                    role=args["role"],
-                    amount_cents=cents,
-                )
-            else:
-                done = await asyncio.to_thread(
-                    workspace_changes.remove_member,
-                    actor,
-                    membership_id=int(args["membership_id"]),
-                    amount_cents=cents,
-                )
-        except DomainError as refused:
-            self._close_change()
-            yield rx.toast.error(refused.message)
+        done, refusal = await self._commit_change(operation, actor.workspace_id)
+        if done is None:
+            yield rx.toast.error(refusal)
             return
-        self._close_change()
-        if done.seats_delta:
-            await billing_effect.after_change(actor.workspace_id)
         self.members = await asyncio.to_thread(_member_rows, actor)
         success = rx.toast.success(f"{done.summary}.")
         yield [success, rx.set_value("invite-email", "")] if action == "invite" else success
