@@ -86,6 +86,8 @@ class SessionState(rx.State):
     async def watch_live(self):
         who = guard.principal()
         async with self:
+            if not self.signed_in:
+                return  # started without load_session (a stray call): nothing to follow
             generation, since = self._live_generation, self._live_since
             client_token = self.router.session.client_token
             path = self.router.url.path
