@@ -1,8 +1,18 @@
-"""Who is signed in and which workspace the shell shows; every page loads this first."""
+"""Who is signed in and which workspace the shell shows; every page loads this first.
+
+The shell also holds the tab's one live watcher (`watch_live`): it long-polls the workspace's
+live version (`billing.live`) and, when it moves, refreshes the shell (trial message, read-only
+state) and the page's body (`components.live_watch.LiveWatch`). A changed role loads the page
+again as the new role sees it (navigation, billing or not). The watcher ends when its tab
+disconnects or loads another page (Reflex cancels a page-load chain then), when a newer watcher
+of the tab starts, when the person is no longer a member, or after the session's idle lifetime
+(it reads the membership, never the session, so it keeps no session alive by itself).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TypedDict
 
 import reflex as rx
@@ -10,9 +20,11 @@ import reflex as rx
 from clerk_portal import routes
 from clerk_portal.auth import accounts, guard
 from clerk_portal.auth.sessions import SessionPolicy, resolve_session, set_workspace
-from clerk_portal.billing import services
+from clerk_portal.billing import live, repository, services
 from clerk_portal.db import session_scope
 from clerk_portal.settings import get_settings
+
+WAIT_SECONDS = 5.0  # how soon a watcher notices that its tab went away
 
 
 class WorkspaceOption(TypedDict):
@@ -31,6 +43,9 @@ class SessionState(rx.State):
     trial_days_left: int = 0
     trial_expired: bool = False
     read_only: bool = False
+    _live_since: int = 0  # the live version the shell was read at
+    _live_generation: int = 0  # a newer watcher of this tab makes older ones stop
+    _live_page: str = ""  # the page state whose body follows too (see LiveWatch)
 
     @rx.var
     def is_owner(self) -> bool:
@@ -48,17 +63,60 @@ class SessionState(rx.State):
         if principal is None:
             self.signed_in, self.role = False, ""
             return guard.login_redirect(self)
+        # Read before the shell, so a change made while it loads still wakes the watcher.
+        self._live_since = await live.mirror_version(principal.workspace_id)
         options = await asyncio.to_thread(_workspace_options, principal.user_id)
-        trial = await services.get_trial_state(workspace_id=principal.workspace_id)
-        self.on_trial = trial.on_trial
-        self.trial_days_left, self.trial_expired = trial.days_left, trial.expired
-        self.read_only = trial.read_only
+        self._show_trial(await services.get_trial_state(workspace_id=principal.workspace_id))
         self.signed_in = True
         self.user_name = principal.user_name
         self.role = principal.role
         self.workspace_name = principal.workspace_name
         self.workspaces = options
-        return None
+        self._live_generation += 1
+        self._live_page = ""  # the page's loader names it again (LiveWatch.watch_live)
+        return SessionState.watch_live
+
+    def _show_trial(self, trial: services.TrialState) -> None:
+        self.on_trial = trial.on_trial
+        self.trial_days_left, self.trial_expired = trial.days_left, trial.expired
+        self.read_only = trial.read_only
+
+    @rx.event(background=True)
+    @guard.members_only
+    async def watch_live(self):
+        who = guard.principal()
+        async with self:
+            if not self.signed_in:
+                return  # started without load_session (a stray call): nothing to follow
+            generation, since = self._live_generation, self._live_since
+            client_token = self.router.session.client_token
+            path = self.router.url.path
+        deadline = time.monotonic() + 60 * get_settings().session_idle_minutes
+        while time.monotonic() < deadline and tab_connected(client_token):
+            version = await live.wait_for_change(who.workspace_id, since, timeout=WAIT_SECONDS)
+            async with self:
+                if self._live_generation != generation:
+                    return  # the page was left, or a newer watcher took over
+            if version == since:
+                continue
+            since = version
+            role = await asyncio.to_thread(current_role, who)
+            if role is None:  # removed: their sessions ended with it, so off to sign-in
+                yield guard.login_redirect(self)
+                return
+            trial = await services.get_trial_state(workspace_id=who.workspace_id)
+            async with self:
+                if self._live_generation != generation:
+                    return
+                role_changed = role != self.role
+                if not role_changed:
+                    self._show_trial(trial)
+                page = self._live_page
+            if role_changed:  # the page again, as the new role sees it (with a new watcher)
+                yield page_load_events(path)
+                return
+            if page:
+                yield rx.State.get_class_substate(page).live_reload
 
     @rx.event
     @guard.members_only
@@ -69,6 +127,32 @@ class SessionState(rx.State):
         if not switched:
             return rx.toast.error("You are not a member of that workspace.")
         return rx.redirect(routes.BILLING)
+
+
+def current_role(who: guard.Principal) -> str | None:
+    """The member's role now (None once removed); reads, never touches the session."""
+    with session_scope() as session:
+        member = repository.membership_for_user(
+            session, workspace_id=who.workspace_id, user_id=who.user_id
+        )
+        return member.role if member else None
+
+
+def _app():
+    from clerk_portal.clerk_portal import app  # lazily: the app module imports every page
+
+    return app
+
+
+def tab_connected(client_token: str) -> bool:
+    """Whether the tab's websocket is still open on this worker (its watcher runs here too)."""
+    namespace = _app().event_namespace
+    return namespace is None or client_token in namespace.token_to_sid
+
+
+def page_load_events(path: str) -> list:
+    """The page's on_load handlers (the shell's, then the page's own), as a navigation runs them."""
+    return list(_app().get_load_events(path))
 
 
 def _workspace_options(user_id: int) -> list[WorkspaceOption]:

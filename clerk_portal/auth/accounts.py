@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from clerk_portal import live_touch
 from clerk_portal.auth.oidc import Identity
 from clerk_portal.billing import repository
 from clerk_portal.models import Membership, User, Workspace
@@ -30,6 +31,7 @@ def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -
         ).all()
         for invitation in invitations:
             repository.accept_invitation(session, membership_id=invitation.id, user_id=user.id)
+            live_touch.touch(session, workspace_id=invitation.workspace_id)  # open tabs follow
     workspaces = user_workspaces(session, user_id=user.id)
     if workspaces:
         return user, workspaces[0][0].id

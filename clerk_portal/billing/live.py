@@ -1,8 +1,9 @@
 """Live updates: a per-workspace counter that every mirror write raises (`mirror_version`).
 
-An open billing tab's background task calls `wait_for_change(workspace_id, since)` in a loop and
-reloads the overview when it returns a larger number. Polling the indexed row every 250 ms is
-cheap and works across several backend workers sharing one database (no pub/sub needed).
+Each open tab has one watcher (the shell's, `SessionState.watch_live`): it calls
+`wait_for_change(workspace_id, since)` in a loop and, when it returns another number, refreshes
+the shell and the page. Polling the indexed row every 250 ms is cheap and works across several
+backend workers sharing one database (no pub/sub needed).
 """
 
 from __future__ import annotations

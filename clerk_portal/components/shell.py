@@ -1,4 +1,5 @@
-"""The page shell: a header with the workspace, the navigation and the signed-in person."""
+"""The page shell: a header with the workspace, the navigation (by role) and the signed-in
+person, and the trial message. All of it reads `SessionState`, which follows the workspace live."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from clerk_portal.state import SessionState
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
-    return rx.link(label, href=href, id=f"nav-{label.lower()}", size="3", weight="medium")
+    link = rx.link(label, href=href, id=f"nav-{label.lower()}", size="3", weight="medium")
+    # Links to what a role cannot use stay out (each page still checks, and explains itself).
+    audience = {
+        routes.TEAM: SessionState.manages_team,
+        routes.NUMBERS: SessionState.manages_team,
+        routes.INVOICES: SessionState.is_owner,
+        routes.HISTORY: SessionState.is_owner,
+    }.get(href)
+    return link if audience is None else rx.cond(audience, link)
 
 
 def _workspace_switcher() -> rx.Component:

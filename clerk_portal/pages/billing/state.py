@@ -1,28 +1,23 @@
 """The billing overview's state: the mirror, as the page shows it, kept live.
 
-Loading makes no Stripe call (`billing.overview` reads the mirror). While the page is open a
-background task long-polls the workspace's mirror version and reloads within a second of any
-change (a webhook, another tab, a team change).
+Loading makes no Stripe call (`billing.overview` reads the mirror). While the page is open the
+tab's live watcher (`LiveWatch`) reloads it within a second of any change (a webhook, another
+tab, a team change).
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from datetime import datetime
 from typing import TypedDict
 
 import reflex as rx
 
 from clerk_portal.auth import guard
-from clerk_portal.billing import live
 from clerk_portal.billing.overview import BillingOverview, load_overview
 from clerk_portal.billing.pricing import format_cents
-from clerk_portal.components.live_watch import current_role, tab_connected
+from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.domain_errors import DomainError
-from clerk_portal.state import SessionState
 
-WATCH_LIFETIME_SECONDS = 1800  # a forgotten tab stops polling after 30 minutes
 STATUS_LABELS = {
     "trialing": "Free trial",
     "active": "Active",
@@ -56,7 +51,7 @@ def per(interval: str | None) -> str:
     return {"month": "/ month", "year": "/ year"}.get(interval or "", "")
 
 
-class BillingState(rx.State):
+class BillingState(LiveWatch, rx.State):
     loaded: bool = False
     status: str = ""
     status_label: str = ""
@@ -81,7 +76,6 @@ class BillingState(rx.State):
     cancel_at_period_end: bool = False
     invoices: list[InvoiceSummary] = []
     mirror_version: int = 0
-    _watch_id: str = ""
 
     def _show(self, overview: BillingOverview) -> None:
         self.loaded = True
@@ -167,37 +161,14 @@ class BillingState(rx.State):
             self._show(await load_overview(guard.principal().workspace_id))
         except DomainError as error:
             return rx.toast.error(error.message)
-        self._watch_id = uuid.uuid4().hex
-        return BillingState.watch_billing
+        return BillingState.watch_live
 
-    @rx.event(background=True)
-    @guard.owner_only
-    async def watch_billing(self):
-        """Refresh this tab whenever the workspace's mirror changes (one watcher per tab). It ends
-        when the tab goes away, a newer watcher starts, or the person is no longer an owner."""
-        who = guard.principal()
+    async def _live_reload(self, who: guard.Principal) -> None:
+        if who.role != "owner":  # demoted: the shell now shows who the owners are instead
+            return
+        overview = await load_overview(who.workspace_id)
         async with self:
-            my_id, since = self._watch_id, self.mirror_version
-            client_token = self.router.session.client_token
-        deadline = asyncio.get_running_loop().time() + WATCH_LIFETIME_SECONDS
-        while asyncio.get_running_loop().time() < deadline and tab_connected(client_token):
-            version = await live.wait_for_change(who.workspace_id, since, timeout=5)
-            if self._watch_id != my_id:
-                return  # the page was loaded again: a newer watcher took over
-            if version == since:
-                continue
-            role = await asyncio.to_thread(current_role, who)
-            if role != "owner":  # demoted or removed since: no more billing data for this tab
-                async with self:
-                    (await self.get_state(SessionState)).role = role or ""
-                return guard.login_redirect(self) if role is None else None
-            overview = await load_overview(who.workspace_id)
-            async with self:
-                if self._watch_id != my_id:
-                    return
-                self._show(overview)
-            since = overview.mirror_version
-        return None
+            self._show(overview)
 
     @rx.event
     @guard.owner_only

@@ -1,0 +1,59 @@
+"""Membership changes raise the workspace's live version, so open tabs (their shell: role,
+navigation) follow them: a role change on the team page, and an invitation accepted at sign-in."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from clerk_portal import workspace_changes as changes
+from clerk_portal.auth import accounts
+from clerk_portal.auth.oidc import Identity
+from clerk_portal.billing import repository
+from clerk_portal.db import session_scope
+from clerk_portal.models import Membership
+from clerk_portal.workspace_changes import Actor
+
+
+def _workspace() -> tuple[Actor, int]:
+    """A workspace with its owner and an invited admin; (the owner, the invitation's id)."""
+    with session_scope() as session:
+        owner = repository.upsert_user(session, issuer="t", subject="o", email="o@x.example")
+        workspace = repository.create_workspace(
+            session, name="Acme", owner_email=owner.email, owner_user_id=owner.id
+        )
+        invited = repository.add_member(
+            session, workspace_id=workspace.id, email="bob@x.example", role="admin"
+        )
+        return Actor(owner.id, workspace.id, "owner"), invited.id
+
+
+def _version(workspace_id: int) -> int:
+    with session_scope() as session:
+        return repository.get_billing_account(session, workspace_id=workspace_id).mirror_version
+
+
+def test_a_role_change_raises_the_live_version(portal_database):
+    owner, invitation = _workspace()
+    before = _version(owner.workspace_id)
+
+    changes.change_role(owner, membership_id=invitation, role="member")
+
+    assert _version(owner.workspace_id) == before + 1
+
+
+def test_an_invitation_accepted_at_sign_in_raises_the_live_version(portal_database):
+    owner, invitation = _workspace()
+    before = _version(owner.workspace_id)
+
+    with session_scope() as session:
+        accounts.complete_sign_in(
+            session,
+            identity=Identity(issuer="t", subject="bob", email="bob@x.example", name="Bob"),
+            trial_days=14,
+        )
+
+    with session_scope() as session:
+        assert session.exec(select(Membership.status).where(Membership.id == invitation)).one() == (
+            "active"
+        )
+    assert _version(owner.workspace_id) == before + 1
