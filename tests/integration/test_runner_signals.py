@@ -60,6 +60,7 @@ def _start(clone: Path, ports: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
+@pytest.mark.timeout(720)  # the first start installs the frontend's packages and builds it
 @pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda signum: signum.name)
 def test_every_child_stops_on_a_signal_to_the_group(clone, ports, tmp_path, signum):
     log = tmp_path / "run.log"
