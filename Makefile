@@ -16,12 +16,13 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run dev test lint format setup setup-test node chromium clean
+.PHONY: help run dev test test-deep lint format setup setup-test node chromium clean
 
 help:
-	@echo "make run    serve the portal at http://localhost:$${PORT:-3000} (production build)"
-	@echo "make dev    the same with hot reload (frontend :3000, backend :8000)"
-	@echo "make test   lint, format check, unit + integration + browser tests"
+	@echo "make run        serve the portal at http://localhost:$${PORT:-3000} (production build)"
+	@echo "make dev        the same with hot reload (frontend :3000, backend :8000)"
+	@echo "make test       lint, format check, unit + integration + browser tests"
+	@echo "make test-deep  the stateful money property test, long (500 examples)"
 
 run: setup
 	$(PY) -m clerk_portal run
@@ -33,6 +34,10 @@ test: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same state machine `make test` runs with 30 examples, run long to find rarer sequences.
+test-deep: setup-test
+	MONEY_EXAMPLES=500 $(PY) -m pytest tests/integration/billing/test_money_machine.py -q $(PYTEST_ARGS)
 
 lint: setup-test
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic.config import Config
 
 from alembic import command
-from clerk_portal.settings import PROJECT_ROOT
+from clerk_portal.db import ensure_sqlite_folder
+from clerk_portal.settings import PROJECT_ROOT, get_settings
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -18,6 +19,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
+    ensure_sqlite_folder(url or get_settings().sqlalchemy_url)
     command.upgrade(alembic_config(url), revision)
 
 

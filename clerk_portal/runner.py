@@ -146,17 +146,25 @@ def run_portal(*, dev: bool = False) -> int:
     settings = get_settings()
     for noisy in ("alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    migrations.upgrade()
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
-    print(f"clerk_portal: database ready ({shown})")
     children: list[ChildProcess] = []
+    stopping = False
 
-    def _stop(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+    def _stop(_signum: int, _frame: object) -> None:
+        # One shutdown, whatever arrives during it: `make` forwards the group's SIGTERM to us, a
+        # supervisor repeats it, people press Ctrl-C twice.
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)  # also when started in the background, where it is ignored
+    # Ctrl-C, `timeout` or a supervisor, a closed terminal; SIGINT also when started in the
+    # background, where it is ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     try:
+        migrations.upgrade()
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"clerk_portal: database ready ({shown})")
         env = child_environment(dev=dev)
         if settings.is_demo:
             prepare_demo(settings, children, env)
@@ -177,5 +185,6 @@ def run_portal(*, dev: bool = False) -> int:
         print(f"clerk_portal: {error}", file=sys.stderr)
         return 1
     finally:
+        stopping = True
         for child in reversed(children):
             child.stop()
