@@ -302,11 +302,13 @@ def _fetcher(
     return customer_and_card
 
 
-def _paid_before(session: Session, workspace_id: int) -> bool:
-    """A Stripe trial after a paid invoice only moves the billing cycle (a plan change that
-    waits for the period end, see plan_change._switch): it is no trial to announce."""
+def _paid_before(session: Session, workspace_id: int, trial_end: int) -> bool:
+    """A Stripe trial that follows a paid invoice only moves the billing cycle (a plan change
+    waiting for the period end, see plan_change._switch): it is no trial to announce."""
     paid = select(Invoice.id).where(
-        Invoice.workspace_id == workspace_id, Invoice.amount_paid_cents > 0
+        Invoice.workspace_id == workspace_id,
+        Invoice.amount_paid_cents > 0,
+        Invoice.created < mirror.from_unix(trial_end),
     )
     return session.exec(paid.limit(1)).first() is not None
 
@@ -318,7 +320,7 @@ def _apply(
     if event_type in SUBSCRIPTION_EVENTS:
         mirror.apply_subscription(session, account, snap)
         trial_ends = event_type == "customer.subscription.trial_will_end" and snap.trial_end
-        if trial_ends and not _paid_before(session, workspace_id):
+        if trial_ends and not _paid_before(session, workspace_id, snap.trial_end):
             ends = mirror.from_unix(snap.trial_end)
             _activity(session, workspace_id, "trial_will_end", f"Trial ends on {ends:%b %d, %Y}")
         elif event_type == "customer.subscription.deleted":
