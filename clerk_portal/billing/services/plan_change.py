@@ -6,12 +6,12 @@ An upgrade (a later plan in the catalog, or monthly → yearly) swaps both items
 (`pending_plan`, `pending_interval`, `pending_change_at` = the period end), shown on the page,
 can be undone, and is refused while the team or numbers exceed the smaller plan's limits.
 
-Applying a pending downgrade (the sandbox has no subscription schedules): `apply_due_change` swaps
-the prices shortly before the period ends with `proration_behavior=none`, so the renewal bills the
-new plan and nothing is prorated. It runs from the periodic job (`apply_due_changes`, every few
-minutes, for changes due within `LEAD_SECONDS`) and from `advance_demo_clock` (a minute before the
-period end). If the job was late and the period already renewed, the change is applied with
-prorations, which credits the difference on the next invoice.
+Applying a pending downgrade (the sandbox has no subscription schedules): `apply_due_change`
+swaps the prices shortly before the period ends so that the renewal bills the new plan and the
+swap itself charges nothing (`_switch` says how, also when the job ran late). It runs from the
+periodic job (`apply_due_changes`, every few minutes, for changes due within `LEAD_SECONDS`) and
+from `advance_demo_clock` (a minute before the period end). A downgrade the team has outgrown by
+then is dropped, with the reason in the history; an ending (canceled) subscription is not switched.
 """
 
 from __future__ import annotations
