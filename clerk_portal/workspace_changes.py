@@ -7,7 +7,8 @@ invitation or number before it asks the owner to confirm the billing effect.
 
 Roles: admins manage the team, but only owners give or take away the owner role (an admin could
 otherwise make themselves an owner and reach billing). A subscribed workspace stays within its
-plan's limits (Startup: 10 seats), whoever adds the member or number.
+plan's limits (Startup: 10 seats), and within those of a scheduled downgrade, whoever adds the
+member or number.
 """
 
 from __future__ import annotations

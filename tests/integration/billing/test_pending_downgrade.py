@@ -6,6 +6,7 @@ import pytest
 
 from clerk_portal import workspace_changes
 from clerk_portal.billing import catalog, repository
+from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.overview import load_overview
 from clerk_portal.billing.services import cancel, card, plan_change
 from clerk_portal.billing.services.common import in_db
@@ -120,7 +121,7 @@ async def test_cancel_then_resume_keeps_the_pending_downgrade(env: Env):
     await cancel.cancel_at_period_end(
         workspace_id=workspace_id, actor_user_id=owner, reason="too_expensive"
     )
-    with pytest.raises(Exception, match="resume it first"):
+    with pytest.raises(BillingError, match="resume it first"):
         await _downgrade(workspace_id, owner, "startup", "year")
     await cancel.resume(workspace_id=workspace_id, actor_user_id=owner)
     env.settle()
