@@ -73,14 +73,13 @@ async def test_an_invite_past_a_pending_downgrades_seat_limit_is_refused(env: En
     assert await _counts(workspace_id) == (11, 0)
 
 
-async def test_a_number_past_a_pending_downgrades_number_limit_is_refused(
-    env: Env, tmp_path, monkeypatch: pytest.MonkeyPatch
-):
+async def test_a_number_past_a_pending_downgrades_number_limit_is_refused(env: Env, tmp_path):
     """Bug 6, for numbers: a catalog whose Startup holds at most 2 phone numbers."""
     limited = tmp_path / "catalog.toml"
-    text = catalog.DEFAULT_CATALOG_PATH.read_text(encoding="utf-8")
+    default = catalog.DEFAULT_CATALOG_PATH
+    text = default.read_text(encoding="utf-8")
     limited.write_text(text.replace("max_seats = 10", "max_seats = 10\nmax_numbers = 2"))
-    monkeypatch.setattr(catalog, "DEFAULT_CATALOG_PATH", limited)
+    catalog.DEFAULT_CATALOG_PATH = limited
     catalog.get_catalog.cache_clear()
     try:
         workspace_id, owner, _ = await subscribe(env, plan="business", numbers=2)
@@ -93,7 +92,8 @@ async def test_a_number_past_a_pending_downgrades_number_limit_is_refused(
         with pytest.raises(DomainError, match="Undo the downgrade"):
             workspace_changes.add_number(actor, e164="+14155550199")
         assert await _counts(workspace_id) == (1, 2)
-    finally:
+    finally:  # restored before anything caches the limited catalog for later tests
+        catalog.DEFAULT_CATALOG_PATH = default
         catalog.get_catalog.cache_clear()
 
 
