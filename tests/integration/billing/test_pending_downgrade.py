@@ -137,6 +137,20 @@ async def test_cancel_then_resume_keeps_the_pending_downgrade(env: Env):
     assert overview.latest_invoices[0].total_cents == 2 * 2900
 
 
+async def test_a_canceled_subscription_with_a_pending_downgrade_ends_unswitched(env: Env):
+    """Kept while canceling, the downgrade is not applied to a subscription that ends."""
+    workspace_id, owner, _ = await subscribe(env, plan="business", members=1)
+    await _downgrade(workspace_id, owner, "startup", "month")
+    await cancel.cancel_at_period_end(
+        workspace_id=workspace_id, actor_user_id=owner, reason="unused"
+    )
+    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.status, overview.plan, overview.pending_plan) == ("canceled", "business", None)
+    assert "plan_downgrade" not in await activity_kinds(workspace_id)
+
+
 async def test_a_due_interval_downgrade_applies_without_a_payment_when_the_card_fails(env: Env):
     """Bug 7: Business yearly → Startup monthly with a card that fails every charge."""
     workspace_id, owner, _ = await subscribe(env, plan="business", interval="year")
