@@ -7,7 +7,8 @@ invitation or number before it asks the owner to confirm the billing effect.
 
 Roles: admins manage the team, but only owners give or take away the owner role (an admin could
 otherwise make themselves an owner and reach billing). A subscribed workspace stays within its
-plan's limits (Startup: 10 seats), whoever adds the member or number.
+plan's limits (Startup: 10 seats), and within those of a scheduled downgrade, whoever adds the
+member or number.
 """
 
 from __future__ import annotations
@@ -219,13 +220,17 @@ def _within_plan(session: Session, workspace_id: int) -> None:
     account = repository.get_billing_account(session, workspace_id=workspace_id)
     if account.plan is None or account.stripe_subscription_id is None:
         return  # a trial picks its plan at upgrade, where the limits are checked
-    problems = pricing.check_plan_limits(
-        account.plan,
-        repository.active_seat_count(session, workspace_id=workspace_id),
-        repository.active_number_count(session, workspace_id=workspace_id),
-    )
+    seats = repository.active_seat_count(session, workspace_id=workspace_id)
+    numbers = repository.active_number_count(session, workspace_id=workspace_id)
+    problems = pricing.check_plan_limits(account.plan, seats, numbers)
     if problems:
         raise DomainError(" ".join(problems))
+    if account.pending_plan and account.pending_change_at:  # the smaller plan must hold them too
+        problem = pricing.pending_limit_problem(
+            account.pending_plan, account.pending_change_at, seats, numbers
+        )
+        if problem:
+            raise DomainError(problem)
 
 
 def _may_touch_owner_role(actor: Actor, role: str) -> None:

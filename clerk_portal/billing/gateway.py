@@ -589,6 +589,15 @@ class StripeGateway:
         )
         return _invoice(invoice)
 
+    async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> InvoiceSnapshot:
+        invoice = await self._call(
+            "void the invoice",
+            lambda: self.v1.invoices.void_invoice_async(
+                invoice_id, options={"idempotency_key": idempotency_key}
+            ),
+        )
+        return _invoice(invoice)
+
     async def preview_invoice(self, params: Mapping[str, Any]) -> InvoicePreview:
         """`POST /v1/invoices/create_preview` (reads only: no idempotency key needed)."""
         body: Any = dict(params)

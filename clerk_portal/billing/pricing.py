@@ -211,6 +211,24 @@ def check_downgrade(target: Plan | str, seats: int, numbers: int) -> list[str]:
     return reasons
 
 
+def pending_limit_problem(
+    pending: Plan | str, changes_at: datetime, seats: int, numbers: int
+) -> str | None:
+    """Why an addition breaks the scheduled downgrade to `pending`; None when it fits."""
+    pending = _plan(pending)
+    when = f"Your plan changes to {pending.name} on {changes_at:%b %d, %Y}, which allows at most"
+    if pending.max_seats is not None and seats > pending.max_seats:
+        return (
+            f"{when} {_plural(pending.max_seats, 'seat')}. Undo the downgrade to add more people."
+        )
+    if pending.max_numbers is not None and numbers > pending.max_numbers:
+        return (
+            f"{when} {_plural(pending.max_numbers, 'phone number')}. "
+            "Undo the downgrade to add more numbers."
+        )
+    return None
+
+
 def change_direction(
     current: Plan | str, current_interval: Interval, target: Plan | str, target_interval: Interval
 ) -> Direction:

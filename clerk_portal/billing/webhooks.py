@@ -42,7 +42,7 @@ from clerk_portal.billing.gateway import (
     verify_webhook,
 )
 from clerk_portal.billing.services.common import gateway_or_default, in_db, write_mirror
-from clerk_portal.models import BillingAccount, WebhookEvent, utcnow
+from clerk_portal.models import BillingAccount, Invoice, WebhookEvent, utcnow
 from clerk_portal.settings import get_settings
 
 log = logging.getLogger("clerk_portal.billing.webhooks")
@@ -302,13 +302,25 @@ def _fetcher(
     return customer_and_card
 
 
+def _paid_before(session: Session, workspace_id: int, trial_end: int) -> bool:
+    """A Stripe trial that follows a paid invoice only moves the billing cycle (a plan change
+    waiting for the period end, see plan_change._switch): it is no trial to announce."""
+    paid = select(Invoice.id).where(
+        Invoice.workspace_id == workspace_id,
+        Invoice.amount_paid_cents > 0,
+        Invoice.created < mirror.from_unix(trial_end),
+    )
+    return session.exec(paid.limit(1)).first() is not None
+
+
 def _apply(
     session: Session, account: BillingAccount, event_type: str, obj: dict[str, Any], snap: Any
 ) -> None:
     workspace_id = account.workspace_id
     if event_type in SUBSCRIPTION_EVENTS:
         mirror.apply_subscription(session, account, snap)
-        if event_type == "customer.subscription.trial_will_end" and snap.trial_end:
+        trial_ends = event_type == "customer.subscription.trial_will_end" and snap.trial_end
+        if trial_ends and not _paid_before(session, workspace_id, snap.trial_end):
             ends = mirror.from_unix(snap.trial_end)
             _activity(session, workspace_id, "trial_will_end", f"Trial ends on {ends:%b %d, %Y}")
         elif event_type == "customer.subscription.deleted":

@@ -1,8 +1,9 @@
 """Cancel at the period end with a reason, resume before it; immediate cancel only if allowed.
 
-Owners cancel at the period end: the workspace keeps what it paid for until then. An immediate
-cancel (`cancel_now`) refuses unless the caller passes `allow_immediate=True` (support tooling;
-the owner-facing page never does), so no setting exists for it.
+Owners cancel at the period end: the workspace keeps what it paid for until then, and a
+scheduled downgrade waits (an ending subscription is not switched; resuming keeps it). An
+immediate cancel (`cancel_now`) refuses unless the caller passes `allow_immediate=True` (support
+tooling; the owner-facing page never does), so no setting exists for it.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ async def cancel_at_period_end(
         idempotency_key=f"{view.namespace}:cancel:{view.subscription_id}:v{view.mirror_version}",
     )
 
+    # A scheduled downgrade is kept (not applied while the subscription is ending): a resume
+    # brings it back as it was.
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
-        account.pending_plan = account.pending_interval = account.pending_change_at = None
-        mirror.bump(account)
         mirror.apply_subscription(session, account, snap)
         ends = mirror.from_unix(snap.current_period_end)
         when = f" on {ends:%b %d, %Y}" if ends else ""

@@ -6,12 +6,12 @@ An upgrade (a later plan in the catalog, or monthly → yearly) swaps both items
 (`pending_plan`, `pending_interval`, `pending_change_at` = the period end), shown on the page,
 can be undone, and is refused while the team or numbers exceed the smaller plan's limits.
 
-Applying a pending downgrade (the sandbox has no subscription schedules): `apply_due_change` swaps
-the prices shortly before the period ends with `proration_behavior=none`, so the renewal bills the
-new plan and nothing is prorated. It runs from the periodic job (`apply_due_changes`, every few
-minutes, for changes due within `LEAD_SECONDS`) and from `advance_demo_clock` (a minute before the
-period end). If the job was late and the period already renewed, the change is applied with
-prorations, which credits the difference on the next invoice.
+Applying a pending downgrade (the sandbox has no subscription schedules): `apply_due_change`
+swaps the prices shortly before the period ends so that the renewal bills the new plan and the
+swap itself charges nothing (`_switch` says how, also when the job ran late). It runs from the
+periodic job (`apply_due_changes`, every few minutes, for changes due within `LEAD_SECONDS`) and
+from `advance_demo_clock` (a minute before the period end). A downgrade the team has outgrown by
+then is dropped, with the reason in the history; an ending (canceled) subscription is not switched.
 """
 
 from __future__ import annotations
@@ -293,6 +293,8 @@ async def apply_due_change(
     pending = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
     if not pending.pending_plan or not pending.pending_change_at or not view.subscription_id:
         return clock
+    if pending.cancel_at_period_end:
+        return clock  # the subscription ends instead; a resume keeps the change for later
     due = int(pending.pending_change_at.timestamp())
     now = clock.frozen_time if clock else int(datetime.now(UTC).timestamp())
     if due > (until if until is not None else now + LEAD_SECONDS):
@@ -313,18 +315,17 @@ async def apply_due_change(
         )
 
     seats, numbers = await in_db(counts)
+    problems = pricing.check_downgrade(plan, seats, numbers)
+    if problems:
+        await in_db(lambda s: _drop_pending(s, workspace_id, plan, interval, " ".join(problems)))
+        return clock
     items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
-    late = now >= due
     try:
+        mode, params = await _switch(gateway, view, items, pending, interval, due, now)
         snapshot = await gateway.update_subscription(
             view.subscription_id,
-            {
-                "items": items,
-                "proration_behavior": "create_prorations" if late else "none",
-                "payment_behavior": "error_if_incomplete",
-                "off_session": True,
-            },
-            idempotency_key=f"{view.namespace}:apply_pending:{plan}:{interval}:{due}",
+            params,
+            idempotency_key=f"{view.namespace}:apply_pending:{plan}:{interval}:{due}:{mode}",
         )
     except GatewayError as error:
         reason = error.message
@@ -351,6 +352,54 @@ async def apply_due_change(
 
     await write_subscription(view, gateway, snapshot, apply=apply)
     return clock
+
+
+async def _switch(
+    gateway: StripeGateway,
+    view: AccountView,
+    items: list[dict],
+    account: BillingAccount,
+    interval: str,
+    due: int,
+    now: int,
+) -> tuple[str, dict]:
+    """How to swap the prices so that nothing is charged for the swap itself.
+
+    Before the period end, the renewal must bill the new plan: on the same interval a swap
+    without proration does it; a new interval would start a period (and charge it) at once, so a
+    trial until the period end moves the cycle there instead (Stripe's documented way to move a
+    billing cycle). After the period end (the job ran late) the old price was already invoiced:
+    unpaid, that invoice is voided and the new plan's period starts now; paid, its unused part is
+    credited by the prorations. A failing card never undoes the switch (`allow_incomplete`).
+    """
+    if now < due:
+        if interval == account.interval:
+            return "swap", {"items": items, "proration_behavior": "none"}
+        return "trial", {"items": items, "proration_behavior": "none", "trial_end": due}
+    late = {"items": items, "payment_behavior": "allow_incomplete", "off_session": True}
+    renewal = (await gateway.retrieve_subscription(view.subscription_id or "")).latest_invoice
+    if renewal and renewal.billing_reason == "subscription_cycle" and renewal.status == "open":
+        key = f"{view.namespace}:void:{renewal.id}"
+        await gateway.void_invoice(renewal.id, idempotency_key=key)
+        return "late_void", {**late, "proration_behavior": "none", "billing_cycle_anchor": "now"}
+    return "late", {**late, "proration_behavior": "create_prorations"}
+
+
+def _drop_pending(session: Session, workspace_id: int, plan: str, interval: str, why: str) -> None:
+    """The team outgrew the scheduled plan: keep the current one and say why in the history."""
+    account = mirror.lock_account(session, workspace_id)
+    account.pending_plan = account.pending_interval = account.pending_change_at = None
+    mirror.bump(account)
+    session.add(account)
+    current = _label(account.plan or plan, account.interval or interval)
+    repository.record_activity(
+        session,
+        workspace_id=workspace_id,
+        kind="plan_change_dropped",
+        summary=f"The change to {_label(plan, interval)} was not made: {why} "
+        f"The workspace stays on {current}.",
+        details={"plan": plan, "interval": interval},
+    )
 
 
 async def apply_due_changes(*, gateway: StripeGateway | None = None) -> int:

@@ -57,6 +57,16 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         sub["trial_end"] = billing._trial_end(params, now)
         sub["_anchor"] = sub["billing_cycle_anchor"] = sub["trial_end"]
         sub["_period"] = [start, sub["trial_end"]]
+    elif params.get("trial_end") not in (None, "", "now"):
+        # A trial added to a paid subscription moves its billing cycle: nothing is invoiced
+        # until the trial ends, which starts a full period on the prices it then has.
+        if proration != "none":
+            for item_id, old in old_items.items():
+                billing.prorate(ctx, sub, customer, item_id, old, None, now)
+        sub["status"], sub["trial_start"] = "trialing", now
+        sub["trial_end"] = billing._trial_end(params, now)
+        sub["_anchor"] = sub["billing_cycle_anchor"] = sub["trial_end"]
+        sub["_period"], reset, was_trialing = [now, sub["trial_end"]], False, True
     _apply_plain(ctx, sub, customer, params)
     immediate: list[dict[str, Any]] = []
     if reset:

@@ -226,6 +226,41 @@ def test_interval_change_resets_the_cycle(
     assert invoice.amount_due == preview.amount_due
 
 
+def test_a_trial_on_a_paid_subscription_moves_the_cycle_without_an_invoice(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    """Stripe's way to move a billing cycle: a trial until the new date, with no proration;
+    a yearly → monthly swap made with it bills nothing until the trial ends."""
+    customer = make_customer(client, clock)
+    sub = _subscribe(
+        client,
+        customer,
+        catalog,
+        items=[{"price": catalog["seat_year"].id, "quantity": 3}],
+    )
+    seat = item_for(sub, catalog["seat_year"].id)
+    end = seat.current_period_end
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": seat.id, "price": catalog["seat_month"].id}],
+            "proration_behavior": "none",
+            "trial_end": end,
+        },
+    )
+    assert (updated.status, updated.trial_end, updated.latest_invoice) == (
+        "trialing",
+        end,
+        sub.latest_invoice.id,
+    )
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": end + DAY})
+    renewed = client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice"]})
+    assert renewed.status == "active" and renewed.billing_cycle_anchor == end
+    invoices = client.v1.invoices.list({"customer": customer.id}).data
+    assert sorted(i.amount_paid for i in invoices) == [3 * 2900, 3 * 29000]
+    assert renewed.latest_invoice.lines.data[0].period.start == end
+
+
 def test_billing_cycle_anchor_now(
     client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
 ) -> None:
