@@ -113,7 +113,11 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
     live = account.stripe_subscription_id is not None and account.status not in ("canceled",)
     next_cents: int | None = None
     if live and not account.cancel_at_period_end:
-        next_cents = recurring
+        # Stripe's upcoming invoice (pending prorations included), until a first refresh the
+        # recurring total. A pending downgrade is the portal's own: Stripe does not know it yet.
+        next_cents = account.upcoming_invoice_cents
+        if next_cents is None:
+            next_cents = recurring
         if account.pending_plan and account.pending_interval:
             pending = pricing.quote(
                 account.pending_plan,
@@ -132,7 +136,9 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         trial=trial_state(account, utcnow()),
         items=lines,
         recurring_cents=recurring,
-        next_invoice_at=account.current_period_end if live else None,
+        next_invoice_at=(account.upcoming_invoice_at or account.current_period_end)
+        if live
+        else None,
         next_invoice_cents=next_cents,
         card_brand=account.card_brand,
         card_last4=account.card_last4,

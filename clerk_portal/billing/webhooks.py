@@ -13,6 +13,8 @@
    and that state is applied (an old event arriving late cannot move the mirror backwards). The
    mirror write, the activity entry and marking the event processed share one transaction, which
    only commits if the event was still unprocessed: each event is applied once.
+5. After a subscription, invoice or invoice item event, Stripe's preview of the next invoice is
+   mirrored again (the overview's "Next invoice"); invoice items change nothing else.
 Unknown event types are stored, acknowledged and marked processed with no effect.
 """
 
@@ -41,7 +43,12 @@ from clerk_portal.billing.gateway import (
     VerifiedEvent,
     verify_webhook,
 )
-from clerk_portal.billing.services.common import gateway_or_default, in_db, write_mirror
+from clerk_portal.billing.services.common import (
+    gateway_or_default,
+    in_db,
+    refresh_upcoming_invoice,
+    write_mirror,
+)
 from clerk_portal.models import BillingAccount, WebhookEvent, utcnow
 from clerk_portal.settings import get_settings
 
@@ -77,7 +84,10 @@ CUSTOMER_EVENTS = {
     "payment_method.updated",
     "setup_intent.succeeded",
 }
-HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CUSTOMER_EVENTS
+# Prorations pending for the next invoice: only its preview changes.
+INVOICEITEM_EVENTS = {"invoiceitem.created", "invoiceitem.updated", "invoiceitem.deleted"}
+HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CUSTOMER_EVENTS | INVOICEITEM_EVENTS
+CHANGE_THE_NEXT_INVOICE = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | INVOICEITEM_EVENTS
 
 
 class _AlreadyProcessed(Exception):
@@ -262,6 +272,10 @@ async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway
     if workspace_id is None or event_type not in HANDLED:
         await in_db(lambda session: _mark_processed(session, row_id, workspace_id))
         return
+    if event_type in INVOICEITEM_EVENTS:
+        await in_db(lambda session: _mark_processed(session, row_id, workspace_id))
+        await refresh_upcoming_invoice(workspace_id, gateway)
+        return
     obj = (event.get("data") or {}).get("object") or {}
     fetch = _fetcher(event_type, obj, gateway)
     try:
@@ -281,6 +295,8 @@ async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway
     await write_mirror(
         workspace_id, seen_version=version, first=snapshot, refetch=fetch, apply=apply
     )
+    if event_type in CHANGE_THE_NEXT_INVOICE:
+        await refresh_upcoming_invoice(workspace_id, gateway)
 
 
 def _fetcher(

@@ -32,6 +32,7 @@ from clerk_portal.billing.services.common import (
     gateway_or_default,
     in_db,
     load_account,
+    refresh_upcoming_invoice,
     write_mirror,
 )
 from clerk_portal.models import BillingAccount, utcnow
@@ -225,6 +226,7 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
         refetch=lambda: gateway.retrieve_subscription(snapshot.id),
         apply=apply,
     )
+    await refresh_upcoming_invoice(workspace_id, gateway)
     return SyncOutcome(True, target.seats, billed_numbers)
 
 
