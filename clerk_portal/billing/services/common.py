@@ -7,7 +7,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlmodel import Session, select
@@ -159,14 +159,44 @@ async def write_subscription(
 INVOICED_AGAIN = ("active", "past_due", "trialing")
 
 
+@dataclass
+class _Refreshes:
+    """One workspace's refreshes in one event loop: requests are numbered; a refresh covers
+    every request made before it started, so a burst of events costs two previews, not one each."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    requested: int = 0
+    covered: int = 0
+
+
+_refreshes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Refreshes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def refresh_upcoming_invoice(workspace_id: int, gateway: StripeGateway) -> None:
     """Mirror Stripe's preview of the next invoice, which the billing page shows as is.
 
     Called after every subscription write and on every invoice, invoice item and subscription
-    webhook. A preview taken while the mirror moved may be older than the change that moved it,
-    so it is taken again. Stripe being down keeps the previous amount (the next event refreshes
-    it); it never fails the write or the webhook that asked.
+    webhook; returns once a preview taken after the call is mirrored. Stripe being down keeps
+    the previous amount (the next event refreshes it); it never fails the write or the webhook
+    that asked.
     """
+    loop = asyncio.get_running_loop()
+    state = _refreshes.setdefault(loop, {}).setdefault(workspace_id, _Refreshes())
+    state.requested += 1
+    ticket = state.requested
+    async with state.lock:
+        if state.covered >= ticket:
+            return  # a refresh that started after this request already mirrored it
+        started = state.requested
+        await _refresh_upcoming(workspace_id, gateway)
+        state.covered = started
+
+
+async def _refresh_upcoming(workspace_id: int, gateway: StripeGateway) -> None:
+    """A preview taken while the mirror moved may be older than the change that moved it, so
+    it is taken again."""
     for _attempt in range(_CAS_ATTEMPTS):
         version, subscription_id = await in_db(lambda s: _upcoming_source(s, workspace_id))
         cents: int | None = None
