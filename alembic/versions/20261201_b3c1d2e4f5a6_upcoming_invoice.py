@@ -25,7 +25,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("billing_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("upcoming_invoice_cents", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("upcoming_invoice_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("upcoming_invoice_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:
