@@ -8,6 +8,9 @@ counts, and sends one update only when the counts differ from the mirror, with p
 next invoice (`proration_behavior=create_prorations`). The idempotency key is made of the target
 quantities and the mirror version, so several workers (or a retry after a crash) send it once.
 A dirty account whose task was lost (a restart) is picked up by `sync_dirty_accounts()`.
+The sync's history row carries what Stripe prorated for that update (the proration invoice items
+it created). A preview is the difference the change alone makes: Stripe's preview with it minus
+the preview without it, prorated as of the same second.
 """
 
 from __future__ import annotations
