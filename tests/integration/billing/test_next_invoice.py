@@ -11,7 +11,7 @@ from __future__ import annotations
 from clerk_portal.billing import repository
 from clerk_portal.billing.overview import load_overview
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.services.common import in_db
+from clerk_portal.billing.services.common import in_db, refresh_upcoming_invoice
 from clerk_portal.billing.services.demo import advance_demo_clock
 
 from .conftest import Env, add_members
@@ -50,3 +50,23 @@ async def test_next_invoice_is_stripes_upcoming_invoice_and_what_the_renewal_bil
     assert renewal.amount_due_cents == overview.next_invoice_cents
     # And the next one is again Stripe's: a whole period, no prorations left.
     assert after.next_invoice_cents == after.recurring_cents
+
+
+async def test_stripe_failing_the_preview_keeps_the_last_amount_and_the_change_goes_through(
+    env: Env,
+):
+    workspace_id, _owner, sub_id = await subscribe(env, members=2, numbers=2)
+    env.settle()
+    before = (await load_overview(workspace_id)).next_invoice_cents
+    assert before == 3 * 4900
+    env.sandbox.add_fault("POST", "/v1/invoices/create_preview", status=503, count=100)
+    add_members(workspace_id, 1)
+    outcome = await quantities.sync_quantities(workspace_id=workspace_id)
+    assert outcome.changed and outcome.seats == 4
+    env.settle()
+    assert (await load_overview(workspace_id)).next_invoice_cents == before  # not lost, not 0
+    env.sandbox.clear_faults()
+    async with env.gateway() as gateway:
+        await refresh_upcoming_invoice(workspace_id, gateway)
+    upcoming = env.stripe().v1.invoices.create_preview({"subscription": sub_id})
+    assert (await load_overview(workspace_id)).next_invoice_cents == upcoming.amount_due
