@@ -33,6 +33,7 @@ __all__ = [
     "ClockSnapshot",
     "CustomerSnapshot",
     "GatewayError",
+    "InvoiceItemSnapshot",
     "InvoicePreview",
     "InvoiceSnapshot",
     "ItemSnapshot",
@@ -148,6 +149,14 @@ class InvoiceSnapshot:
     next_payment_attempt: int | None = None
     # Only when expanded: what the browser needs to confirm the payment (3-D Secure).
     confirmation_client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceItemSnapshot:
+    id: str
+    amount: int
+    proration: bool
+    subscription_id: str | None
 
 
 @dataclass(frozen=True)
@@ -598,6 +607,14 @@ class StripeGateway:
         )
         return _invoice(invoice)
 
+    async def list_pending_invoice_items(self, customer_id: str) -> list[InvoiceItemSnapshot]:
+        """The customer's newest 100 invoice items not yet on an invoice (prorations among them)."""
+        params: Any = {"customer": customer_id, "pending": True, "limit": 100}
+        page = await self._call(
+            "list invoice items", lambda: self.v1.invoice_items.list_async(params)
+        )
+        return [_invoice_item(item) for item in page.data]
+
     async def preview_invoice(self, params: Mapping[str, Any]) -> InvoicePreview:
         """`POST /v1/invoices/create_preview` (reads only: no idempotency key needed)."""
         body: Any = dict(params)
@@ -845,6 +862,17 @@ def _invoice(invoice: Any) -> InvoiceSnapshot:
         confirmation_client_secret=_get(
             _get(invoice, "confirmation_secret") or {}, "client_secret"
         ),
+    )
+
+
+def _invoice_item(item: Any) -> InvoiceItemSnapshot:
+    parent = _get(item, "parent") or {}
+    details = _get(parent, "subscription_details") or {}
+    return InvoiceItemSnapshot(
+        id=_get(item, "id"),
+        amount=int(_get(item, "amount") or 0),
+        proration=bool(_get(item, "proration")),
+        subscription_id=_id(_get(details, "subscription")) or _id(_get(item, "subscription")),
     )
 
 

@@ -228,6 +228,17 @@ def apply_invoice(
     return True
 
 
+def apply_upcoming(
+    session: Session, account: BillingAccount, cents: int | None, at: datetime | None
+) -> bool:
+    """Stripe's preview of the next invoice (None: no invoice is coming)."""
+    changed = _assign(account, {"upcoming_invoice_cents": cents, "upcoming_invoice_at": at})
+    if changed:
+        bump(account)
+        session.add(account)
+    return changed
+
+
 def apply_card(session: Session, account: BillingAccount, card: CardSnapshot | None) -> bool:
     values = {
         "stripe_payment_method_id": card.id if card else None,

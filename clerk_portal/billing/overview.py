@@ -36,6 +36,8 @@ class InvoiceRow:
     created: datetime
     pdf_url: str | None
     hosted_url: str | None
+    payable: bool = False  # open: the owner can pay it with a card
+    voidable: bool = False  # open, of a subscription that has ended: nothing more is owed
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class BillingOverview:
     past_due: bool
     latest_invoices: tuple[InvoiceRow, ...]
     billing_email: str | None
+    canceled_at: datetime | None = None
     currency: str = "usd"
 
     @property
@@ -79,6 +82,21 @@ class BillingOverview:
         if self.status == "unpaid":
             return "Your subscription is unpaid: the workspace is read-only until you pay."
         return self.trial.banner
+
+    @property
+    def plan_status(self) -> str:
+        """The plan card's sentence when there is no running subscription."""
+        if self.status == "canceled":
+            when = f" on {self.canceled_at:%b %-d, %Y}" if self.canceled_at else ""
+            why = " after a failed payment" if self.open_invoice else ""
+            return (
+                f"Your subscription was canceled{when}{why}. Subscribe again to keep using "
+                "Clerk Chat: choose a plan and add a card."
+            )
+        if self.trial.expired:
+            return "Your trial has ended. Upgrade to keep using Clerk Chat."
+        days = "1 day" if self.trial.days_left == 1 else f"{self.trial.days_left} days"
+        return f"You are on the free trial: {days} left."
 
     @property
     def open_invoice(self) -> InvoiceRow | None:
@@ -113,7 +131,11 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
     live = account.stripe_subscription_id is not None and account.status not in ("canceled",)
     next_cents: int | None = None
     if live and not account.cancel_at_period_end:
-        next_cents = recurring
+        # Stripe's upcoming invoice (pending prorations included), until a first refresh the
+        # recurring total. A pending downgrade is the portal's own: Stripe does not know it yet.
+        next_cents = account.upcoming_invoice_cents
+        if next_cents is None:
+            next_cents = recurring
         if account.pending_plan and account.pending_interval:
             pending = pricing.quote(
                 account.pending_plan,
@@ -132,7 +154,9 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         trial=trial_state(account, utcnow()),
         items=lines,
         recurring_cents=recurring,
-        next_invoice_at=account.current_period_end if live else None,
+        next_invoice_at=(account.upcoming_invoice_at or account.current_period_end)
+        if live
+        else None,
         next_invoice_cents=next_cents,
         card_brand=account.card_brand,
         card_last4=account.card_last4,
@@ -150,8 +174,9 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         cancel_at_period_end=account.cancel_at_period_end,
         cancel_at=account.current_period_end if account.cancel_at_period_end else None,
         past_due=account.status == "past_due",
-        latest_invoices=tuple(_invoice_row(invoice) for invoice in invoices),
+        latest_invoices=tuple(_invoice_row(invoice, account.status) for invoice in invoices),
         billing_email=account.billing_email,
+        canceled_at=account.canceled_at,
         currency=catalog.currency,
     )
 
@@ -162,7 +187,8 @@ def _describe(kind: str, plan_name: str, included: int) -> str:
     return f"Extra phone numbers ({included} included)"
 
 
-def _invoice_row(invoice: Invoice) -> InvoiceRow:
+def _invoice_row(invoice: Invoice, account_status: str) -> InvoiceRow:
+    is_open = invoice.status == "open"
     return InvoiceRow(
         stripe_invoice_id=invoice.stripe_invoice_id,
         number=invoice.number,
@@ -173,6 +199,8 @@ def _invoice_row(invoice: Invoice) -> InvoiceRow:
         created=invoice.created,
         pdf_url=invoice.invoice_pdf_url,
         hosted_url=invoice.hosted_invoice_url,
+        payable=is_open,
+        voidable=is_open and account_status in mirror.ENDED,
     )
 
 

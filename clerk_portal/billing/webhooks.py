@@ -13,6 +13,9 @@
    and that state is applied (an old event arriving late cannot move the mirror backwards). The
    mirror write, the activity entry and marking the event processed share one transaction, which
    only commits if the event was still unprocessed: each event is applied once.
+5. After a subscription, invoice or invoice item event, Stripe's preview of the next invoice is
+   mirrored again, once per burst of events (the overview's "Next invoice"); invoice items
+   change nothing else. `drain()` waits for it too.
 Unknown event types are stored, acknowledged and marked processed with no effect.
 """
 
@@ -41,7 +44,12 @@ from clerk_portal.billing.gateway import (
     VerifiedEvent,
     verify_webhook,
 )
-from clerk_portal.billing.services.common import gateway_or_default, in_db, write_mirror
+from clerk_portal.billing.services.common import (
+    gateway_or_default,
+    in_db,
+    refresh_upcoming_invoice,
+    write_mirror,
+)
 from clerk_portal.models import BillingAccount, Invoice, WebhookEvent, utcnow
 from clerk_portal.settings import get_settings
 
@@ -49,6 +57,7 @@ log = logging.getLogger("clerk_portal.billing.webhooks")
 LEASE_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
 CONCURRENCY = 4
+UPCOMING_DELAY_SECONDS = 0.3
 
 SUBSCRIPTION_EVENTS = {
     "customer.subscription.created",
@@ -77,7 +86,10 @@ CUSTOMER_EVENTS = {
     "payment_method.updated",
     "setup_intent.succeeded",
 }
-HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CUSTOMER_EVENTS
+# Prorations pending for the next invoice: only its preview changes.
+INVOICEITEM_EVENTS = {"invoiceitem.created", "invoiceitem.updated", "invoiceitem.deleted"}
+HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CUSTOMER_EVENTS | INVOICEITEM_EVENTS
+CHANGE_THE_NEXT_INVOICE = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | INVOICEITEM_EVENTS
 
 
 class _AlreadyProcessed(Exception):
@@ -144,8 +156,9 @@ def dispatch(row_id: int, gateway: StripeGateway | None = None) -> None:
 
 
 async def drain() -> None:
-    """Wait for this process's background processing (tests, shutdown)."""
-    while pending := [task for task in _tasks if not task.done()]:
+    """Wait for this event loop's background processing (tests, shutdown)."""
+    loop = asyncio.get_running_loop()
+    while pending := [task for task in _tasks if not task.done() and task.get_loop() is loop]:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
@@ -262,6 +275,10 @@ async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway
     if workspace_id is None or event_type not in HANDLED:
         await in_db(lambda session: _mark_processed(session, row_id, workspace_id))
         return
+    if event_type in INVOICEITEM_EVENTS:
+        await in_db(lambda session: _mark_processed(session, row_id, workspace_id))
+        _refresh_upcoming_soon(workspace_id, gateway)
+        return
     obj = (event.get("data") or {}).get("object") or {}
     fetch = _fetcher(event_type, obj, gateway)
     try:
@@ -281,6 +298,33 @@ async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway
     await write_mirror(
         workspace_id, seen_version=version, first=snapshot, refetch=fetch, apply=apply
     )
+    if event_type in CHANGE_THE_NEXT_INVOICE:
+        _refresh_upcoming_soon(workspace_id, gateway)
+
+
+_upcoming_scheduled: set[tuple[asyncio.AbstractEventLoop, int]] = set()
+
+
+def _refresh_upcoming_soon(workspace_id: int, gateway: StripeGateway) -> None:
+    """One preview of the next invoice for a burst of events (a renewal sends a dozen), taken
+    after them, off the event's own processing. A refresh already scheduled has not started
+    yet, so it will read what this event committed."""
+    key = (asyncio.get_running_loop(), workspace_id)
+    if key in _upcoming_scheduled:
+        return
+    _upcoming_scheduled.add(key)
+
+    async def later() -> None:
+        await asyncio.sleep(UPCOMING_DELAY_SECONDS)
+        _upcoming_scheduled.discard(key)
+        try:
+            await refresh_upcoming_invoice(workspace_id, gateway)
+        except Exception:  # the next event refreshes it again
+            log.exception("upcoming invoice of workspace %s not refreshed", workspace_id)
+
+    task = asyncio.get_running_loop().create_task(later())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
 
 
 def _fetcher(

@@ -1,9 +1,11 @@
-"""The invoice table: date, number, period, amount, status and the PDF; an empty state on trial."""
+"""The invoice table: date, number, period, amount, status (open: "Pay now") and the PDF; an empty
+state on trial."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from clerk_portal import routes
 from clerk_portal.components.table import empty_state, scroll_table
 
 # The period is the first thing to go on a phone; the date and number still identify the invoice.
@@ -25,13 +27,28 @@ def _pdf(row) -> rx.Component:
     )
 
 
+def _status(row) -> rx.Component:
+    """The status, and for an open invoice the way to pay it (the card form is on Billing)."""
+    return rx.hstack(
+        rx.badge(row["status"], color_scheme=row["status_color"], variant="soft"),
+        rx.cond(
+            row["payable"],
+            rx.link(
+                "Pay now", href=routes.BILLING, size="2", aria_label="Pay invoice " + row["number"]
+            ),
+        ),
+        align="center",
+        spacing="2",
+    )
+
+
 def _row(row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(row["date"], white_space="nowrap"),
         rx.table.cell(row["number"], white_space="nowrap"),
         rx.table.cell(row["period"], white_space="nowrap", display=WIDE_ONLY),
         rx.table.cell(row["amount"], white_space="nowrap", text_align="right"),
-        rx.table.cell(rx.badge(row["status"], color_scheme=row["status_color"], variant="soft")),
+        rx.table.cell(_status(row)),
         rx.table.cell(_pdf(row)),
         align="center",
     )

@@ -82,6 +82,10 @@ class BillingAccount(SQLModel, table=True):
     stripe_test_clock_id: str | None = Field(default=None, max_length=255)
     mirror_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     quantities_dirty_since: datetime | None = None
+    # Stripe's own preview of the next invoice (pending prorations included), kept fresh after
+    # each write and webhook so the billing page needs no Stripe call; None: none is coming.
+    upcoming_invoice_cents: int | None = None
+    upcoming_invoice_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

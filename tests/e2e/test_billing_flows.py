@@ -203,3 +203,35 @@ def test_an_owner_demoted_elsewhere_stops_seeing_billing_without_a_reload(portal
 
     expect(page.locator("#billing-owners-only")).to_be_visible(timeout=10_000)
     expect(page.locator("#plan-label")).to_have_count(0)
+
+
+def test_after_a_failed_renewal_ends_in_cancelation_the_owner_can_subscribe_pay_or_void(
+    portal, page
+):
+    """Issue 10, bug 8: the canceled overview said "You are on the free trial: 0 days left" and
+    its open invoice had no action."""
+    workspace = signed_in_owner(page, portal)
+    upgrade(page, portal, workspace, SUCCESS, plan="startup")
+    expect(page.locator("#billing-status")).to_have_text("Active", timeout=20_000)
+    page.locator("#replace-card").click()
+    enter_card(page, "4000 0000 0000 0341", element="#card-element-billing")  # charges fail
+    page.locator("#submit-card").click()
+    expect(page.locator("#card-on-file")).to_contain_text("•••• 0341", timeout=20_000)
+
+    page.locator("#advance-month").click()  # the renewal fails
+    expect(page.locator("#billing-status")).to_have_text("Past due", timeout=20_000)
+    page.locator("#advance-month").click()  # the retries fail too: Stripe cancels
+    expect(page.locator("#billing-status")).to_have_text("Canceled", timeout=20_000)
+
+    status = page.locator("#trial-status")
+    expect(status).to_contain_text(
+        re.compile(r"^Your subscription was canceled on \w+ \d+, \d{4} after a failed payment\.")
+    )
+    expect(status).not_to_contain_text("free trial")
+    expect(page.get_by_role("link", name="Subscribe again")).to_be_visible()
+    invoices = page.locator("#latest-invoices")
+    expect(invoices.get_by_role("button", name=re.compile("^Pay invoice "))).to_be_visible()
+    screenshot(page, "billing-canceled-after-failed-payment")
+    invoices.get_by_role("button", name=re.compile("^Void invoice ")).click()
+    expect(invoices.get_by_text("void", exact=True)).to_be_visible(timeout=20_000)
+    expect(invoices.get_by_role("button", name=re.compile("^Pay invoice "))).to_have_count(0)

@@ -208,6 +208,36 @@ def test_on_a_subscription_the_owner_sees_the_proration_and_other_tabs_follow(po
     expect(billing_tab.locator("#recurring")).to_have_text("$98.00 / month")
 
 
+@STRIPE_SDK_WARNING
+def test_after_an_invitation_an_included_number_previews_no_charge(portal, new_page):
+    """Issue 10, bug 2, as an owner does it: Business with 3 seats and 2 numbers, invite a member
+    and confirm, then add a 3rd number (included in Business): the dialog says no charge, not
+    the invitation's +$49.00."""
+    page = new_page()
+    workspace = signed_in_owner(page, portal, members=2, numbers=2)
+    subscribe(portal, workspace, plan="business")
+    page.goto(portal.url + "/team")
+    email = _unique_email()
+    _invite(page, email)
+    effect = page.get_by_role("alertdialog").locator("#billing-effect")
+    expect(effect).to_have_text(re.compile(r"^\+\$49\.00 prorated on your next invoice"))
+    page.get_by_role("button", name="Send invitation").click()
+    expect(_member_row(page, email)).to_contain_text("invited")
+
+    page.goto(portal.url + "/billing")  # wait until Stripe's seats follow the invitation
+    expect(page.locator("#seats-usage")).to_contain_text("4 in use · 4 billed", timeout=20_000)
+    page.goto(portal.url + "/numbers")
+    typed, e164 = _unique_number()
+    page.get_by_label("Phone number (international format)").fill(typed)
+    page.get_by_role("button", name="Add number").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text(f"Add {e164}?")
+    expect(dialog.locator("#billing-effect")).to_have_text(
+        "No charge: included in your plan, still $196.00/month"
+    )
+    screenshot(page, "numbers-included-no-charge")
+
+
 # --- numbers -------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,11 @@ from clerk_portal.billing.services.card import (
 )
 from clerk_portal.billing.services.demo import advance_demo_clock
 from clerk_portal.billing.services.details import BillingDetails, update_billing_details
-from clerk_portal.billing.services.invoices import invoice_pdf_url, list_invoices
+from clerk_portal.billing.services.invoices import (
+    invoice_pdf_url,
+    list_invoices,
+    void_open_invoice,
+)
 from clerk_portal.billing.services.plan_change import (
     apply_due_changes,
     change_plan,
@@ -66,4 +70,5 @@ __all__ = [
     "trial_state",
     "undo_pending_change",
     "update_billing_details",
+    "void_open_invoice",
 ]

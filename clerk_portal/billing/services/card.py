@@ -105,24 +105,30 @@ async def pay_open_invoice(
     workspace_id: int,
     actor_user_id: int | None,
     setup_intent_id: str,
+    invoice_id: str | None = None,
     gateway: StripeGateway | None = None,
 ) -> PaymentResult:
-    """After a failed payment: a new card, then the open invoice paid with it."""
+    """After a failed payment: a new card, then the open invoice paid with it (`invoice_id`, one
+    of this workspace's open invoices, or the newest)."""
     gateway = gateway_or_default(gateway)
+    if invoice_id is not None and not await in_db(
+        lambda session: _open_invoice(session, workspace_id, invoice_id)
+    ):
+        raise BillingError("That invoice is not open any more: nothing was charged.")
     card = await complete_card_update(
         workspace_id=workspace_id,
         actor_user_id=actor_user_id,
         setup_intent_id=setup_intent_id,
         gateway=gateway,
     )
-    invoice_id = await in_db(lambda session: _open_invoice(session, workspace_id))
-    if invoice_id is None:
+    to_pay = await in_db(lambda session: _open_invoice(session, workspace_id, invoice_id))
+    if to_pay is None:
         raise BillingError("There is no open invoice to pay: your card is saved.")
     view = await load_account(workspace_id)
     paid = await gateway.pay_invoice(
-        invoice_id,
+        to_pay,
         payment_method_id=card.id,
-        idempotency_key=f"{view.namespace}:pay:{invoice_id}:{card.id}",
+        idempotency_key=f"{view.namespace}:pay:{to_pay}:{card.id}",
     )
     subscription = (
         await gateway.retrieve_subscription(view.subscription_id) if view.subscription_id else None
@@ -148,15 +154,16 @@ async def pay_open_invoice(
         workspace_id,
         seen_version=view.mirror_version,
         first=paid,
-        refetch=lambda: gateway.retrieve_invoice(invoice_id),
+        refetch=lambda: gateway.retrieve_invoice(to_pay),
         apply=apply,
     )
     return PaymentResult(paid.number, paid.amount_paid, status)
 
 
-def _open_invoice(session: Session, workspace_id: int) -> str | None:
-    return session.exec(
-        select(Invoice.stripe_invoice_id)
-        .where(Invoice.workspace_id == workspace_id, Invoice.status == "open")
-        .order_by(col(Invoice.created).desc(), col(Invoice.id).desc())
-    ).first()
+def _open_invoice(session: Session, workspace_id: int, invoice_id: str | None) -> str | None:
+    query = select(Invoice.stripe_invoice_id).where(
+        Invoice.workspace_id == workspace_id, Invoice.status == "open"
+    )
+    if invoice_id is not None:
+        query = query.where(Invoice.stripe_invoice_id == invoice_id)
+    return session.exec(query.order_by(col(Invoice.created).desc(), col(Invoice.id).desc())).first()

@@ -7,12 +7,13 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
-from clerk_portal.billing import mirror
+from clerk_portal.billing import mirror, repository
+from clerk_portal.billing.errors import GatewayError, StripeUnavailable
 from clerk_portal.billing.gateway import StripeGateway
 from clerk_portal.db import session_scope
 from clerk_portal.domain_errors import NotFound
@@ -143,13 +144,94 @@ async def write_subscription(
 ) -> T:
     """`write_mirror` for a subscription that Stripe just returned: on a lost race, the
     subscription is read from Stripe again."""
-    return await write_mirror(
+    result = await write_mirror(
         view.workspace_id,
         seen_version=view.mirror_version,
         first=snapshot,
         refetch=lambda: gateway.retrieve_subscription(snapshot.id),
         apply=apply,
     )
+    await refresh_upcoming_invoice(view.workspace_id, gateway)
+    return result
+
+
+# Subscriptions that Stripe will invoice again (a canceling or ended one has no next invoice).
+INVOICED_AGAIN = ("active", "past_due", "trialing")
+
+
+@dataclass
+class _Refreshes:
+    """One workspace's refreshes in one event loop: requests are numbered; a refresh covers
+    every request made before it started, so a burst of events costs two previews, not one each."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    requested: int = 0
+    covered: int = 0
+
+
+_refreshes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Refreshes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def refresh_upcoming_invoice(workspace_id: int, gateway: StripeGateway) -> None:
+    """Mirror Stripe's preview of the next invoice, which the billing page shows as is.
+
+    Called after every subscription write and on every invoice, invoice item and subscription
+    webhook; returns once a preview taken after the call is mirrored. Stripe being down keeps
+    the previous amount (the next event refreshes it); it never fails the write or the webhook
+    that asked.
+    """
+    loop = asyncio.get_running_loop()
+    state = _refreshes.setdefault(loop, {}).setdefault(workspace_id, _Refreshes())
+    state.requested += 1
+    ticket = state.requested
+    async with state.lock:
+        if state.covered >= ticket:
+            return  # a refresh that started after this request already mirrored it
+        started = state.requested
+        await _refresh_upcoming(workspace_id, gateway)
+        state.covered = started
+
+
+async def _refresh_upcoming(workspace_id: int, gateway: StripeGateway) -> None:
+    """A preview taken while the mirror moved may be older than the change that moved it, so
+    it is taken again."""
+    for _attempt in range(_CAS_ATTEMPTS):
+        version, subscription_id = await in_db(lambda s: _upcoming_source(s, workspace_id))
+        cents: int | None = None
+        at = None
+        if subscription_id is not None:
+            try:
+                preview = await gateway.preview_invoice({"subscription": subscription_id})
+            except StripeUnavailable as error:
+                log.warning("upcoming invoice of workspace %s: %s", workspace_id, error.message)
+                return
+            except GatewayError:  # no upcoming invoice after all (ended meanwhile)
+                preview = None
+            if preview is not None:
+                cents, at = preview.amount_due, mirror.from_unix(preview.period_end)
+        if await in_db(
+            lambda s, c=cents, a=at, v=version: _write_upcoming(s, workspace_id, v, c, a)
+        ):
+            return
+
+
+def _upcoming_source(session: Session, workspace_id: int) -> tuple[int, str | None]:
+    """(mirror version, the subscription to preview or None when no invoice is coming)."""
+    account = repository.get_billing_account(session, workspace_id=workspace_id)
+    live = account.status in INVOICED_AGAIN and not account.cancel_at_period_end
+    return account.mirror_version, account.stripe_subscription_id if live else None
+
+
+def _write_upcoming(
+    session: Session, workspace_id: int, seen: int, cents: int | None, at: Any
+) -> bool:
+    account = mirror.lock_account(session, workspace_id)
+    if account.mirror_version != seen:
+        return False
+    mirror.apply_upcoming(session, account, cents, at)
+    return True
 
 
 def _cas(

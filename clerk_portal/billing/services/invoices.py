@@ -1,13 +1,16 @@
-"""Invoices: the list comes from the mirror (paginated); the PDF link is Stripe's `invoice_pdf`."""
+"""Invoices: the list comes from the mirror (paginated); the PDF link is Stripe's `invoice_pdf`;
+an open invoice of an ended subscription can be voided (Stripe voids only open invoices)."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
 from clerk_portal.billing import mirror, repository
+from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import InvoiceSnapshot, StripeGateway
 from clerk_portal.billing.overview import InvoiceRow, _invoice_row
 from clerk_portal.billing.services.common import (
+    actor_name,
     gateway_or_default,
     in_db,
     load_account,
@@ -27,7 +30,9 @@ async def list_invoices(
         page = repository.invoice_page(
             session, workspace_id=workspace_id, limit=limit, cursor=cursor
         )
-        return repository.Page([_invoice_row(row) for row in page.items], page.next_cursor)
+        status = repository.get_billing_account(session, workspace_id=workspace_id).status
+        rows = [_invoice_row(row, status) for row in page.items]
+        return repository.Page(rows, page.next_cursor)
 
     return await in_db(read)
 
@@ -37,15 +42,7 @@ async def invoice_pdf_url(
 ) -> str:
     """The PDF link of one of this workspace's invoices (asks Stripe only if not mirrored yet)."""
 
-    def read(session: Session) -> Invoice | None:
-        return session.exec(
-            select(Invoice).where(
-                Invoice.stripe_invoice_id == stripe_invoice_id,
-                Invoice.workspace_id == workspace_id,
-            )
-        ).first()
-
-    invoice = await in_db(read)
+    invoice = await in_db(lambda session: _invoice_of(session, workspace_id, stripe_invoice_id))
     if invoice is None:
         raise NotFound("That invoice is not in this workspace.")
     if invoice.invoice_pdf_url:
@@ -67,3 +64,59 @@ async def invoice_pdf_url(
     if not fresh.invoice_pdf:
         raise NotFound("This invoice has no PDF yet (it is still a draft).")
     return fresh.invoice_pdf
+
+
+async def void_open_invoice(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    stripe_invoice_id: str,
+    gateway: StripeGateway | None = None,
+) -> InvoiceSnapshot:
+    """Void an open invoice of a canceled subscription: nothing more will be collected for it."""
+    gateway = gateway_or_default(gateway)
+
+    def check(session: Session) -> None:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        invoice = _invoice_of(session, workspace_id, stripe_invoice_id)
+        if invoice is None:
+            raise NotFound("That invoice is not in this workspace.")
+        if invoice.status != "open" or account.status not in mirror.ENDED:
+            raise BillingError(
+                "Only an open invoice of a canceled subscription can be voided: pay it instead."
+            )
+
+    await in_db(check)
+    view = await load_account(workspace_id)
+    voided = await gateway.void_invoice(
+        stripe_invoice_id, idempotency_key=f"{view.namespace}:void:{stripe_invoice_id}"
+    )
+
+    def apply(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> InvoiceSnapshot:
+        mirror.apply_invoice(session, account, snap)
+        repository.record_activity(
+            session,
+            workspace_id=workspace_id,
+            actor_user_id=actor_user_id,
+            kind="invoice_voided",
+            summary=f"{actor_name(session, actor_user_id)} voided invoice "
+            f"{snap.number or snap.id} of the canceled subscription",
+        )
+        return snap
+
+    return await write_mirror(
+        workspace_id,
+        seen_version=view.mirror_version,
+        first=voided,
+        refetch=lambda: gateway.retrieve_invoice(stripe_invoice_id),
+        apply=apply,
+    )
+
+
+def _invoice_of(session: Session, workspace_id: int, stripe_invoice_id: str) -> Invoice | None:
+    return session.exec(
+        select(Invoice).where(
+            Invoice.stripe_invoice_id == stripe_invoice_id,
+            Invoice.workspace_id == workspace_id,
+        )
+    ).first()

@@ -8,14 +8,19 @@ counts, and sends one update only when the counts differ from the mirror, with p
 next invoice (`proration_behavior=create_prorations`). The idempotency key is made of the target
 quantities and the mirror version, so several workers (or a retry after a crash) send it once.
 A dirty account whose task was lost (a restart) is picked up by `sync_dirty_accounts()`.
+The sync's history row carries what Stripe prorated for that update (the proration invoice items
+it created). A preview is the difference the change alone makes: Stripe's preview with it minus
+the preview without it, prorated as of the same second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -25,10 +30,12 @@ from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import BillingError, GatewayError
 from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
 from clerk_portal.billing.services.common import (
+    AccountView,
     account_view,
     gateway_or_default,
     in_db,
     load_account,
+    refresh_upcoming_invoice,
     write_mirror,
 )
 from clerk_portal.models import BillingAccount, utcnow
@@ -56,10 +63,14 @@ class QuantityPreview:
     recurring_cents: int  # the new total per interval
     interval: str
 
+    included: bool = False  # Stripe's quantities stay as they are (an included number)
+
     @property
     def message(self) -> str:
         every = "month" if self.interval == "month" else "year"
         then = f"{pricing.format_cents(self.recurring_cents)}/{every}"
+        if self.included:
+            return f"No charge: included in your plan, still {then}"
         if self.prorated_cents == 0:
             return f"No change today, then {then}"
         sign = "+" if self.prorated_cents > 0 else "-"
@@ -131,6 +142,7 @@ class _Plan:
     number_item: tuple[str, int] | None
     version: int
     namespace: str
+    customer_id: str | None
 
 
 def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _Plan:
@@ -153,6 +165,7 @@ def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _
         (number.stripe_subscription_item_id, number.quantity) if number else None,
         account.mirror_version,
         view.namespace,
+        account.stripe_customer_id,
     )
 
 
@@ -188,11 +201,13 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
         f"{target.namespace}:quantities:{target.subscription_id}:"
         f"{target.seats}:{billed_numbers}:v{target.version}"
     )
+    pending_before = await _pending_ids(gateway, target.customer_id)
     snapshot = await gateway.update_subscription(
         target.subscription_id,
         {"items": items, "proration_behavior": "create_prorations"},
         idempotency_key=key,
     )
+    prorated = await _prorated_since(gateway, target, pending_before)
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
         mirror.apply_subscription(session, account, snap)
@@ -202,6 +217,7 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
             workspace_id=workspace_id,
             kind="quantities",
             summary=_quantity_summary(seats_before, target.seats, numbers_before, billed_numbers),
+            amount_cents=prorated,
             details={"seats": target.seats, "extra_numbers": billed_numbers},
         )
         _clear_dirty(session, workspace_id, wanted)
@@ -213,7 +229,33 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
         refetch=lambda: gateway.retrieve_subscription(snapshot.id),
         apply=apply,
     )
+    await refresh_upcoming_invoice(workspace_id, gateway)
     return SyncOutcome(True, target.seats, billed_numbers)
+
+
+async def _pending_ids(gateway: StripeGateway, customer_id: str | None) -> set[str]:
+    if customer_id is None:
+        return set()
+    return {item.id for item in await gateway.list_pending_invoice_items(customer_id)}
+
+
+async def _prorated_since(gateway: StripeGateway, target: _Plan, before: set[str]) -> int:
+    """What Stripe prorated for the update just sent: the proration items it created.
+
+    The items are told apart by id, not by date: on a test clock (and within one second) every
+    update's prorations share the same period start. The sync of one workspace runs under its
+    lock, so nothing else of ours adds items to this subscription meanwhile.
+    """
+    if target.customer_id is None:
+        return 0
+    items = await gateway.list_pending_invoice_items(target.customer_id)
+    return sum(
+        item.amount
+        for item in items
+        if item.id not in before
+        and item.proration
+        and item.subscription_id == target.subscription_id
+    )
 
 
 def _clear_dirty(session: Session, workspace_id: int, synced: tuple[int, int] | None) -> None:
@@ -291,20 +333,44 @@ async def preview_quantity_change(
     if not view.subscription_id or target.seat_item is None or view.status not in SYNCABLE:
         quote = pricing.quote(plan, interval, seats, numbers)  # type: ignore[arg-type]
         return QuantityPreview(seats, numbers, 0, quote.total_cents, interval)
-    items = [{"id": target.seat_item[0], "quantity": seats}]
-    if target.number_item:
-        items.append({"id": target.number_item[0], "quantity": billed_numbers})
-    preview = await gateway.preview_invoice(
-        {
-            "subscription": view.subscription_id,
-            "subscription_details": {"items": items, "proration_behavior": "create_prorations"},
-        }
-    )
-    # Only this change's prorations: they start now; older pending ones started earlier.
-    prorations = [line for line in preview.lines if line.proration]
-    newest = max((line.period_start or 0 for line in prorations), default=0)
-    prorated = sum(line.amount for line in prorations if (line.period_start or 0) == newest)
     catalog_plan = get_catalog().plan(plan)
     recurring = seats * catalog_plan.price_cents("seat", interval)  # type: ignore[arg-type]
     recurring += billed_numbers * catalog_plan.price_cents("number", interval)  # type: ignore[arg-type]
+    now_billed = (target.seats, pricing.number_quantity(plan, target.numbers))
+    if (seats, billed_numbers) == now_billed:  # Stripe's quantities stay: nothing to prorate
+        return QuantityPreview(seats, numbers, 0, recurring, interval, included=True)
+    # This change alone: Stripe's preview with it minus the preview without it, both prorated
+    # as of the same second, so prorations pending (or not yet synced) cancel out.
+    at = await _stripe_now(view, gateway)
+    with_change, without = await asyncio.gather(
+        gateway.preview_invoice(
+            _preview_params(view.subscription_id, target, seats, billed_numbers, at)
+        ),
+        gateway.preview_invoice(_preview_params(view.subscription_id, target, *now_billed, at)),
+    )
+    prorated = with_change.proration_cents - without.proration_cents
     return QuantityPreview(seats, numbers, prorated, recurring, interval)
+
+
+def _preview_params(
+    subscription_id: str, target: _Plan, seats: int, billed_numbers: int, at: int
+) -> dict[str, Any]:
+    assert target.seat_item is not None
+    items = [{"id": target.seat_item[0], "quantity": seats}]
+    if target.number_item:
+        items.append({"id": target.number_item[0], "quantity": billed_numbers})
+    return {
+        "subscription": subscription_id,
+        "subscription_details": {
+            "items": items,
+            "proration_behavior": "create_prorations",
+            "proration_date": at,
+        },
+    }
+
+
+async def _stripe_now(view: AccountView, gateway: StripeGateway) -> int:
+    """Stripe's "now" for this customer: its test clock's time in demo mode."""
+    if view.test_clock_id:
+        return (await gateway.retrieve_test_clock(view.test_clock_id)).frozen_time
+    return int(time.time())

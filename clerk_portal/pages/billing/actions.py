@@ -1,5 +1,6 @@
 """Owner actions on the overview: cancel and resume, undo a pending change, replace the card,
-pay an open invoice with another card, and (demo only) move the sandbox's clock forward."""
+pay an open invoice with another card, void one of a canceled subscription, and (demo only)
+move the sandbox's clock forward."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class BillingActions(rx.State):
     card_purpose: str = "replace"
     card_error: str = ""
     _setup_intent_id: str = ""
+    _pay_invoice_id: str = ""  # "Pay now" on one invoice; "" pays the newest open one
 
     # --- cancel and resume ------------------------------------------------------------------
 
@@ -94,7 +96,30 @@ class BillingActions(rx.State):
         if purpose not in CARD_PURPOSES:
             return rx.toast.error("Unknown card action.")
         self.card_open, self.card_purpose, self.card_error = True, purpose, ""
+        self._pay_invoice_id = ""
         return rx.call_script(mount_script(CARD_ELEMENT))
+
+    @rx.event
+    @guard.owner_only
+    def open_pay_dialog(self, invoice_id: str):
+        """ "Pay now" on one open invoice: the service checks that it is this workspace's."""
+        self.card_open, self.card_purpose, self.card_error = True, "pay", ""
+        self._pay_invoice_id = str(invoice_id)[:255]
+        return rx.call_script(mount_script(CARD_ELEMENT))
+
+    @rx.event
+    @guard.owner_only
+    async def void_invoice(self, invoice_id: str):
+        who = guard.principal()
+        try:
+            voided = await services.void_open_invoice(
+                workspace_id=who.workspace_id,
+                actor_user_id=who.user_id,
+                stripe_invoice_id=str(invoice_id)[:255],
+            )
+        except DomainError as error:
+            return rx.toast.error(error.message)
+        return rx.toast.success(f"Invoice {voided.number or ''} is void: nothing more is owed.")
 
     @rx.event
     @guard.owner_only
@@ -134,6 +159,7 @@ class BillingActions(rx.State):
                     workspace_id=who.workspace_id,
                     actor_user_id=who.user_id,
                     setup_intent_id=setup_intent_id,
+                    invoice_id=self._pay_invoice_id or None,
                 )
                 message = f"Paid: invoice {paid.invoice_number or ''} is settled."
             else:

@@ -21,8 +21,15 @@ from clerk_portal.models import utcnow
 from clerk_portal.pages.billing.access import owners_only
 
 PAGE_SIZE = 20
-# Team and number changes record the proration the owner saw before confirming.
-PRORATED_KINDS = {"member_invited", "member_removed", "number_added", "number_released"}
+# Team and number changes record the proration the owner saw before confirming; the sync that
+# follows records what Stripe prorated.
+PRORATED_KINDS = {
+    "member_invited",
+    "member_removed",
+    "number_added",
+    "number_released",
+    "quantities",  # what Stripe prorated when it applied them
+}
 
 
 class ActivityRow(TypedDict):
@@ -53,7 +60,9 @@ def _amount_label(entry: history.ActivityEntry) -> str:
     if entry.amount_cents is None:
         return ""
     amount = format_cents(entry.amount_cents, entry.currency)
-    if entry.kind in PRORATED_KINDS:  # the preview the owner confirmed, billed later
+    if entry.kind in PRORATED_KINDS and entry.amount_cents == 0:
+        return "No charge"
+    if entry.kind in PRORATED_KINDS:  # billed on the next invoice
         return f"+{amount} prorated" if entry.amount_cents > 0 else f"{amount} credit"
     return amount
 

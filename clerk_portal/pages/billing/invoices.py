@@ -32,6 +32,7 @@ class InvoiceRow(TypedDict):
     status: str
     status_color: str
     pdf_url: str
+    payable: bool
 
 
 def _day(moment: datetime | None) -> str:
@@ -51,6 +52,7 @@ def _row(invoice: Invoice) -> InvoiceRow:
         status=invoice.status,
         status_color=STATUS_COLORS.get(invoice.status, "red"),
         pdf_url=invoice.invoice_pdf_url or "",
+        payable=invoice.status == "open",
     )
 
 

@@ -99,18 +99,9 @@ def _banners() -> rx.Component:
 
 def _plan_card() -> rx.Component:
     trial = rx.vstack(
-        rx.text(
-            rx.cond(
-                BillingState.trial_expired,
-                "Your trial has ended. Upgrade to keep using Clerk Chat.",
-                "You are on the free trial: "
-                + BillingState.trial_days_left.to_string()
-                + " days left.",
-            ),
-            id="trial-status",
-        ),
+        rx.text(BillingState.plan_status, id="trial-status"),
         rx.button(
-            rx.link("Upgrade your account", href=routes.UPGRADE, color="inherit"),
+            rx.link(BillingState.upgrade_label, href=routes.UPGRADE, color="inherit"),
             as_child=True,
             size="3",
             id="upgrade-button",
@@ -233,6 +224,26 @@ def _invoices() -> rx.Component:
                             rx.text(invoice["number"], size="2", min_width="96px"),
                             rx.text(invoice["amount"], size="2", weight="medium"),
                             rx.badge(invoice["status"]),
+                            rx.cond(
+                                invoice["payable"],
+                                rx.button(
+                                    "Pay now",
+                                    on_click=BillingActions.open_pay_dialog(invoice["id"]),
+                                    size="1",
+                                    aria_label="Pay invoice " + invoice["number"],
+                                ),
+                            ),
+                            rx.cond(
+                                invoice["voidable"],
+                                rx.button(
+                                    "Void",
+                                    on_click=BillingActions.void_invoice(invoice["id"]),
+                                    size="1",
+                                    variant="soft",
+                                    color_scheme="gray",
+                                    aria_label="Void invoice " + invoice["number"],
+                                ),
+                            ),
                             rx.cond(
                                 invoice["pdf_url"] != "",
                                 rx.link(

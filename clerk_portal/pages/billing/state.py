@@ -41,6 +41,8 @@ class InvoiceSummary(TypedDict):
     amount: str
     status: str
     pdf_url: str
+    payable: bool
+    voidable: bool
 
 
 def day(moment: datetime | None) -> str:
@@ -60,6 +62,8 @@ class BillingState(LiveWatch, rx.State):
     on_trial: bool = False
     trial_days_left: int = 0
     trial_expired: bool = False
+    plan_status: str = ""  # trial days left, or how a canceled subscription starts again
+    upgrade_label: str = "Upgrade your account"
     banner: str = ""
     past_due: bool = False
     open_invoice_label: str = ""
@@ -85,6 +89,9 @@ class BillingState(LiveWatch, rx.State):
         self.on_trial = overview.trial.on_trial and not self.has_subscription
         self.trial_days_left = overview.trial.days_left
         self.trial_expired = overview.trial.expired
+        self.plan_status = overview.plan_status
+        canceled = overview.status == "canceled"
+        self.upgrade_label = "Subscribe again" if canceled else "Upgrade your account"
         self.banner = overview.banner or ""
         self.past_due = overview.past_due
         open_invoice = overview.open_invoice
@@ -149,6 +156,8 @@ class BillingState(LiveWatch, rx.State):
                 amount=format_cents(row.total_cents),
                 status=row.status,
                 pdf_url=row.pdf_url or "",
+                payable=row.payable,
+                voidable=row.voidable,
             )
             for row in overview.latest_invoices
         ]

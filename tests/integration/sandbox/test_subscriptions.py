@@ -378,3 +378,25 @@ def test_default_incomplete_paid_from_the_browser(
     after = client.v1.subscriptions.retrieve(sub.id)
     assert after.status == "active" and after.default_payment_method == paid.payment_method
     assert client.v1.payment_methods.retrieve(paid.payment_method).customer == customer.id
+
+
+def test_preview_prorates_as_of_the_given_proration_date(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    """Stripe: `subscription_details.proration_date` calculates the proration as though the
+    update happened then (the portal compares two previews as of one second)."""
+    customer = make_customer(client, clock)
+    sub = _subscribe(client, customer, catalog)
+    seat = item_for(sub, catalog["seat_month"].id)
+    change = {"items": [{"id": seat.id, "quantity": 4}], "proration_date": HALF}
+    preview = client.v1.invoices.create_preview(
+        {"subscription": sub.id, "subscription_details": change}
+    )
+    prorations = [
+        line for line in preview.lines.data if line.parent.subscription_item_details.proration
+    ]
+    assert [line.amount for line in prorations] == [-4350, 5800]  # half a month, not a whole one
+    assert {line.period.start for line in prorations} == {HALF}
+    outside = {**change, "proration_date": NOV_1_2026 + 31 * DAY}
+    with pytest.raises(stripe.InvalidRequestError, match="proration_date"):
+        client.v1.invoices.create_preview({"subscription": sub.id, "subscription_details": outside})

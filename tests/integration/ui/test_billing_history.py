@@ -92,3 +92,16 @@ async def test_a_trial_pays_nothing_for_a_change_and_stripe_is_not_asked():
 
     assert effect == billing_effect.Effect(billing_effect.TRIAL_NOTE)
     assert await billing_effect.preview(workspace_id) == billing_effect.Effect("")
+
+
+def test_history_labels_what_stripe_prorated_for_a_quantity_update():
+    from clerk_portal.pages.billing.history import _amount_label
+
+    def entry(kind: str, cents: int | None) -> history.ActivityEntry:
+        return history.ActivityEntry(1, "Clerk Chat", kind, "", cents, "usd", NOW)
+
+    assert _amount_label(entry("quantities", 800)) == "+$8.00 prorated"
+    assert _amount_label(entry("quantities", -4900)) == "-$49.00 credit"
+    assert _amount_label(entry("number_added", 0)) == "No charge"
+    assert _amount_label(entry("invoice_paid", 2900)) == "$29.00"
+    assert _amount_label(entry("quantities", None)) == ""

@@ -86,6 +86,9 @@ def test_quantity_preview_messages():
         "-$14.50 credited, then $116.00/year"
     )
     assert QuantityPreview(4, 3, 0, 11600, "month").message == "No change today, then $116.00/month"
+    assert QuantityPreview(4, 3, 0, 11600, "month", included=True).message == (
+        "No charge: included in your plan, still $116.00/month"
+    )
 
 
 def test_trial_state_through_the_trial_and_after():
