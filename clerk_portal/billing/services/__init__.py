@@ -21,6 +21,7 @@ from clerk_portal.billing.services.demo import advance_demo_clock
 from clerk_portal.billing.services.details import BillingDetails, update_billing_details
 from clerk_portal.billing.services.invoices import invoice_pdf_url, list_invoices
 from clerk_portal.billing.services.plan_change import (
+    PlanChangeReview,
     apply_due_changes,
     change_plan,
     preview_plan_change,
@@ -42,6 +43,7 @@ from clerk_portal.billing.services.upgrade import (
 __all__ = [
     "CANCEL_REASONS",
     "BillingDetails",
+    "PlanChangeReview",
     "TrialState",
     "advance_demo_clock",
     "apply_due_changes",
