@@ -8,21 +8,19 @@ as a script can do it: a stale or missing token charges nothing.
 from __future__ import annotations
 
 import re
-import uuid
 
 import httpx
 import stripe
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
-from clerk_portal.auth import sessions
 from clerk_portal.billing import repository
 from clerk_portal.db import engine_for
 from clerk_portal.models import BillingActivity
 from clerk_portal.pages.billing.upgrade import UpgradeState
-from clerk_portal.settings import SANDBOX_SECRET_KEY, get_settings
+from clerk_portal.settings import SANDBOX_SECRET_KEY
 from tests.support.reflex_socket import ReflexSocket
-from tests.support.workspaces import FreshWorkspace, signed_in_owner, subscribe
+from tests.support.workspaces import fresh_owner_cookie, signed_in_owner, subscribe
 
 UPGRADE = "/billing/upgrade"
 
@@ -87,31 +85,6 @@ def test_a_new_selection_needs_a_new_review_and_confirm_charges_the_reviewed_amo
     assert [row.amount_cents for row in _upgrades(portal, workspace.id)] == [_cents(shown.group(1))]
 
 
-def _fresh_owner(portal) -> tuple[FreshWorkspace, str]:
-    """A new workspace and its owner's session cookie (no browser needed)."""
-    suffix = uuid.uuid4().hex[:8]
-    with Session(engine_for(portal.database_url)) as session:
-        owner = repository.upsert_user(
-            session,
-            issuer="e2e",
-            subject=f"owner-{suffix}",
-            email=f"owner-{suffix}@clinic.example",
-            name=f"Owner {suffix}",
-        )
-        created = repository.create_workspace(
-            session, name=f"Socket Clinic {suffix}", owner_email=owner.email, owner_user_id=owner.id
-        )
-        workspace = FreshWorkspace(created.id, created.name, owner.name or "", owner.id)
-        token = sessions.create_session(
-            session,
-            user_id=owner.id,
-            workspace_id=workspace.id,
-            policy=sessions.SessionPolicy.from_settings(get_settings()),
-        )
-        session.commit()
-    return workspace, f"{sessions.SESSION_COOKIE}={token}"
-
-
 def _subscription_writes(portal, subscription_id: str) -> int:
     log = httpx.get(portal.sandbox_url + "/_sandbox/requests").json()["data"]
     return sum(
@@ -122,7 +95,7 @@ def _subscription_writes(portal, subscription_id: str) -> int:
 
 
 def test_confirm_with_a_stale_or_missing_token_charges_nothing(portal):
-    workspace, cookie = _fresh_owner(portal)
+    workspace, cookie = fresh_owner_cookie(portal)
     subscribe(portal, workspace)
     subscription_id = _account(portal, workspace.id).stripe_subscription_id
     state = UpgradeState.get_full_name()
