@@ -141,3 +141,30 @@ async def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_onc
     assert after.amount_charged_cents == 0 and "already" in after.message
     assert len(_update_invoices(env, sub)) == 1
     assert (await activity_kinds(workspace_id)).count("plan_upgrade") == 1
+
+
+async def test_two_tabs_confirming_the_same_downgrade_schedule_and_record_it_once(env: Env):
+    workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
+
+    async def review():
+        preview = await plan_change.preview_plan_change(
+            workspace_id=workspace_id, plan="startup", interval="month"
+        )
+        return preview.review
+
+    def confirm(reviewed):
+        return plan_change.change_plan(
+            workspace_id=workspace_id,
+            actor_user_id=owner,
+            plan="startup",
+            interval="month",
+            review=reviewed,
+        )
+
+    writes = len(_executed_posts(env, f"/v1/subscriptions/{sub}"))
+
+    done = await asyncio.gather(confirm(await review()), confirm(await review()))
+
+    assert [result.direction for result in done] == ["downgrade", "downgrade"]
+    assert (await activity_kinds(workspace_id)).count("plan_downgrade_scheduled") == 1
+    assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == writes  # until period end
