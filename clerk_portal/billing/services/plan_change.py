@@ -63,7 +63,6 @@ class PlanChangeReview:
 
     plan: str
     interval: str
-    amount_due_now_cents: int
     proration_date: int | None  # upgrades: Stripe prorates to this second, as previewed
     token: str
 
@@ -71,7 +70,6 @@ class PlanChangeReview:
         return {
             "plan": self.plan,
             "interval": self.interval,
-            "amount_due_now_cents": str(self.amount_due_now_cents),
             "proration_date": str(self.proration_date or ""),
             "token": self.token,
         }
@@ -81,7 +79,6 @@ class PlanChangeReview:
         return cls(
             plan=args["plan"],
             interval=args["interval"],
-            amount_due_now_cents=int(args["amount_due_now_cents"]),
             proration_date=int(args["proration_date"]) if args["proration_date"] else None,
             token=args["token"],
         )
@@ -263,9 +260,7 @@ async def _reviewed(
         proration_date,
     ]
     token = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
-    review = PlanChangeReview(
-        shown.plan, shown.interval, shown.amount_due_now_cents, proration_date, token
-    )
+    review = PlanChangeReview(shown.plan, shown.interval, proration_date, token)
     return replace(shown, review=review)
 
 

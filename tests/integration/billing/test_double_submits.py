@@ -118,11 +118,10 @@ async def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_onc
     """Each tab reviewed the change; they confirm at once, then a third review is confirmed late."""
     workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
 
-    async def review():
-        preview = await plan_change.preview_plan_change(
+    def review():
+        return plan_change.preview_plan_change(
             workspace_id=workspace_id, plan="business", interval="year"
         )
-        return preview.review
 
     def confirm(reviewed):
         return plan_change.change_plan(
@@ -130,7 +129,7 @@ async def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_onc
             actor_user_id=owner,
             plan="business",
             interval="year",
-            review=reviewed,
+            review=reviewed.review,
         )
 
     first, second, late = await review(), await review(), await review()
