@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from clerk_portal.billing import repository
 from clerk_portal.db import engine_for
 from clerk_portal.models import BillingActivity
 from clerk_portal.pages.billing.actions import BillingActions
 from clerk_portal.pages.billing.details import BillingDetailsState
+from clerk_portal.pages.billing.upgrade import UpgradeState
 from clerk_portal.pages.team import TeamState
 from tests.support.reflex_socket import ReflexSocket
 from tests.support.workspaces import fresh_owner_cookie, subscribe
@@ -74,3 +76,44 @@ def test_cancel_and_billing_details_double_clicked_happen_once_without_an_error(
     assert _rows(portal, workspace.id, "details_updated") == 1
     assert _errors(*canceled, *saves) == []
     assert len(_toasts(*canceled)) == 1 and len(_toasts(*saves)) == 1
+
+
+def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_once(portal):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.e2e.test_plan_change_review import UPGRADE, _update_invoices, _upgrades
+
+    workspace, cookie = fresh_owner_cookie(portal)
+    subscribe(portal, workspace)  # Business monthly
+    with Session(engine_for(portal.database_url)) as session:
+        subscription_id = repository.get_billing_account(
+            session, workspace_id=workspace.id
+        ).stripe_subscription_id
+    state = UpgradeState.get_full_name()
+    tabs = [ReflexSocket(portal.url, cookie=cookie) for _ in range(2)]
+    try:
+        tokens = []
+        for tab in tabs:
+            tab.call(f"{state}.load_upgrade", path=UPGRADE)
+            tab.call(f"{state}.select_interval", {"interval": "year"}, path=UPGRADE)
+            reviewed = tab.call(f"{state}.review_change", path=UPGRADE).changed_vars(state)
+            tokens.append(next((v for k, v in reviewed.items() if "confirm_token" in k), ""))
+        with ThreadPoolExecutor(2) as pool:
+            confirms = list(
+                pool.map(
+                    lambda pair: pair[0].call(  # what each tab's Confirm button sends
+                        f"{state}.confirm_change",
+                        {"token": pair[1]} if pair[1] else {},
+                        path=UPGRADE,
+                    ),
+                    zip(tabs, tokens, strict=True),
+                )
+            )
+    finally:
+        for tab in tabs:
+            tab.close()
+
+    assert len(_update_invoices(portal, subscription_id)) == 1
+    assert len(_upgrades(portal, workspace.id)) == 1
+    assert _errors(*confirms) == []
+    assert all(tokens)
