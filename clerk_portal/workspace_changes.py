@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clerk_portal import live_touch
 from clerk_portal.auth.sessions import revoke_member_sessions
 from clerk_portal.billing import pricing, repository
 from clerk_portal.billing.services.trial import trial_state
 from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import DomainError, InvalidValue, NotFound
+from clerk_portal.domain_errors import DomainError, InvalidValue, MemberExistsError, NotFound
 from clerk_portal.models import ROLES, Membership, PhoneNumber, format_e164
 
 T = TypeVar("T")
@@ -105,11 +105,20 @@ def check_release(actor: Actor, *, number_id: int) -> str:
 def invite_member(
     actor: Actor, *, email: str, role: str, amount_cents: int | None = None
 ) -> Change:
+    """Sent again by the same person (a double click, a second tab), the invitation is already
+    done: no second row, no seat counted twice, no error."""
+
     def change(session: Session) -> Change:
         member = _invite(session, actor, email, role)
         return Change(f"Invited {member.email} as {role}", seats_delta=1)
 
-    return _commit(actor, "member_invited", change, amount_cents)
+    try:
+        return _commit(actor, "member_invited", change, amount_cents)
+    except MemberExistsError:
+        repeated = _repeated_invitation(actor, email, role)
+        if repeated is None:
+            raise
+        return repeated
 
 
 def remove_member(actor: Actor, *, membership_id: int, amount_cents: int | None = None) -> Change:
@@ -176,6 +185,21 @@ def _commit(
         )
         live_touch.touch(session, workspace_id=actor.workspace_id)
         return done
+
+
+def _repeated_invitation(actor: Actor, email: str, role: str) -> Change | None:
+    with session_scope() as session:
+        member = session.exec(
+            select(Membership).where(
+                Membership.workspace_id == actor.workspace_id,
+                Membership.email == email.strip().lower(),
+            )
+        ).first()
+    if member is None or member.status != "invited" or member.role != role:
+        return None
+    if member.invited_by_user_id != actor.user_id:
+        return None
+    return Change(f"{member.email} is already invited as {role}")
 
 
 def _dry_run(actor: Actor, attempt: Callable[[Session], T]) -> T:

@@ -343,8 +343,16 @@ def record_activity(
     amount_cents: int | None = None,
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
+    action_key: str | None = None,
 ) -> BillingActivity:
-    """One line of the billing history; `actor_user_id=None` means Stripe or the system."""
+    """One line of the billing history; `actor_user_id=None` means Stripe or the system.
+
+    With `action_key`, the action is recorded once: a second call with the same key returns the
+    first row (the unique column refuses a twin from a concurrent transaction).
+    """
+    recorded = activity_for_action(session, action_key) if action_key else None
+    if recorded is not None:
+        return recorded
     activity = BillingActivity(
         workspace_id=workspace_id,
         actor_user_id=actor_user_id,
@@ -352,11 +360,18 @@ def record_activity(
         summary=summary,
         amount_cents=amount_cents,
         details=details,
+        action_key=action_key,
         created_at=now or utcnow(),
     )
     session.add(activity)
     session.flush()
     return activity
+
+
+def activity_for_action(session: Session, action_key: str) -> BillingActivity | None:
+    return session.exec(
+        select(BillingActivity).where(BillingActivity.action_key == action_key)
+    ).first()
 
 
 def activity_page(

@@ -1,9 +1,13 @@
 """Confirm a team or numbers change; owners see its billing effect first, admins just confirm.
 
-`PendingChange` is a state mixin: the page puts what it will do in backend-only vars (the browser
-cannot change them), opens the dialog, and fills `billing_effect` for owners. The confirm button
-sends back the token of the dialog it belongs to, so a stale or replayed "confirm" (a second click,
-a script calling the handler) does nothing. Cancelling forgets the change.
+`ConfirmedChange` is the mechanism every confirmed change shares (this dialog, the plan change):
+the page puts what it will do in backend-only vars (the browser cannot change them) and the tab
+gets only a token. The confirm button sends the token back, so a stale or forged "confirm" (a
+script calling the handler, a review replaced since) does nothing, and the repeat of the
+confirmation just carried out (a double click) does nothing quietly.
+
+`PendingChange` adds the dialog: it opens it and fills `billing_effect` for owners. Cancelling
+forgets the change.
 """
 
 from __future__ import annotations
@@ -21,35 +25,50 @@ from clerk_portal.state import SessionState
 from clerk_portal.workspace_changes import Change
 
 
-class PendingChange(rx.State, mixin=True):
-    confirm_open: bool = False
-    confirm_title: str = ""
-    confirm_text: str = ""
-    confirm_label: str = "Confirm"
+def _same(token: object, expected: str) -> bool:
+    return bool(expected) and secrets.compare_digest(str(token).encode(), expected.encode())
+
+
+class ConfirmedChange(rx.State, mixin=True):
     confirm_token: str = ""
-    billing_effect: str = ""
-    effect_loading: bool = False
-    saving: bool = False
     # What "Confirm" will do: an action name and its validated arguments (never sent to the tab).
     _pending_action: str = ""
     _pending_args: dict[str, str] = {}
     _pending_cents: int | None = None
+    _spent_token: str = ""  # the confirmation carried out last
 
-    def _open_change(self, action: str, args: dict[str, str], title: str, text: str, label: str):
-        self._pending_action, self._pending_args, self._pending_cents = action, args, None
+    def _hold_change(self, action: str, args: dict[str, str], cents: int | None = None) -> None:
+        self._pending_action, self._pending_args, self._pending_cents = action, args, cents
         self.confirm_token = secrets.token_urlsafe(12)
-        self.confirm_title, self.confirm_text, self.confirm_label = title, text, label
-        self.billing_effect, self.saving, self.confirm_open = "", False, True
 
     def _take_change(self, token: object = None) -> tuple[str, dict[str, str], int | None]:
-        """The pending change if `token` is its dialog's (then it is gone: confirm runs once)."""
-        current = bool(self.confirm_token) and secrets.compare_digest(
-            str(token).encode(), self.confirm_token.encode()
-        )
+        """The pending change if `token` is its (then it is gone: confirm runs once)."""
+        current = _same(token, self.confirm_token)
         taken = (self._pending_action, dict(self._pending_args), self._pending_cents)
         self._pending_action, self._pending_args, self._pending_cents = "", {}, None
         self.confirm_token = ""
+        if current:
+            self._spent_token = str(token)
         return taken if current else ("", {}, None)
+
+    def _repeated(self, token: object) -> bool:
+        """`token` is the confirmation just carried out: a double click's second event."""
+        return _same(token, self._spent_token)
+
+
+class PendingChange(ConfirmedChange, mixin=True):
+    confirm_open: bool = False
+    confirm_title: str = ""
+    confirm_text: str = ""
+    confirm_label: str = "Confirm"
+    billing_effect: str = ""
+    effect_loading: bool = False
+    saving: bool = False
+
+    def _open_change(self, action: str, args: dict[str, str], title: str, text: str, label: str):
+        self._hold_change(action, args)
+        self.confirm_title, self.confirm_text, self.confirm_label = title, text, label
+        self.billing_effect, self.saving, self.confirm_open = "", False, True
 
     def _close_change(self) -> None:
         self._take_change()
@@ -73,7 +92,9 @@ class PendingChange(rx.State, mixin=True):
         self.billing_effect, self._pending_cents = effect.message, effect.prorated_cents
         self.effect_loading = False
 
-    def _stale_change(self):
+    def _stale_change(self, token: object = None):
+        if self._repeated(token):
+            return None
         self._close_change()
         return rx.toast.error("That confirmation is no longer current: start again.")
 
@@ -136,7 +157,7 @@ def confirm_dialog(state: type[PendingChange]) -> rx.Component:
                     state.confirm_label,
                     on_click=state.confirm_change(state.confirm_token),
                     loading=state.saving,
-                    disabled=state.effect_loading,
+                    disabled=state.effect_loading | state.saving,
                     id="confirm-change",
                 ),
                 justify="end",

@@ -155,12 +155,16 @@ class PlanSelection(rx.State, mixin=True):
 
     # --- choices (public: they only change what this tab shows; nothing is stored) -----------
 
+    def _selection_changed(self) -> None:
+        """After any choice: a state that reviewed the old one forgets that review."""
+
     @rx.event
     @public_handler
     def select_plan(self, plan: str):
         if plan not in get_catalog().plans:
             return rx.toast.error("That plan does not exist.")
         self.plan = plan
+        self._selection_changed()
         return None
 
     @rx.event
@@ -171,6 +175,7 @@ class PlanSelection(rx.State, mixin=True):
         if interval not in INTERVAL_WORDS:
             return rx.toast.error("Choose monthly or yearly billing.")
         self.interval = interval
+        self._selection_changed()
         return None
 
     @rx.event
@@ -180,6 +185,7 @@ class PlanSelection(rx.State, mixin=True):
         if seats is None:
             return rx.toast.error("Seats must be a whole number.")
         self.seats = _clamp(seats, 1, MAX_SEATS)
+        self._selection_changed()
         return None
 
     @rx.event
@@ -189,17 +195,20 @@ class PlanSelection(rx.State, mixin=True):
         if numbers is None:
             return rx.toast.error("Phone numbers must be a whole number.")
         self.numbers = _clamp(numbers, 0, MAX_NUMBERS)
+        self._selection_changed()
         return None
 
     @rx.event
     @public_handler
     def step_seats(self, delta: int):
         self.seats = _clamp(self.seats + (1 if delta > 0 else -1), 1, MAX_SEATS)
+        self._selection_changed()
 
     @rx.event
     @public_handler
     def step_numbers(self, delta: int):
         self.numbers = _clamp(self.numbers + (1 if delta > 0 else -1), 0, MAX_NUMBERS)
+        self._selection_changed()
 
 
 # --- components -------------------------------------------------------------------------------

@@ -180,7 +180,11 @@ class WebhookEvent(SQLModel, table=True):
 
 
 class BillingActivity(SQLModel, table=True):
-    """The billing history: who did what, when, for how much. `actor_user_id` NULL = Stripe."""
+    """The billing history: who did what, when, for how much. `actor_user_id` NULL = Stripe.
+
+    `action_key` names the action a row records (the Stripe idempotency key or the invoice it
+    produced): a repeated or concurrent request for the same action finds the row, not a twin.
+    """
 
     __tablename__ = "billing_activity"
     __table_args__ = (
@@ -195,4 +199,5 @@ class BillingActivity(SQLModel, table=True):
     amount_cents: int | None = None
     currency: str = Field(default="usd", max_length=3)
     details: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    action_key: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = Field(default_factory=utcnow)

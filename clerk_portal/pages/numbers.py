@@ -125,7 +125,7 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
             ),
         }.get(action)
         if operation is None:
-            yield self._stale_change()
+            yield self._stale_change(token)
             return
         self.saving = True
         yield

@@ -138,7 +138,7 @@ class TeamState(PendingChange, LiveWatch, rx.State):
             ),
         }.get(action)
         if operation is None:
-            yield self._stale_change()
+            yield self._stale_change(token)
             return
         self.saving = True
         yield

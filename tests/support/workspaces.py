@@ -228,3 +228,28 @@ def _portal_settings(portal) -> Iterator[None]:
             else:
                 os.environ[name] = value
         get_settings.cache_clear()
+
+
+def fresh_owner_cookie(portal) -> tuple[FreshWorkspace, str]:
+    """A new workspace and its owner's session cookie (no browser needed)."""
+    suffix = uuid.uuid4().hex[:8]
+    with Session(engine_for(portal.database_url)) as session:
+        owner = repository.upsert_user(
+            session,
+            issuer="e2e",
+            subject=f"owner-{suffix}",
+            email=f"owner-{suffix}@clinic.example",
+            name=f"Owner {suffix}",
+        )
+        created = repository.create_workspace(
+            session, name=f"Socket Clinic {suffix}", owner_email=owner.email, owner_user_id=owner.id
+        )
+        workspace = FreshWorkspace(created.id, created.name, owner.name or "", owner.id)
+        token = sessions.create_session(
+            session,
+            user_id=owner.id,
+            workspace_id=workspace.id,
+            policy=sessions.SessionPolicy.from_settings(get_settings()),
+        )
+        session.commit()
+    return workspace, f"{sessions.SESSION_COOKIE}={token}"

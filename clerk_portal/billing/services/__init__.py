@@ -25,6 +25,7 @@ from clerk_portal.billing.services.invoices import (
     void_open_invoice,
 )
 from clerk_portal.billing.services.plan_change import (
+    PlanChangeReview,
     apply_due_changes,
     change_plan,
     preview_plan_change,
@@ -46,6 +47,7 @@ from clerk_portal.billing.services.upgrade import (
 __all__ = [
     "CANCEL_REASONS",
     "BillingDetails",
+    "PlanChangeReview",
     "TrialState",
     "advance_demo_clock",
     "apply_due_changes",

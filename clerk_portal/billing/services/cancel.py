@@ -8,6 +8,9 @@ tooling; the owner-facing page never does), so no setting exists for it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlmodel import Session
 
 from clerk_portal.billing import mirror, repository
@@ -16,6 +19,7 @@ from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
 from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
+    in_db,
     load_account,
     write_subscription,
 )
@@ -31,6 +35,16 @@ CANCEL_REASONS = {
     "other": "Other",
 }
 MAX_COMMENT = 500
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    message: str
+    already_scheduled: bool = False  # the same cancellation was scheduled before: nothing written
+
+
+def _ends(when: datetime | None) -> str:
+    return f"ends on {when:%b %d, %Y}" if when else "ends at the end of the period"
 
 
 def _check_reason(reason: str, comment: str | None) -> str | None:
@@ -56,35 +70,44 @@ async def cancel_at_period_end(
     reason: str,
     comment: str | None = None,
     gateway: StripeGateway | None = None,
-) -> SubscriptionSnapshot:
+) -> CancelResult:
+    """Idempotent: the same cancellation sent again (a double click, another tab) writes nothing;
+    sent at once, Stripe replays the first answer and the history keeps one row."""
     gateway = gateway_or_default(gateway)
     comment = _check_reason(reason, comment)
     view = await _live_subscription(workspace_id)
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    same = (account.cancel_reason, account.cancel_comment) == (reason, comment)
+    if account.cancel_at_period_end and same:
+        ends = _ends(account.current_period_end)
+        return CancelResult(f"Your cancellation is already scheduled: it {ends}.", True)
     details = {"feedback": reason, "comment": comment or ""}
+    key = f"{view.namespace}:cancel:{view.subscription_id}:v{view.mirror_version}"
     snapshot = await gateway.update_subscription(
         view.subscription_id or "",
         {"cancel_at_period_end": True, "cancellation_details": details},
-        idempotency_key=f"{view.namespace}:cancel:{view.subscription_id}:v{view.mirror_version}",
+        idempotency_key=key,
     )
 
     # A scheduled downgrade is kept (not applied while the subscription is ending): a resume
     # brings it back as it was.
-    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+    def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> str:
         mirror.apply_subscription(session, account, snap)
-        ends = mirror.from_unix(snap.current_period_end)
-        when = f" on {ends:%b %d, %Y}" if ends else ""
+        ends = _ends(mirror.from_unix(snap.current_period_end))
         repository.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
             kind="cancel_scheduled",
-            summary=f"{actor_name(session, actor_user_id)} canceled the subscription: it ends"
-            f"{when} (reason: {CANCEL_REASONS[reason].lower()})",
+            summary=f"{actor_name(session, actor_user_id)} canceled the subscription: it {ends}"
+            f" (reason: {CANCEL_REASONS[reason].lower()})",
             details={"reason": reason, "comment": comment},
+            action_key=key,
         )
+        return ends
 
-    await write_subscription(view, gateway, snapshot, apply=apply)
-    return snapshot
+    ends = await write_subscription(view, gateway, snapshot, apply=apply)
+    return CancelResult(f"Your subscription {ends}.")
 
 
 async def resume(

@@ -19,6 +19,7 @@ from clerk_portal.billing.gateway import CustomerSnapshot, StripeGateway
 from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
+    in_db,
     load_account,
     write_mirror,
 )
@@ -72,16 +73,23 @@ def validate(details: BillingDetails) -> BillingDetails:
     return BillingDetails(**values)
 
 
-async def update_billing_details(
-    *,
-    workspace_id: int,
-    actor_user_id: int | None,
-    details: BillingDetails,
-    gateway: StripeGateway | None = None,
-) -> CustomerSnapshot:
-    gateway = gateway_or_default(gateway)
-    details = validate(details)
-    view = await ensure_customer(await load_account(workspace_id), gateway)
+def _saved(account: BillingAccount) -> BillingDetails:
+    """What the mirror holds now, in the shape of the form."""
+    return BillingDetails(
+        email=account.billing_email or "",
+        name=account.billing_name or "",
+        line1=account.address_line1 or "",
+        line2=account.address_line2 or "",
+        city=account.address_city or "",
+        state=account.address_state or "",
+        postal_code=account.address_postal_code or "",
+        country=account.address_country or "",
+        tax_id=account.tax_id or "",
+        po_number=account.po_number or "",
+    )
+
+
+def _customer_params(details: BillingDetails, workspace_name: str) -> dict:
     fields = [
         {"name": name, "value": value}
         for name, value in (
@@ -94,19 +102,34 @@ async def update_billing_details(
         key: getattr(details, key)
         for key in ("line1", "line2", "city", "state", "postal_code", "country")
     }
-    params = {
+    return {
         "email": details.email,
-        "name": details.name or view.workspace_name,
+        "name": details.name or workspace_name,
         "address": address if details.country else "",
         "invoice_settings": {"custom_fields": fields or ""},
         "metadata": {"tax_id": details.tax_id},
     }
+
+
+async def update_billing_details(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    details: BillingDetails,
+    gateway: StripeGateway | None = None,
+) -> CustomerSnapshot:
+    """Idempotent: details equal to the saved ones write nothing (a double click, a second tab);
+    sent at once, Stripe replays the first answer and the history keeps one row."""
+    gateway = gateway_or_default(gateway)
+    details = validate(details)
+    view = await ensure_customer(await load_account(workspace_id), gateway)
+    params = _customer_params(details, view.workspace_name)
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    if params == _customer_params(_saved(account), view.workspace_name):
+        return await gateway.retrieve_customer(view.customer_id or "")
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    customer = await gateway.update_customer(
-        view.customer_id or "",
-        params,
-        idempotency_key=f"{view.namespace}:details:{digest}:v{view.mirror_version}",
-    )
+    key = f"{view.namespace}:details:{digest}:v{view.mirror_version}"
+    customer = await gateway.update_customer(view.customer_id or "", params, idempotency_key=key)
 
     def apply(
         session: Session, account: BillingAccount, snap: CustomerSnapshot
@@ -118,6 +141,7 @@ async def update_billing_details(
             actor_user_id=actor_user_id,
             kind="details_updated",
             summary=f"{actor_name(session, actor_user_id)} updated the billing details",
+            action_key=key,
         )
         return snap
 

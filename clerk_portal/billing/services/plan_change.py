@@ -16,7 +16,10 @@ then is dropped, with the reason in the history; an ending (canceled) subscripti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
@@ -43,6 +46,42 @@ from clerk_portal.models import BillingAccount, utcnow
 
 LEAD_SECONDS = 15 * 60
 CHANGEABLE = ("active", "trialing")
+STALE_REVIEW = (
+    "The plan or its price changed since you reviewed it: review the change again. "
+    "Nothing was changed or charged."
+)
+
+
+@dataclass(frozen=True)
+class PlanChangeReview:
+    """What the owner was shown, kept on the server until they confirm it (never by the tab).
+
+    `token` digests the selection, the counts, the current subscription and the amounts shown;
+    confirming recomputes it from a fresh Stripe preview at the same `proration_date`, so any
+    difference refuses the change instead of charging what nobody reviewed.
+    """
+
+    plan: str
+    interval: str
+    proration_date: int | None  # upgrades: Stripe prorates to this second, as previewed
+    token: str
+
+    def as_args(self) -> dict[str, str]:
+        return {
+            "plan": self.plan,
+            "interval": self.interval,
+            "proration_date": str(self.proration_date or ""),
+            "token": self.token,
+        }
+
+    @classmethod
+    def from_args(cls, args: dict[str, str]) -> PlanChangeReview:
+        return cls(
+            plan=args["plan"],
+            interval=args["interval"],
+            proration_date=int(args["proration_date"]) if args["proration_date"] else None,
+            token=args["token"],
+        )
 
 
 @dataclass(frozen=True)
@@ -55,6 +94,7 @@ class PlanChangePreview:
     effective_at: datetime | None  # None: now
     lines: tuple[PreviewLine, ...]
     problems: tuple[str, ...]
+    review: PlanChangeReview | None = None  # None when there is nothing to confirm
 
     @property
     def message(self) -> str:
@@ -134,9 +174,24 @@ async def _swapped_items(
 async def preview_plan_change(
     *, workspace_id: int, plan: str, interval: str, gateway: StripeGateway | None = None
 ) -> PlanChangePreview:
-    """What switching costs: Stripe's `create_preview` for upgrades, the catalog for downgrades."""
+    """What switching costs: Stripe's `create_preview` for upgrades, the catalog for downgrades.
+    Its `review` is what `change_plan` needs to charge exactly this."""
     gateway = gateway_or_default(gateway)
     view, seats, numbers = await _context(workspace_id, plan, interval)
+    return await _preview(gateway, view, seats, numbers, plan, interval, proration_date=None)
+
+
+async def _preview(
+    gateway: StripeGateway,
+    view: AccountView,
+    seats: int,
+    numbers: int,
+    plan: str,
+    interval: str,
+    *,
+    proration_date: int | None,
+) -> PlanChangePreview:
+    workspace_id = view.workspace_id
     direction = pricing.change_direction(view.plan, view.interval, plan, interval)  # type: ignore[arg-type]
     recurring = pricing.quote(plan, interval, seats, numbers).total_cents  # type: ignore[arg-type]
     problems = tuple(
@@ -146,17 +201,67 @@ async def preview_plan_change(
     )
     if direction != "upgrade" or problems:
         effective = await _period_end(workspace_id) if direction == "downgrade" else None
-        return PlanChangePreview(direction, plan, interval, 0, recurring, effective, (), problems)
+        shown = PlanChangePreview(direction, plan, interval, 0, recurring, effective, (), problems)
+        if problems or direction == "none":
+            return shown
+        return await _reviewed(shown, view, None, seats, numbers)
+    if proration_date is None:
+        proration_date = await _stripe_now(gateway, view)
     items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
     preview = await gateway.preview_invoice(
         {
             "subscription": view.subscription_id,
-            "subscription_details": {"items": items, "proration_behavior": "always_invoice"},
+            "subscription_details": {
+                "items": items,
+                "proration_behavior": "always_invoice",
+                "proration_date": proration_date,
+            },
         }
     )
-    return PlanChangePreview(
+    shown = PlanChangePreview(
         direction, plan, interval, preview.amount_due, recurring, None, preview.lines, ()
     )
+    return await _reviewed(shown, view, proration_date, seats, numbers)
+
+
+async def _stripe_now(gateway: StripeGateway, view: AccountView) -> int:
+    """Now, as Stripe sees this customer (a demo customer lives on a test clock)."""
+    if view.test_clock_id:
+        return (await gateway.retrieve_test_clock(view.test_clock_id)).frozen_time
+    return int(datetime.now(UTC).timestamp())
+
+
+async def _reviewed(
+    shown: PlanChangePreview,
+    view: AccountView,
+    proration_date: int | None,
+    seats: int,
+    numbers: int,
+) -> PlanChangePreview:
+    account = await in_db(
+        lambda s: repository.get_billing_account(s, workspace_id=view.workspace_id)
+    )
+    material = [
+        view.namespace,
+        view.subscription_id,
+        view.status,
+        view.plan,
+        view.interval,
+        account.pending_plan,
+        account.pending_interval,
+        shown.direction,
+        shown.plan,
+        shown.interval,
+        seats,
+        numbers,
+        shown.amount_due_now_cents,
+        shown.new_recurring_cents,
+        shown.effective_at.isoformat() if shown.effective_at else None,
+        proration_date,
+    ]
+    token = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+    review = PlanChangeReview(shown.plan, shown.interval, proration_date, token)
+    return replace(shown, review=review)
 
 
 async def _period_end(workspace_id: int) -> datetime | None:
@@ -172,39 +277,55 @@ async def change_plan(
     actor_user_id: int | None,
     plan: str,
     interval: str,
+    review: PlanChangeReview | None = None,
     gateway: StripeGateway | None = None,
 ) -> PlanChangeResult:
+    """Switch to `plan`/`interval`. With the owner's `review` (the page always passes it), only
+    exactly what it showed happens: another selection, or a price that moved since, is refused
+    with nothing changed; the same review confirmed twice (two tabs) is charged and recorded once.
+    """
     gateway = gateway_or_default(gateway)
     view, seats, numbers = await _context(workspace_id, plan, interval)
     direction = pricing.change_direction(view.plan, view.interval, plan, interval)  # type: ignore[arg-type]
     label = _label(plan, interval)
     if direction == "none":
+        if review is not None and (review.plan, review.interval) == (plan, interval):
+            message = f"You are already on {label}: nothing more was charged."
+            return PlanChangeResult("none", plan, interval, 0, None, message)
         raise BillingError(f"You are already on {label}.")
+    if review is not None:
+        await _check_review(review, gateway, view, seats, numbers, plan, interval)
     if direction == "downgrade":
         problems = pricing.check_downgrade(plan, seats, numbers)
         if problems:
             raise BillingError(" ".join(problems))
-        return await _schedule_downgrade(workspace_id, actor_user_id, plan, interval, label)
+        once = f"{view.namespace}:downgrade:{review.token}" if review else None
+        return await _schedule_downgrade(workspace_id, actor_user_id, plan, interval, label, once)
     problems = pricing.check_plan_limits(plan, seats, numbers)
     if problems:
         raise BillingError(" ".join(problems))
     items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    key = f"{view.namespace}:plan:{view.subscription_id}:{plan}:{interval}:v{view.mirror_version}"
+    params: dict = {
+        "items": items,
+        "proration_behavior": "always_invoice",
+        "payment_behavior": "error_if_incomplete",
+        "off_session": True,
+    }
+    if review is not None:  # the reviewed proration, and one Stripe write per review
+        params["proration_date"] = review.proration_date
+        key = f"{view.namespace}:plan:{review.token}"
     snapshot = await gateway.update_subscription(
-        view.subscription_id or "",
-        {
-            "items": items,
-            "proration_behavior": "always_invoice",
-            "payment_behavior": "error_if_incomplete",
-            "off_session": True,
-        },
-        idempotency_key=(
-            f"{view.namespace}:plan:{view.subscription_id}:{plan}:{interval}:v{view.mirror_version}"
-        ),
+        view.subscription_id or "", params, idempotency_key=key
     )
     invoice = snapshot.latest_invoice
     charged = (
         invoice.amount_paid if invoice and invoice.billing_reason == "subscription_update" else 0
     )
+    # An upgrade always invoices. Two tabs' reviews may differ by a second, so Stripe can see
+    # two writes: the second changes nothing and returns the first's invoice, which names the
+    # action once.
+    action_key = f"{view.namespace}:plan_upgrade:{invoice.id}" if charged and invoice else key
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> str:
         account.pending_plan = account.pending_interval = account.pending_change_at = None
@@ -220,6 +341,7 @@ async def change_plan(
             summary=summary,
             amount_cents=charged,
             details={"plan": plan, "interval": interval},
+            action_key=action_key,
         )
         return summary
 
@@ -227,8 +349,31 @@ async def change_plan(
     return PlanChangeResult("upgrade", plan, interval, charged, None, summary)
 
 
+async def _check_review(
+    review: PlanChangeReview,
+    gateway: StripeGateway,
+    view: AccountView,
+    seats: int,
+    numbers: int,
+    plan: str,
+    interval: str,
+) -> None:
+    if (review.plan, review.interval) != (plan, interval):
+        raise BillingError(STALE_REVIEW)
+    fresh = await _preview(
+        gateway, view, seats, numbers, plan, interval, proration_date=review.proration_date
+    )
+    if fresh.review is None or not hmac.compare_digest(fresh.review.token, review.token):
+        raise BillingError(STALE_REVIEW)
+
+
 async def _schedule_downgrade(
-    workspace_id: int, actor_user_id: int | None, plan: str, interval: str, label: str
+    workspace_id: int,
+    actor_user_id: int | None,
+    plan: str,
+    interval: str,
+    label: str,
+    action_key: str | None = None,
 ) -> PlanChangeResult:
     def write(session: Session) -> PlanChangeResult:
         account = mirror.lock_account(session, workspace_id)
@@ -248,6 +393,7 @@ async def _schedule_downgrade(
             kind="plan_downgrade_scheduled",
             summary=summary,
             details={"plan": plan, "interval": interval},
+            action_key=action_key,
         )
         return PlanChangeResult("downgrade", plan, interval, 0, when, summary)
 

@@ -48,11 +48,13 @@ class BillingActions(rx.State):
     @rx.event
     @guard.owner_only
     async def confirm_cancel(self, form: dict[str, Any]):
+        if not self.cancel_open:  # a double submit: the first one closed the dialog
+            return
         who = guard.principal()
         self.working = True
         yield
         try:
-            await services.cancel_at_period_end(
+            canceled = await services.cancel_at_period_end(
                 workspace_id=who.workspace_id,
                 actor_user_id=who.user_id,
                 reason=str(form.get("reason") or ""),
@@ -62,7 +64,7 @@ class BillingActions(rx.State):
             yield rx.toast.error(error.message)
         else:
             self.cancel_open = False
-            yield rx.toast.success("Your subscription will end at the end of the period.")
+            yield rx.toast.success(canceled.message)
         finally:
             self.working = False
 
@@ -246,6 +248,7 @@ def cancel_dialog() -> rx.Component:
                             type="submit",
                             color_scheme="red",
                             loading=BillingActions.working,
+                            disabled=BillingActions.working,
                             id="confirm-cancel",
                         ),
                         justify="end",

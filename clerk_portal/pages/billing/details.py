@@ -37,29 +37,34 @@ class BillingDetailsState(rx.State):
     values: dict[str, str] = {}
     saving: bool = False
     error: str = ""
+    _just_saved: dict[str, str] = {}  # the form saved last: its repeat is a double submit
 
     @rx.event
     @guard.owner_page_loader
     async def load_details(self):
         self.values = await asyncio.to_thread(_current, guard.principal().workspace_id)
+        self._just_saved = {}
 
     @rx.event
     @guard.owner_only
     async def save_details(self, form: dict[str, Any]):
         who = guard.principal()
+        submitted = {name: str(form.get(name) or "") for name, *_ in FIELDS}
+        if submitted == self._just_saved:
+            return
         self.saving, self.error = True, ""
         yield
         try:
-            details = services.BillingDetails(
-                **{name: str(form.get(name) or "") for name, *_ in FIELDS}
-            )
             await services.update_billing_details(
-                workspace_id=who.workspace_id, actor_user_id=who.user_id, details=details
+                workspace_id=who.workspace_id,
+                actor_user_id=who.user_id,
+                details=services.BillingDetails(**submitted),
             )
         except DomainError as error:
             self.error = error.message
         else:
             self.values = await asyncio.to_thread(_current, who.workspace_id)
+            self._just_saved = submitted
             yield rx.toast.success("Billing details saved: they appear on your next invoices.")
         finally:
             self.saving = False
@@ -107,6 +112,7 @@ def billing_details_card() -> rx.Component:
                     "Save billing details",
                     type="submit",
                     loading=BillingDetailsState.saving,
+                    disabled=BillingDetailsState.saving,
                     id="save-details",
                 ),
                 spacing="3",

@@ -25,6 +25,7 @@ from clerk_portal.components.card_form import (
     confirm_script,
     mount_script,
 )
+from clerk_portal.components.change_dialog import ConfirmedChange
 from clerk_portal.components.contact_sales import ContactSalesState, contact_sales_dialog
 from clerk_portal.components.plan_picker import (
     PlanSelection,
@@ -38,6 +39,8 @@ from clerk_portal.domain_errors import DomainError
 from clerk_portal.pages.billing.access import owners_only
 
 CARD_ELEMENT = "card-element-upgrade"
+PLAN_CHANGE = "plan_change"
+STALE_REVIEW = "That review is no longer current: review the change again."
 
 
 def _workspace(workspace_id: int) -> tuple[int, int, str | None, str | None, bool]:
@@ -53,7 +56,7 @@ def _workspace(workspace_id: int) -> tuple[int, int, str | None, str | None, boo
         )
 
 
-class UpgradeState(PlanSelection, rx.State):
+class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
     subscribed: bool = False
     current_label: str = ""
     working: bool = False
@@ -70,7 +73,8 @@ class UpgradeState(PlanSelection, rx.State):
             _workspace, who.workspace_id
         )
         self.seats, self.numbers, self.subscribed = max(seats, 1), numbers, subscribed
-        self.error, self.change_summary, self.working = "", "", False
+        self.error, self.working = "", False
+        self._selection_changed()
         if subscribed and plan and interval:
             self.plan, self.interval = plan, interval
             self.current_label = f"{plan.title()} · {interval}ly"
@@ -154,12 +158,18 @@ class UpgradeState(PlanSelection, rx.State):
             self.working, self._setup_intent_id = False, ""
         return [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
 
+    def _selection_changed(self) -> None:
+        """A review belongs to the selection it was made for: a new choice needs a new one."""
+        self._take_change()
+        self.change_summary = ""
+
     @rx.event
     @guard.owner_only
     async def review_change(self):
-        """Subscribed: what switching costs (Stripe's preview for upgrades)."""
+        """Subscribed: what switching costs (Stripe's preview for upgrades), held for Confirm."""
         who = guard.principal()
-        self.working, self.error, self.change_summary = True, "", ""
+        self.working, self.error = True, ""
+        self._selection_changed()
         yield
         try:
             preview = await services.preview_plan_change(
@@ -168,25 +178,35 @@ class UpgradeState(PlanSelection, rx.State):
         except DomainError as error:
             self.error = error.message
         else:
-            if preview.problems:
+            if preview.review is None:
                 self.error = preview.message
             else:
+                self._hold_change(PLAN_CHANGE, preview.review.as_args())
                 self.change_summary = preview.message
         finally:
             self.working = False
 
     @rx.event
     @guard.owner_only
-    async def confirm_change(self):
+    async def confirm_change(self, token: str = ""):
+        """Carries out the review `token` names, for its selection, or nothing at all."""
         who = guard.principal()
+        action, args, _cents = self._take_change(token)
+        self.change_summary = ""
+        if action != PLAN_CHANGE:
+            if not self._repeated(token):
+                yield rx.toast.error(STALE_REVIEW)
+            return
+        review = services.PlanChangeReview.from_args(args)
         self.working, self.error = True, ""
         yield
         try:
             changed = await services.change_plan(
                 workspace_id=who.workspace_id,
                 actor_user_id=who.user_id,
-                plan=self.plan,
-                interval=self.interval,
+                plan=review.plan,
+                interval=review.interval,
+                review=review,
             )
         except DomainError as error:
             self.working, self.error = False, error.message
@@ -241,8 +261,8 @@ def _plan_change() -> rx.Component:
                 ),
                 rx.button(
                     "Confirm change",
-                    on_click=UpgradeState.confirm_change,
-                    disabled=UpgradeState.change_summary == "",
+                    on_click=UpgradeState.confirm_change(UpgradeState.confirm_token),
+                    disabled=(UpgradeState.confirm_token == "") | UpgradeState.working,
                     loading=UpgradeState.working,
                     id="confirm-change",
                 ),

@@ -1,0 +1,169 @@
+"""Issue 10, bug 10: an action sent twice (a double click, two tabs, a retry) happens once.
+
+Each action is sent twice at once (asyncio.gather) and twice in a row: exactly one activity row,
+one change at Stripe (the sandbox's request log: POSTs that executed, not replays), and the second
+request answers without an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from clerk_portal.billing import repository
+from clerk_portal.billing.services import cancel, details, plan_change
+from clerk_portal.billing.services.common import in_db
+
+from .conftest import Env
+from .helpers import activity_kinds, subscribe
+
+DETAILS = details.BillingDetails(
+    email="accounts@clinic.example", line1="1 Main St", city="Oakland", country="us"
+)
+
+
+def _executed_posts(env: Env, path: str) -> list[dict]:
+    return [
+        entry
+        for entry in env.sandbox.requests_log(path)
+        if entry["method"] == "POST" and entry["path"] == path and not entry["replayed"]
+    ]
+
+
+async def _customer_id(workspace_id: int) -> str:
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    return account.stripe_customer_id or ""
+
+
+def _update_invoices(env: Env, subscription_id: str) -> list:
+    invoices = env.stripe().v1.invoices.list({"subscription": subscription_id, "limit": 100})
+    return [i for i in invoices.data if i.billing_reason == "subscription_update"]
+
+
+async def _cancel(workspace_id: int, owner: int):
+    return await cancel.cancel_at_period_end(
+        workspace_id=workspace_id, actor_user_id=owner, reason="too_expensive", comment="pricey"
+    )
+
+
+async def test_cancel_sent_twice_at_once_is_scheduled_and_recorded_once(env: Env):
+    workspace_id, owner, sub = await subscribe(env, plan="startup")
+    before = len(_executed_posts(env, f"/v1/subscriptions/{sub}"))
+
+    first, second = await asyncio.gather(_cancel(workspace_id, owner), _cancel(workspace_id, owner))
+
+    assert (await activity_kinds(workspace_id)).count("cancel_scheduled") == 1
+    assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == before + 1
+    assert first.message == second.message
+
+
+async def test_cancel_sent_again_says_it_is_already_scheduled_and_writes_nothing(env: Env):
+    workspace_id, owner, sub = await subscribe(env, plan="startup")
+    await _cancel(workspace_id, owner)
+    writes = len(_executed_posts(env, f"/v1/subscriptions/{sub}"))
+
+    again = await _cancel(workspace_id, owner)
+
+    assert (await activity_kinds(workspace_id)).count("cancel_scheduled") == 1
+    assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == writes
+    assert again.already_scheduled and "already scheduled: it ends on" in again.message
+
+
+async def _save(workspace_id: int, owner: int):
+    return await details.update_billing_details(
+        workspace_id=workspace_id, actor_user_id=owner, details=DETAILS
+    )
+
+
+async def test_billing_details_saved_twice_at_once_are_written_and_recorded_once(env: Env):
+    workspace_id, owner, _ = await subscribe(env, plan="startup")
+    customer = await _customer_id(workspace_id)
+    before = len(_executed_posts(env, f"/v1/customers/{customer}"))
+
+    first, second = await asyncio.gather(_save(workspace_id, owner), _save(workspace_id, owner))
+
+    assert first.email == second.email == "accounts@clinic.example"
+    assert (await activity_kinds(workspace_id)).count("details_updated") == 1
+    assert len(_executed_posts(env, f"/v1/customers/{customer}")) == before + 1
+
+
+async def test_unchanged_billing_details_saved_again_write_nothing(env: Env):
+    workspace_id, owner, _ = await subscribe(env, plan="startup")
+    await _save(workspace_id, owner)
+    customer = await _customer_id(workspace_id)
+    writes = len(_executed_posts(env, f"/v1/customers/{customer}"))
+
+    again = await _save(workspace_id, owner)
+
+    assert again.address and again.address.get("country") == "US"
+    assert (await activity_kinds(workspace_id)).count("details_updated") == 1
+    assert len(_executed_posts(env, f"/v1/customers/{customer}")) == writes
+
+
+async def test_a_plan_change_sent_twice_at_once_is_charged_and_recorded_once(env: Env):
+    workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
+
+    def change():
+        return plan_change.change_plan(
+            workspace_id=workspace_id, actor_user_id=owner, plan="business", interval="year"
+        )
+
+    first, second = await asyncio.gather(change(), change())
+
+    assert first.amount_charged_cents == second.amount_charged_cents > 0
+    assert len(_update_invoices(env, sub)) == 1
+    assert (await activity_kinds(workspace_id)).count("plan_upgrade") == 1
+
+
+async def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_once(env: Env):
+    """Each tab reviewed the change; they confirm at once, then a third review is confirmed late."""
+    workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
+
+    def review():
+        return plan_change.preview_plan_change(
+            workspace_id=workspace_id, plan="business", interval="year"
+        )
+
+    def confirm(reviewed):
+        return plan_change.change_plan(
+            workspace_id=workspace_id,
+            actor_user_id=owner,
+            plan="business",
+            interval="year",
+            review=reviewed.review,
+        )
+
+    first, second, late = await review(), await review(), await review()
+    done = await asyncio.gather(confirm(first), confirm(second))
+    after = await confirm(late)
+
+    assert done[0].amount_charged_cents == first.amount_due_now_cents
+    assert after.amount_charged_cents == 0 and "already" in after.message
+    assert len(_update_invoices(env, sub)) == 1
+    assert (await activity_kinds(workspace_id)).count("plan_upgrade") == 1
+
+
+async def test_two_tabs_confirming_the_same_downgrade_schedule_and_record_it_once(env: Env):
+    workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
+
+    async def review():
+        preview = await plan_change.preview_plan_change(
+            workspace_id=workspace_id, plan="startup", interval="month"
+        )
+        return preview.review
+
+    def confirm(reviewed):
+        return plan_change.change_plan(
+            workspace_id=workspace_id,
+            actor_user_id=owner,
+            plan="startup",
+            interval="month",
+            review=reviewed,
+        )
+
+    writes = len(_executed_posts(env, f"/v1/subscriptions/{sub}"))
+
+    done = await asyncio.gather(confirm(await review()), confirm(await review()))
+
+    assert [result.direction for result in done] == ["downgrade", "downgrade"]
+    assert (await activity_kinds(workspace_id)).count("plan_downgrade_scheduled") == 1
+    assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == writes  # until period end
