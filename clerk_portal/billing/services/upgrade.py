@@ -148,16 +148,21 @@ async def complete_upgrade(
     view = await load_account(workspace_id)
     if view.customer_id is None:
         raise BillingError("Start the upgrade again: the card form has expired.")
-    if view.subscription_id and view.status in SUBSCRIBED:
-        raise BillingError("This workspace already has a subscription: change the plan instead.")
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
+    chosen = get_catalog().plan(plan)
+    record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
+    if view.subscription_id and view.status in SUBSCRIBED:
+        # This tab's own attempt, whose lost answer a webhook brought meanwhile, is its success.
+        if await in_db(lambda s: upgrade_claim.held_by(s, workspace_id, setup_intent_id)) and (
+            adopted := await _adopt_live(view, gateway, record)
+        ):
+            return adopted
+        raise BillingError("This workspace already has a subscription: change the plan instead.")
     problems = pricing.check_plan_limits(plan, seats, numbers)
     if problems:
         raise BillingError(" ".join(problems))
 
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
-    chosen = get_catalog().plan(plan)
-    record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
     claim = await in_db(
         lambda session: upgrade_claim.take(
             session, workspace_id, setup_intent_id, seconds=CLAIM_SECONDS

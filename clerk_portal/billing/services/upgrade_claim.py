@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clerk_portal.billing import mirror
 from clerk_portal.models import BillingAccount, utcnow
@@ -38,6 +38,13 @@ def take(session: Session, workspace_id: int, token: str, *, seconds: float) -> 
     account.upgrade_claim, account.upgrade_claimed_at = token, now
     session.add(account)
     return Claim(account.upgrade_attempt, new=True)
+
+
+def held_by(session: Session, workspace_id: int, token: str) -> bool:
+    account = session.exec(
+        select(BillingAccount).where(BillingAccount.workspace_id == workspace_id)
+    ).one()
+    return account.upgrade_claim == token
 
 
 def clear(account: BillingAccount) -> None:

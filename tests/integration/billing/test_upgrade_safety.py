@@ -184,10 +184,12 @@ async def test_no_answer_yet_says_checking_then_the_same_request_finds_the_charg
         await confirm(workspace_id, owner_id, other_tab, plan="startup")
 
     await wait_for_stripe_subscription(env)  # the hung request lands at Stripe meanwhile
+    env.settle()  # and its webhook reaches the mirror before the page checks again
     result = await confirm(workspace_id, owner_id, start, plan="startup")  # the page checks
 
     assert (result.status, result.amount_charged_cents) == ("active", 2900)
     assert len(stripe_subscriptions(env)) == 1 and len(paid_invoices(env)) == 1
+    assert (await activity_kinds(workspace_id)).count("upgrade") == 1
 
 
 # --- bug 9: abandoned 3-D Secure ---------------------------------------------------------------
