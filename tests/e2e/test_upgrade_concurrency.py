@@ -77,7 +77,9 @@ def open_card_form(portal, cookie: str) -> ReflexSocket:
     tab = ReflexSocket(portal.url, cookie=cookie)
     tab.call(f"{UPGRADE}.load_upgrade", path=PAGE)
     reply = tab.call(f"{UPGRADE}.checkout", path=PAGE)
-    [secret] = set(re.findall(r"seti_[A-Za-z0-9]+_secret_[A-Za-z0-9]+", str(reply.events)))
+    found = set(re.findall(r"seti_[A-Za-z0-9]+_secret_[A-Za-z0-9_-]+", str(reply.events)))
+    assert len(found) == 1, reply
+    secret = found.pop()
     browser = stripe.StripeClient(
         "pk_test_e2e_concurrency", base_addresses={"api": portal.sandbox_url}
     )
@@ -189,6 +191,7 @@ def test_kill_9_during_an_upgrade_then_a_retry_makes_one_subscription(portal, oi
     restarted = start_portal(
         database_url=portal.database_url,
         log_path=portal.log_path.with_name("portal-after-kill.log"),
+        port=int(portal.url.rsplit(":", 1)[1]),
         extra_env={
             **(
                 {"REDIS_URL": os.environ["TEST_REDIS_URL"]}
