@@ -148,6 +148,28 @@ def test_five_tabs_confirming_the_same_upgrade_make_one_subscription_and_one_cha
     assert upgrade_rows(portal, workspace_id) == 1
 
 
+def test_an_unknown_outcome_says_checking_then_shows_the_upgrade(portal):
+    """Bug 5: Stripe's answers are lost (5xx after every retry); the tab never says nothing
+    was charged, asks the same attempt again and ends on the subscription."""
+    workspace_id, owner_id = new_trial_workspace(portal)
+    tab = open_card_form(portal, owner_cookie(portal, workspace_id, owner_id))
+    httpx.post(
+        f"{portal.sandbox_url}/_sandbox/faults",
+        data={"method": "POST", "path": "/v1/subscriptions", "status": 500, "count": 3},
+    ).raise_for_status()
+    try:
+        reply = confirm(tab)
+    finally:
+        tab.close()
+
+    said = str(reply.deltas)
+    assert "Checking with Stripe" in said and "nothing was" not in said.lower()
+    assert "/billing" in reply.redirects(), reply
+    subscriptions, paid = at_stripe(portal, customer_of(portal, workspace_id))
+    assert len(subscriptions) == 1 and len(paid) == 1
+    assert upgrade_rows(portal, workspace_id) == 1
+
+
 def _reflex_group(runner_pid: int) -> int:
     """The process group of the runner's `reflex run` child (the portal's backend)."""
     children = subprocess.run(
