@@ -46,8 +46,8 @@ from clerk_portal.settings import get_settings
 
 SUBSCRIBED = ("active", "past_due", "unpaid", "incomplete")
 IN_PROGRESS = (
-    "An upgrade is already in progress in another tab or window. Wait for it to finish, then "
-    "reload this page."
+    "An upgrade is already in progress in another tab or window. Finish it there (this page "
+    "then shows it), or, if you closed it, try again in a few minutes."
 )
 CLAIM_SECONDS = 300
 
