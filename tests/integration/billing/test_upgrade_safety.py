@@ -15,6 +15,7 @@ from clerk_portal.billing.errors import (
     CardDeclined,
     OutcomeUnknown,
     PaymentRequiresAction,
+    StripeUnavailable,
 )
 from clerk_portal.billing.overview import load_overview
 from clerk_portal.billing.reconcile import reconcile
@@ -190,6 +191,22 @@ async def test_no_answer_yet_says_checking_then_the_same_request_finds_the_charg
     assert (result.status, result.amount_charged_cents) == ("active", 2900)
     assert len(stripe_subscriptions(env)) == 1 and len(paid_invoices(env)) == 1
     assert (await activity_kinds(workspace_id)).count("upgrade") == 1
+
+
+async def test_only_a_write_without_an_answer_is_an_unknown_outcome(env: Env):
+    _, _, sub_id = await subscribe(env, plan="startup")
+    env.settle()  # the webhooks' own reads are done: the faults below are this test's
+    env.sandbox.add_fault("GET", f"/v1/subscriptions/{sub_id}", status=500, count=3)
+    env.sandbox.add_fault("POST", f"/v1/subscriptions/{sub_id}", status=500, count=3)
+    async with env.gateway() as gateway:
+        with pytest.raises(StripeUnavailable) as read:
+            await gateway.retrieve_subscription(sub_id)
+        with pytest.raises(OutcomeUnknown) as write:
+            await gateway.update_subscription(
+                sub_id, {"metadata": {"note": "x"}}, idempotency_key=f"note:{sub_id}"
+            )
+    assert not isinstance(read.value, OutcomeUnknown)  # a read changes nothing: it may say so
+    assert "nothing was" not in write.value.message.lower()
 
 
 # --- bug 9: abandoned 3-D Secure ---------------------------------------------------------------
