@@ -45,7 +45,13 @@ class NotFoundAtStripe(GatewayError):
 
 
 class StripeUnavailable(GatewayError):
-    """Stripe answered 5xx or 429, or timed out, after the retries: nothing was changed."""
+    """Stripe answered 429 after the retries, or could not be reached for a read."""
+
+
+class OutcomeUnknown(StripeUnavailable):
+    """A write timed out, lost its connection or got a 5xx after the retries: Stripe may have
+    applied it. Find out (the same request with the same idempotency key, or a read) before
+    telling anyone what happened."""
 
 
 DECLINE_REASONS = {

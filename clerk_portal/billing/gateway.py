@@ -22,6 +22,7 @@ from clerk_portal.billing.errors import (
     CardDeclined,
     GatewayError,
     NotFoundAtStripe,
+    OutcomeUnknown,
     PaymentRequiresAction,
     StripeUnavailable,
     decline_message,
@@ -55,6 +56,11 @@ SIGNATURE_TOLERANCE = 300  # seconds, both ways: older or newer than this is ref
 UNAVAILABLE = (
     "Stripe is not answering right now, so nothing was changed or charged. "
     "Please try again in a minute."
+)
+# A write whose answer never came may have been applied: never claim it was not.
+OUTCOME_UNKNOWN = (
+    "Stripe did not answer in time, so it is not known yet whether this went through. Nothing "
+    "is charged twice: the billing page shows the result as soon as Stripe confirms it."
 )
 
 
@@ -529,6 +535,7 @@ class StripeGateway:
         sub = await self._call(
             "start the subscription",
             lambda: self.v1.subscriptions.create_async(body, {"idempotency_key": idempotency_key}),
+            write=True,
         )
         return _subscription(sub)
 
@@ -541,6 +548,7 @@ class StripeGateway:
             lambda: self.v1.subscriptions.update_async(
                 subscription_id, body, {"idempotency_key": idempotency_key}
             ),
+            write=True,
         )
         return _subscription(sub)
 
@@ -553,6 +561,7 @@ class StripeGateway:
             lambda: self.v1.subscriptions.cancel_async(
                 subscription_id, body, {"idempotency_key": idempotency_key}
             ),
+            write=True,
         )
         return _subscription(sub)
 
@@ -595,15 +604,18 @@ class StripeGateway:
             lambda: self.v1.invoices.pay_async(
                 invoice_id, params, {"idempotency_key": idempotency_key}
             ),
+            write=True,
         )
         return _invoice(invoice)
 
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> InvoiceSnapshot:
+        """Void a finalized invoice (a replay with the same key answers the first void)."""
         invoice = await self._call(
             "void the invoice",
             lambda: self.v1.invoices.void_invoice_async(
                 invoice_id, options={"idempotency_key": idempotency_key}
             ),
+            write=True,
         )
         return _invoice(invoice)
 
@@ -669,8 +681,12 @@ class StripeGateway:
     # --- plumbing -----------------------------------------------------------------------------
 
     @staticmethod
-    async def _call(action: str, request: Any) -> Any:
-        """Run `request()` (a coroutine factory); retry 429s, map every Stripe error."""
+    async def _call(action: str, request: Any, *, write: bool = False) -> Any:
+        """Run `request()` (a coroutine factory); retry 429s, map every Stripe error.
+
+        `write`: a timeout, a lost connection or a 5xx leaves the outcome unknown (Stripe may
+        have applied it), so the error says so rather than "nothing was changed".
+        """
         for attempt in range(_RATE_LIMIT_RETRIES + 1):
             try:
                 return await request()
@@ -679,7 +695,10 @@ class StripeGateway:
                     raise StripeUnavailable(UNAVAILABLE) from error
                 await asyncio.sleep(0.5 * 2**attempt)
             except stripe.StripeError as error:
-                raise _gateway_error(action, error) from error
+                mapped = _gateway_error(action, error)
+                if write and type(mapped) is StripeUnavailable:
+                    mapped = OutcomeUnknown(OUTCOME_UNKNOWN)
+                raise mapped from error
         raise AssertionError("unreachable")
 
 

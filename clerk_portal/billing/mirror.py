@@ -85,10 +85,13 @@ ADOPTABLE = ("active", "trialing", "past_due", "unpaid")
 def applies_to(account: BillingAccount, snapshot: SubscriptionSnapshot) -> bool:
     """Whether this subscription is the account's (a late event of an old one is ignored).
 
+    Only a subscription of the account's own Stripe customer, whatever its metadata says.
     A workspace without a live subscription adopts only one that is live: an incomplete one
     (a 3-D Secure payment not yet confirmed) or one abandoned before it was paid never turns a
     trial into "canceled". A new subscription replaces one that has ended (resubscribing).
     """
+    if account.stripe_customer_id is None or snapshot.customer != account.stripe_customer_id:
+        return False
     if account.stripe_subscription_id == snapshot.id:
         return True
     if account.stripe_subscription_id is None or account.status in ENDED:
@@ -106,7 +109,6 @@ def apply_subscription(
     status = STATUS_MAP.get(snapshot.status, snapshot.status)
     values: dict[str, Any] = {
         "stripe_subscription_id": snapshot.id,
-        "stripe_customer_id": account.stripe_customer_id or snapshot.customer,
         "status": status,
         "plan": plan or account.plan,
         "interval": interval or account.interval,

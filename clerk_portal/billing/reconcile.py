@@ -3,6 +3,8 @@
 For every workspace with a Stripe customer:
 - mirror vs Stripe: subscription status, plan, interval, period end, cancel flag, item quantities,
   and every invoice (status and amounts). Fixed by applying Stripe's state to the mirror.
+- one live subscription per customer: any other live one (a double upgrade) is reported with
+  what it charged; fixing cancels it, and the refund is left to a person (the report says so).
 - team vs Stripe: seats and extra numbers billed against the members and numbers in use. Fixed by
   one quantity update (the normal sync, so its idempotency key and proration apply).
 Fixing is idempotent: a second run finds nothing. `python -m clerk_portal reconcile [--fix]` prints
@@ -33,7 +35,7 @@ log = logging.getLogger("clerk_portal.billing.reconcile")
 class Drift:
     workspace_id: int
     workspace_name: str
-    kind: str  # subscription | quantities | invoice
+    kind: str  # subscription | extra subscription | quantities | invoice
     detail: str
     fixed: bool = False
 
@@ -125,17 +127,20 @@ def _stripe_quantities(snapshot: SubscriptionSnapshot) -> dict[str, int]:
 async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift]:
     drifts: list[tuple[str, str]] = []
     subscription: SubscriptionSnapshot | None = None
+    live = [
+        s
+        for s in await gateway.list_subscriptions(local.customer_id)
+        if s.status in mirror.ADOPTABLE
+    ]
     if local.subscription_id:
         subscription = await gateway.retrieve_subscription(local.subscription_id)
-    else:
-        live = [
-            s
-            for s in await gateway.list_subscriptions(local.customer_id)
-            if s.status not in ("canceled", "incomplete_expired")
-        ]
-        if live:
-            subscription = live[0]
-            drifts.append(("subscription", f"Stripe has {subscription.id}, the mirror has none"))
+    elif live:
+        subscription = live[-1]  # the oldest (Stripe lists newest first); the others are extra
+        drifts.append(("subscription", f"Stripe has {subscription.id}, the mirror has none"))
+    invoices = await gateway.list_invoices(local.customer_id)
+    extras = [s for s in live if subscription is None or s.id != subscription.id]
+    for extra in extras:
+        drifts.append(("extra subscription", _extra_detail(extra, invoices, fix)))
     if subscription is not None and local.subscription_id:
         expected = _expected_fields(subscription)
         for name, value in expected.items():
@@ -153,7 +158,6 @@ async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift
                         f"{quantity} at Stripe",
                     )
                 )
-    invoices = await gateway.list_invoices(local.customer_id)
     stale: list[InvoiceSnapshot] = []
     for invoice in invoices:
         mine = local.invoices.get(invoice.id)
@@ -179,7 +183,32 @@ async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift
             drifts.append(("quantities", team_drift))
     if fix and drifts:
         await _fix(local, gateway, subscription, stale, team_drift is not None)
+        for extra in extras:
+            await _cancel_extra(gateway, extra)
     return [Drift(local.workspace_id, local.name, kind, detail, fix) for kind, detail in drifts]
+
+
+def _extra_detail(extra: SubscriptionSnapshot, invoices: list[InvoiceSnapshot], fix: bool) -> str:
+    """A second live subscription bills the workspace twice: say what it charged, so that a
+    person refunds it (a refund is a decision about money, not a mirror repair)."""
+    paid = [i for i in invoices if i.subscription_id == extra.id and i.amount_paid]
+    charged = ", ".join(
+        f"{pricing.format_cents(i.amount_paid, i.currency)} paid on {i.number or i.id}"
+        for i in paid
+    )
+    what = f"{extra.id} ({extra.status}) is a second live subscription of the customer"
+    money = f"; {charged}: refund it in Stripe" if paid else "; nothing was paid on it"
+    action = "canceled now" if fix else "cancel it with --fix"
+    return f"{what}, not the one the mirror follows: {action}{money}"
+
+
+async def _cancel_extra(gateway: StripeGateway, extra: SubscriptionSnapshot) -> None:
+    """Cancel at once, without proration credit: the refund of what it charged is a person's."""
+    await gateway.cancel_subscription(
+        extra.id,
+        {"cancellation_details": {"comment": "duplicate subscription (reconcile)"}},
+        idempotency_key=f"reconcile:cancel_extra:{extra.id}",
+    )
 
 
 async def _fix(

@@ -248,22 +248,17 @@ def _customer_of(event: dict[str, Any]) -> str | None:
 
 
 def _find_workspace(session: Session, event: dict[str, Any]) -> tuple[int | None, int]:
-    """(workspace id, mirror version) for the event's customer; metadata is the fallback."""
+    """(workspace id, mirror version) for the event's customer.
+
+    Only the customer decides: metadata is anyone's to write (a subscription of another
+    customer saying `workspace_id=7` must never reach workspace 7).
+    """
     customer_id = _customer_of(event)
     account = None
     if customer_id:
         account = session.exec(
             select(BillingAccount).where(BillingAccount.stripe_customer_id == customer_id)
         ).first()
-    if account is None:
-        obj = (event.get("data") or {}).get("object") or {}
-        raw = (obj.get("metadata") or {}).get("workspace_id")
-        if raw and str(raw).isdigit():
-            candidate = session.exec(
-                select(BillingAccount).where(BillingAccount.workspace_id == int(raw))
-            ).first()
-            if candidate and candidate.stripe_customer_id in (None, customer_id):
-                account = candidate
     if account is None:
         return None, 0
     return account.workspace_id, account.mirror_version
@@ -362,12 +357,14 @@ def _apply(
 ) -> None:
     workspace_id = account.workspace_id
     if event_type in SUBSCRIPTION_EVENTS:
+        # Only the workspace's own subscription makes history (an abandoned attempt does not).
+        mine = mirror.applies_to(account, snap)
         mirror.apply_subscription(session, account, snap)
         trial_ends = event_type == "customer.subscription.trial_will_end" and snap.trial_end
         if trial_ends and not _paid_before(session, workspace_id, snap.trial_end):
             ends = mirror.from_unix(snap.trial_end)
             _activity(session, workspace_id, "trial_will_end", f"Trial ends on {ends:%b %d, %Y}")
-        elif event_type == "customer.subscription.deleted":
+        elif event_type == "customer.subscription.deleted" and mine:
             _activity(session, workspace_id, "canceled", "Subscription canceled")
     elif event_type in INVOICE_EVENTS:
         if snap.customer and snap.customer != account.stripe_customer_id:

@@ -86,6 +86,11 @@ class BillingAccount(SQLModel, table=True):
     # each write and webhook so the billing page needs no Stripe call; None: none is coming.
     upcoming_invoice_cents: int | None = None
     upcoming_invoice_at: datetime | None = None
+    # The one upgrade in progress: taken in a transaction before Stripe is asked, held by the
+    # tab's SetupIntent, numbered so that the subscription's idempotency key is the attempt's.
+    upgrade_attempt: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    upgrade_claim: str | None = Field(default=None, max_length=255)
+    upgrade_claimed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -35,7 +35,8 @@ class Fault:
     path: str  # exact path, or a glob ("*" matches anything, "/" included)
     count: int
     status: int | None = None
-    hang_seconds: float | None = None
+    hang_seconds: float | None = None  # hang, then execute (the client gave up meanwhile)
+    hang_after_seconds: float | None = None  # execute, then hang before answering
     id: str = field(default_factory=lambda: new_id("fault_", 12))
 
     def matches(self, method: str, path: str) -> bool:
@@ -142,8 +143,8 @@ async def handle(request: Request) -> Response:
     }
     gate.requests.append(entry)
 
-    def finish(status: int, body: dict[str, Any] | bytes) -> Response:
-        entry["status"] = status
+    def finish(status: int, body: dict[str, Any] | bytes, *, replayed: bool = False) -> Response:
+        entry["status"], entry["replayed"] = status, replayed
         return _json(status, body, headers)
 
     key = _api_key(request)
@@ -179,11 +180,30 @@ async def handle(request: Request) -> Response:
             code="rate_limit",
         )
         return finish(429, err.body())
-    elif fault:
-        err = StripeError(fault.status or 500, "api_error", "An unknown error occurred (injected).")
+    elif fault and fault.status:
+        err = StripeError(fault.status, "api_error", "An unknown error occurred (injected).")
         headers["Stripe-Should-Retry"] = "true"
         return finish(err.status, err.body())
 
+    response = await _execute(sandbox, request, entry_route, path_args, body, finish, headers)
+    if fault and fault.hang_after_seconds:  # the write is applied; its answer is lost
+        await asyncio.sleep(fault.hang_after_seconds)
+    return response
+
+
+async def _execute(
+    sandbox: Sandbox,
+    request: Request,
+    entry_route: router.Route,
+    path_args: dict[str, str],
+    body: str,
+    finish: Any,
+    headers: dict[str, str],
+) -> Response:
+    """Run the request once, or replay the saved answer of its idempotency key."""
+    gate, method, path = sandbox.gate, request.method, request.url.path
+    key, idem_key = _api_key(request), request.headers.get("idempotency-key")
+    request_id, publishable = headers["Request-Id"], bool(key and key.startswith("pk_test_"))
     try:
         params = decode(request.url.query, body)
     except StripeError as err:
@@ -211,8 +231,7 @@ async def handle(request: Request) -> Response:
                 )
                 return finish(400, err.body())
             headers["Idempotent-Replayed"] = "true"
-            entry["replayed"] = True
-            return finish(saved.status, saved.body)
+            return finish(saved.status, saved.body, replayed=True)
         status, result = sandbox.execute(
             entry_route, path_args, params, request, request_id, idem_key, publishable
         )

@@ -56,9 +56,15 @@ async def faults(request: Request) -> Response:
     elif request.method == "POST":
         body = await _body(request)
         status = int(body["status"]) if body.get("status") not in (None, "") else None
-        hang = float(body["hang_seconds"]) if body.get("hang_seconds") not in (None, "") else None
-        if (status is None) == (hang is None) or status not in (None, 500, 429, 502, 503):
-            return _error(invalid("Give either status (500|429|502|503) or hang_seconds."))
+        hang, after = (
+            float(body[name]) if body.get(name) not in (None, "") else None
+            for name in ("hang_seconds", "hang_after_seconds")
+        )
+        given = [value for value in (status, hang, after) if value is not None]
+        if len(given) != 1 or status not in (None, 500, 429, 502, 503):
+            return _error(
+                invalid("Give one of status (500|429|502|503), hang_seconds or hang_after_seconds.")
+            )
         if not body.get("path"):
             return _error(invalid("Missing path (exact, or a glob such as /v1/subscriptions*)."))
         fault = Fault(
@@ -67,6 +73,7 @@ async def faults(request: Request) -> Response:
             count=int(body.get("count") or 1),
             status=status,
             hang_seconds=hang,
+            hang_after_seconds=after,
         )
         gate.faults.append(fault)
         return JSONResponse(vars(fault))

@@ -36,9 +36,16 @@ class RunningPortal:
         return self.log_path.read_text(errors="replace")
 
 
-def start_portal(*, database_url: str, log_path: Path, extra_env: dict[str, str] | None = None):
-    """The portal in demo mode with its own sandbox (state next to the log), on free ports."""
-    port = free_port(PREFERRED_PORT)
+def start_portal(
+    *,
+    database_url: str,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+):
+    """The portal in demo mode with its own sandbox (state next to the log), on free ports
+    (`port`: this one, e.g. to restart a portal where its tabs knew it)."""
+    port = port or free_port(PREFERRED_PORT)
     sandbox_port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     env |= {

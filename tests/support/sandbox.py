@@ -67,12 +67,17 @@ class SandboxProcess:
         count: int = 1,
         status: int | None = None,
         hang_seconds: float | None = None,
+        hang_after_seconds: float | None = None,
     ) -> dict[str, Any]:
+        """`hang_seconds` delays the request before it runs; `hang_after_seconds` runs it (the
+        write is applied) and then holds the answer back, as a lost response does."""
         data: dict[str, Any] = {"method": method, "path": path, "count": count}
         if status is not None:
             data["status"] = status
         if hang_seconds is not None:
             data["hang_seconds"] = hang_seconds
+        if hang_after_seconds is not None:
+            data["hang_after_seconds"] = hang_after_seconds
         return self.control("POST", "faults", **data)
 
     def clear_faults(self) -> None:

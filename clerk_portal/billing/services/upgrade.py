@@ -4,24 +4,35 @@
 2. `start_upgrade`: makes sure the workspace has a Stripe customer and opens a SetupIntent; the
    browser confirms it with Stripe.js (the card number never reaches us; 3-D Secure happens there).
 3. `complete_upgrade`: checks the SetupIntent belongs to this workspace's customer and succeeded,
-   makes its card the default and creates the subscription (a seat item and a number item) with
+   takes the workspace's one upgrade claim (`upgrade_claim`), makes its card the default and
+   creates the subscription (a seat item and a number item) with
    `payment_behavior=error_if_incomplete`: a declined first payment leaves no subscription and no
-   charge, so the workspace stays on its trial. The mirror is written from Stripe's response.
+   charge, so the workspace stays on its trial. The mirror is written from Stripe's response; a
+   lost response is found out (the customer's subscriptions) before the owner is told anything.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clerk_portal.billing import mirror, pricing, repository
 from clerk_portal.billing.catalog import get_catalog
-from clerk_portal.billing.errors import BillingError, CardDeclined, PaymentRequiresAction
-from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.errors import (
+    BillingError,
+    CardDeclined,
+    GatewayError,
+    OutcomeUnknown,
+    PaymentRequiresAction,
+)
+from clerk_portal.billing.gateway import CardSnapshot, StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.services import upgrade_claim
 from clerk_portal.billing.services.common import (
+    AccountView,
     actor_name,
     gateway_or_default,
     in_db,
@@ -30,10 +41,15 @@ from clerk_portal.billing.services.common import (
 )
 from clerk_portal.billing.services.customer import ensure_customer
 from clerk_portal.domain_errors import InvalidValue
-from clerk_portal.models import BillingAccount
+from clerk_portal.models import BillingAccount, BillingActivity
 from clerk_portal.settings import get_settings
 
 SUBSCRIBED = ("active", "past_due", "unpaid", "incomplete")
+IN_PROGRESS = (
+    "An upgrade is already in progress in another tab or window. Finish it there (this page "
+    "then shows it), or, if you closed it, try again in a few minutes."
+)
+CLAIM_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -121,50 +137,119 @@ async def complete_upgrade(
     keep_trial: bool = False,
     gateway: StripeGateway | None = None,
 ) -> UpgradeResult:
-    """Subscribe with the confirmed card. `keep_trial=True` bills at the trial's end instead."""
+    """Subscribe with the confirmed card. `keep_trial=True` bills at the trial's end instead.
+
+    One attempt at a time per workspace (`upgrade_claim`); the same tab asking again (after a
+    timeout, say) repeats its attempt with the same idempotency key. An attempt that finds a
+    live subscription at Stripe (another tab's, or one a crashed process created) adopts it.
+    """
     gateway = gateway_or_default(gateway)
     _check_choice(plan, interval)
     view = await load_account(workspace_id)
     if view.customer_id is None:
         raise BillingError("Start the upgrade again: the card form has expired.")
-    if view.subscription_id and view.status in SUBSCRIBED:
-        raise BillingError("This workspace already has a subscription: change the plan instead.")
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
+    chosen = get_catalog().plan(plan)
+    record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
+    if view.subscription_id and view.status in SUBSCRIBED:
+        # This tab's own attempt, whose lost answer a webhook brought meanwhile, is its success.
+        if await in_db(lambda s: upgrade_claim.held_by(s, workspace_id, setup_intent_id)) and (
+            adopted := await _adopt_live(view, gateway, record)
+        ):
+            return adopted
+        raise BillingError("This workspace already has a subscription: change the plan instead.")
     problems = pricing.check_plan_limits(plan, seats, numbers)
     if problems:
         raise BillingError(" ".join(problems))
 
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
-    await gateway.set_default_payment_method(view.customer_id, card.id)
+    claim = await in_db(
+        lambda session: upgrade_claim.take(
+            session, workspace_id, setup_intent_id, seconds=CLAIM_SECONDS
+        )
+    )
+    if claim is None:  # another tab is upgrading: its subscription may be at Stripe already
+        if adopted := await _adopt_live(view, gateway, record):
+            return adopted
+        raise BillingError(IN_PROGRESS)
+    try:
+        # A new attempt looks first: an earlier one may have ended without a word (a crash,
+        # a closed tab) after Stripe acted.
+        if claim.new and (
+            adopted := await _adopt_live(view, gateway, record, abandon_incomplete=True)
+        ):
+            return adopted
+        return await _subscribe(
+            view,
+            gateway,
+            claim.attempt,
+            card,
+            record,
+            items=await _items(gateway, plan, interval, seats, numbers),
+            trial_end=await _trial_end(workspace_id) if keep_trial else None,
+        )
+    except OutcomeUnknown:
+        raise  # the claim stays: only this tab's same attempt may go on
+    except PaymentRequiresAction as needed:
+        if not needed.subscription_id:
+            await _release(workspace_id, setup_intent_id)
+        raise
+    except GatewayError as error:
+        await _release(workspace_id, setup_intent_id)
+        if isinstance(error, CardDeclined):
+            await _record_failure(workspace_id, actor_user_id, chosen.name, error.message)
+        raise
+
+
+async def _items(gateway: StripeGateway, plan: str, interval: str, seats: int, numbers: int):
     chosen = get_catalog().plan(plan)
     seat_price = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
     number_price = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
+    return [
+        {"price": seat_price.id, "quantity": seats},
+        {"price": number_price.id, "quantity": pricing.number_quantity(plan, numbers)},
+    ]
+
+
+async def _subscribe(
+    view: AccountView,
+    gateway: StripeGateway,
+    attempt: int,
+    card: CardSnapshot,
+    record: Recorder,
+    *,
+    items: list[dict],
+    trial_end: int | None,
+) -> UpgradeResult:
+    """Create the subscription of this attempt (its key is the attempt's, not the tab's)."""
+    await gateway.set_default_payment_method(view.customer_id or "", card.id)
     params: dict = {
         "customer": view.customer_id,
-        "items": [
-            {"price": seat_price.id, "quantity": seats},
-            {"price": number_price.id, "quantity": pricing.number_quantity(plan, numbers)},
-        ],
+        "items": items,
         "default_payment_method": card.id,
         "payment_behavior": "error_if_incomplete",
         "off_session": True,
-        "metadata": {"workspace_id": str(workspace_id)},
+        "metadata": {"workspace_id": str(view.workspace_id)},
     }
-    trial_end = await _trial_end(workspace_id) if keep_trial else None
     if trial_end:
         params["trial_end"] = trial_end
-    key = f"{view.namespace}:subscribe:{plan}:{interval}:{setup_intent_id}"
+    key = f"{view.namespace}:subscribe:{attempt}"
     try:
         snapshot = await gateway.create_subscription(params, idempotency_key=key)
+    except OutcomeUnknown:
+        return await _found_out(view, gateway, record)
     except PaymentRequiresAction:
         # The bank wants 3-D Secure for this payment as well: open the subscription incomplete,
         # so that the browser can confirm the first invoice's payment. Nothing is charged unless
         # it does; `finish_authenticated_upgrade` then records it, or cancels it.
         incomplete = {**params, "payment_behavior": "default_incomplete"}
         incomplete.pop("off_session", None)
-        pending = await gateway.create_subscription(
-            incomplete, idempotency_key=f"{key}:authenticate"
-        )
+        try:
+            pending = await gateway.create_subscription(
+                incomplete, idempotency_key=f"{key}:authenticate"
+            )
+        except OutcomeUnknown:
+            return await _found_out(view, gateway, record)
         secret = (
             pending.latest_invoice.confirmation_client_secret if pending.latest_invoice else None
         )
@@ -174,18 +259,52 @@ async def complete_upgrade(
         raise PaymentRequiresAction(
             AUTHENTICATE, client_secret=secret, subscription_id=pending.id
         ) from None
-    except CardDeclined as error:
-        await _record_failure(workspace_id, actor_user_id, chosen.name, error.message)
-        raise
-    return await write_subscription(
-        view,
-        gateway,
-        snapshot,
-        apply=_recorder(actor_user_id, chosen.name, plan, interval, card, seats, numbers),
-    )
+    return await write_subscription(view, gateway, snapshot, apply=record(card))
+
+
+async def _found_out(view: AccountView, gateway: StripeGateway, record: Recorder):
+    """Stripe's answer was lost: a live subscription is the answer, else nobody knows yet."""
+    try:
+        adopted = await _adopt_live(view, gateway, record)
+    except GatewayError:
+        adopted = None
+    if adopted is None:
+        raise OutcomeUnknown(CHECKING)
+    return adopted
+
+
+async def _adopt_live(
+    view: AccountView,
+    gateway: StripeGateway,
+    record: Recorder,
+    *,
+    abandon_incomplete: bool = False,
+) -> UpgradeResult | None:
+    """Mirror the customer's live subscription, if Stripe has one (the oldest, when several:
+    reconcile reports the others). `abandon_incomplete`: earlier attempts' unpaid ones go."""
+    listed = await gateway.list_subscriptions(view.customer_id or "")
+    if abandon_incomplete:
+        for stale in (s for s in listed if s.status == "incomplete"):
+            await _abandon(gateway, view.namespace, stale.id)
+    live = [s for s in listed if s.status in mirror.ADOPTABLE]
+    if not live:
+        return None
+    snapshot = await gateway.retrieve_subscription(live[-1].id)  # Stripe lists newest first
+    card = None
+    if snapshot.default_payment_method:
+        card = await gateway.retrieve_payment_method(snapshot.default_payment_method)
+    return await write_subscription(view, gateway, snapshot, apply=record(card))
+
+
+async def _release(workspace_id: int, setup_intent_id: str) -> None:
+    await in_db(lambda session: upgrade_claim.release(session, workspace_id, setup_intent_id))
 
 
 AUTHENTICATE = "Your bank asks you to confirm this payment (3-D Secure)."
+CHECKING = (
+    "Checking with Stripe… Its answer did not arrive in time, so this page cannot tell yet "
+    "whether you were charged. You will not be charged twice."
+)
 
 
 async def finish_authenticated_upgrade(
@@ -211,23 +330,26 @@ async def finish_authenticated_upgrade(
     chosen = get_catalog().plan(plan)
     if snapshot.status not in ("active", "trialing"):
         await _abandon(gateway, view.namespace, subscription_id)
+        await _release(workspace_id, setup_intent_id)
         message = "The payment was not confirmed, so nothing was charged. Please try again."
         await _record_failure(workspace_id, actor_user_id, chosen.name, message)
         raise CardDeclined(message)
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
-    return await write_subscription(
-        view,
-        gateway,
-        snapshot,
-        apply=_recorder(actor_user_id, chosen.name, plan, interval, card, seats, numbers),
-    )
+    record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
+    return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
 async def _abandon(gateway: StripeGateway, namespace: str, subscription_id: str) -> None:
-    await gateway.cancel_subscription(
+    """Cancel an unpaid attempt and void its first invoice: Stripe leaves the invoice of a
+    canceled subscription open (only its automatic collection stops)."""
+    canceled = await gateway.cancel_subscription(
         subscription_id, {}, idempotency_key=f"{namespace}:abandon:{subscription_id}"
     )
+    if canceled.latest_invoice_id:
+        invoice = await gateway.retrieve_invoice(canceled.latest_invoice_id)
+        if invoice.status == "open" and invoice.amount_paid == 0:
+            await gateway.void_invoice(invoice.id, idempotency_key=f"{namespace}:void:{invoice.id}")
 
 
 async def _record_failure(
@@ -244,33 +366,62 @@ async def _record_failure(
     )
 
 
-def _recorder(actor_user_id, plan_name, plan, interval, card, seats, numbers):
-    """The mirror write and activity entry of a successful upgrade."""
+Recorder = Callable[
+    [CardSnapshot | None], Callable[[Session, BillingAccount, SubscriptionSnapshot], UpgradeResult]
+]
 
-    def apply(
-        session: Session, account: BillingAccount, snap: SubscriptionSnapshot
-    ) -> UpgradeResult:
-        mirror.apply_subscription(session, account, snap)
-        mirror.apply_card(session, account, card)
-        account.quantities_dirty_since = None
-        paid = snap.latest_invoice.amount_paid if snap.latest_invoice else 0
-        number = snap.latest_invoice.number if snap.latest_invoice else None
-        yearly = "yearly" if interval == "year" else "monthly"
-        who = actor_name(session, actor_user_id)
-        summary = f"{who} upgraded to {plan_name} ({yearly})"
-        summary += f": {pricing.format_cents(paid)} charged" if paid else ", billed at trial end"
-        repository.record_activity(
-            session,
-            workspace_id=account.workspace_id,
-            actor_user_id=actor_user_id,
-            kind="upgrade",
-            summary=summary,
-            amount_cents=paid,
-            details={"plan": plan, "interval": interval, "seats": seats, "numbers": numbers},
+
+def _recorder(actor_user_id, plan_name, plan, interval, seats, numbers) -> Recorder:
+    """The mirror write and activity entry of a successful upgrade (`record(card)`)."""
+
+    def with_card(card: CardSnapshot | None):
+        def apply(
+            session: Session, account: BillingAccount, snap: SubscriptionSnapshot
+        ) -> UpgradeResult:
+            mirror.apply_subscription(session, account, snap)
+            mirror.apply_card(session, account, card)
+            account.quantities_dirty_since = None
+            upgrade_claim.clear(account)
+            session.add(account)
+            paid = snap.latest_invoice.amount_paid if snap.latest_invoice else 0
+            number = snap.latest_invoice.number if snap.latest_invoice else None
+            yearly = "yearly" if interval == "year" else "monthly"
+            who = actor_name(session, actor_user_id)
+            summary = f"{who} upgraded to {plan_name} ({yearly})"
+            summary += (
+                f": {pricing.format_cents(paid)} charged" if paid else ", billed at trial end"
+            )
+            # Several tabs may learn of the same subscription: it is recorded once.
+            if not _recorded(session, account.workspace_id, snap.id):
+                repository.record_activity(
+                    session,
+                    workspace_id=account.workspace_id,
+                    actor_user_id=actor_user_id,
+                    kind="upgrade",
+                    summary=summary,
+                    amount_cents=paid,
+                    details={
+                        "plan": plan,
+                        "interval": interval,
+                        "seats": seats,
+                        "numbers": numbers,
+                        "subscription": snap.id,
+                    },
+                )
+            return UpgradeResult(plan, interval, account.status, paid, number, summary)
+
+        return apply
+
+    return with_card
+
+
+def _recorded(session: Session, workspace_id: int, subscription_id: str) -> bool:
+    upgrades = session.exec(
+        select(BillingActivity).where(
+            BillingActivity.workspace_id == workspace_id, BillingActivity.kind == "upgrade"
         )
-        return UpgradeResult(plan, interval, account.status, paid, number, summary)
-
-    return apply
+    ).all()
+    return any((row.details or {}).get("subscription") == subscription_id for row in upgrades)
 
 
 async def confirmed_card(gateway: StripeGateway, setup_intent_id: str, customer_id: str):

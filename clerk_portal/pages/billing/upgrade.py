@@ -16,7 +16,7 @@ import reflex as rx
 from clerk_portal import routes
 from clerk_portal.auth import guard
 from clerk_portal.billing import repository, services
-from clerk_portal.billing.errors import PaymentRequiresAction
+from clerk_portal.billing.errors import OutcomeUnknown, PaymentRequiresAction
 from clerk_portal.components.card_form import (
     card_element,
     card_form_refusal,
@@ -41,6 +41,11 @@ from clerk_portal.pages.billing.access import owners_only
 CARD_ELEMENT = "card-element-upgrade"
 PLAN_CHANGE = "plan_change"
 STALE_REVIEW = "That review is no longer current: review the change again."
+RECHECK_DELAYS = (0, 1, 2, 4, 8)  # seconds before each try of one confirmation
+STILL_CHECKING = (
+    "Stripe has not confirmed the upgrade yet. Reload this page in a minute to see whether it "
+    "went through: you will not be charged twice."
+)
 
 
 def _workspace(workspace_id: int) -> tuple[int, int, str | None, str | None, bool]:
@@ -61,6 +66,7 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
     current_label: str = ""
     working: bool = False
     error: str = ""
+    notice: str = ""  # "Checking with Stripe…" while an answer is unknown
     change_summary: str = ""
     _setup_intent_id: str = ""
     _pending_subscription_id: str = ""
@@ -73,7 +79,7 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
             _workspace, who.workspace_id
         )
         self.seats, self.numbers, self.subscribed = max(seats, 1), numbers, subscribed
-        self.error, self.working = "", False
+        self.error, self.notice, self.working = "", "", False
         self._selection_changed()
         if subscribed and plan and interval:
             self.plan, self.interval = plan, interval
@@ -109,29 +115,41 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
         refusal = card_form_refusal(result)
         if refusal or not self._setup_intent_id:
             self.working, self.error = False, refusal or "Start again: the card form expired."
-            return None
-        try:
-            upgraded = await services.complete_upgrade(
-                workspace_id=who.workspace_id,
-                actor_user_id=who.user_id,
-                setup_intent_id=self._setup_intent_id,
-                plan=self.plan,
-                interval=self.interval,
-            )
-        except PaymentRequiresAction as needed:
-            if not needed.client_secret or not needed.subscription_id:
-                self.working, self.error = False, needed.message
-                return None
-            self._pending_subscription_id = needed.subscription_id
-            return rx.call_script(
-                confirm_payment_script(needed.client_secret),
-                callback=UpgradeState.payment_confirmed,
-            )
-        except DomainError as error:
-            self.working, self.error = False, error.message
-            return None
-        self.working, self._setup_intent_id = False, ""
-        return [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
+            return
+        # Stripe's answer may be lost: the same attempt is asked again (it replays, never
+        # charges twice) and the page says "Checking with Stripe…" until it knows.
+        for delay in RECHECK_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                upgraded = await services.complete_upgrade(
+                    workspace_id=who.workspace_id,
+                    actor_user_id=who.user_id,
+                    setup_intent_id=self._setup_intent_id,
+                    plan=self.plan,
+                    interval=self.interval,
+                )
+            except OutcomeUnknown as unknown:
+                self.notice = unknown.message
+                yield
+                continue
+            except PaymentRequiresAction as needed:
+                self.notice = ""
+                if not needed.client_secret or not needed.subscription_id:
+                    self.working, self.error = False, needed.message
+                    return
+                self._pending_subscription_id = needed.subscription_id
+                yield rx.call_script(
+                    confirm_payment_script(needed.client_secret),
+                    callback=UpgradeState.payment_confirmed,
+                )
+                return
+            except DomainError as error:
+                self.working, self.error, self.notice = False, error.message, ""
+                return
+            self.working, self._setup_intent_id, self.notice = False, "", ""
+            yield [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
+            return
+        self.working, self.notice = False, STILL_CHECKING
 
     @rx.event
     @guard.owner_only
@@ -293,6 +311,10 @@ def upgrade() -> rx.Component:
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="4",
             width="100%",
+        ),
+        rx.cond(
+            UpgradeState.notice != "",
+            rx.callout(UpgradeState.notice, icon="info", id="upgrade-notice", role="status"),
         ),
         rx.cond(
             UpgradeState.error != "",

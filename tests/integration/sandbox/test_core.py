@@ -131,6 +131,28 @@ def test_hang_then_retry_with_same_key_executes_once(sb: SandboxProcess) -> None
     assert [c.id for c in patient.v1.customers.list().data] == [replay.id]
 
 
+def test_hang_after_the_write_applies_it_then_loses_the_answer(sb: SandboxProcess) -> None:
+    impatient = sb.client(http_client=stripe.RequestsClient(timeout=0.3))
+    sb.add_fault("POST", "/v1/customers", hang_after_seconds=0.8)
+    key = str(uuid.uuid4())
+    with pytest.raises(stripe.APIConnectionError):
+        impatient.v1.customers.create({"name": "Applied"}, {"idempotency_key": key})
+    patient = sb.client()
+    # Already applied while the answer hangs: a read sees it, a retry with the key replays it.
+    [customer] = patient.v1.customers.list().data
+    replay = patient.v1.customers.create({"name": "Applied"}, {"idempotency_key": key})
+    assert replay.id == customer.id
+    assert replay.last_response.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_a_fault_needs_exactly_one_kind(sb: SandboxProcess) -> None:
+    response = httpx.post(
+        f"{sb.url}/_sandbox/faults",
+        data={"path": "/v1/customers", "status": 500, "hang_after_seconds": 1},
+    )
+    assert response.status_code == 400 and "hang_after_seconds" in response.text
+
+
 def test_request_log_and_clear(sb: SandboxProcess, client: stripe.StripeClient) -> None:
     client.v1.customers.list()
     client.v1.prices.list()

@@ -1,0 +1,244 @@
+"""Many tabs and a crash against the running portal, over its real websocket (issue 10, bug 4).
+
+Each tab is a websocket of the owner's session that does what the upgrade page does: open the
+card form (`checkout`), let "Stripe.js" confirm the SetupIntent (here: the sandbox, with the
+publishable key), then tell the portal (`card_confirmed`). The kill -9 test restarts the
+session's portal in place on the same database and the same Stripe state; it runs last.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import stripe
+from sqlmodel import Session, select
+
+from clerk_portal.auth import sessions
+from clerk_portal.billing import repository
+from clerk_portal.db import engine_for
+from clerk_portal.models import BillingAccount, BillingActivity
+from clerk_portal.settings import get_settings
+from tests.support.portal import start_portal
+from tests.support.reflex_socket import ReflexSocket
+
+UPGRADE = "reflex___state____state.clerk_portal___pages___billing___upgrade____upgrade_state"
+PAGE = "/billing/upgrade"
+SECRET = "sk_test_e2e_concurrency"
+TABS = 5
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def new_trial_workspace(portal) -> tuple[int, int]:
+    """A workspace on trial (2 people, 4 numbers); returns (its id, its owner's user id)."""
+    suffix = uuid.uuid4().hex[:8]
+    with Session(engine_for(portal.database_url)) as session:
+        owner = repository.upsert_user(
+            session,
+            issuer="e2e",
+            subject=f"tabs-{suffix}",
+            email=f"tabs-{suffix}@clinic.example",
+            name=f"Owner {suffix}",
+        )
+        workspace = repository.create_workspace(
+            session, name=f"Tabs {suffix}", owner_email=owner.email, owner_user_id=owner.id
+        )
+        repository.add_member(session, workspace_id=workspace.id, email=f"m-{suffix}@x.example")
+        for index in range(4):
+            e164 = f"+1628{int(suffix, 16) % 10**6:06d}{index}"
+            repository.add_number(session, workspace_id=workspace.id, e164=e164)
+        ids = workspace.id, owner.id
+        session.commit()
+    return ids
+
+
+def owner_cookie(portal, workspace_id: int, owner_id: int) -> str:
+    """A session of the owner (another browser, say): what the websocket sends."""
+    with Session(engine_for(portal.database_url)) as session:
+        token = sessions.create_session(
+            session,
+            user_id=owner_id,
+            workspace_id=workspace_id,
+            policy=sessions.SessionPolicy.from_settings(get_settings()),
+        )
+        session.commit()
+    return f"{sessions.SESSION_COOKIE}={token}"
+
+
+def open_card_form(portal, cookie: str) -> ReflexSocket:
+    """A tab on the upgrade page whose card was confirmed by Stripe.js (4242…)."""
+    tab = ReflexSocket(portal.url, cookie=cookie)
+    tab.call(f"{UPGRADE}.load_upgrade", path=PAGE)
+    reply = tab.call(f"{UPGRADE}.checkout", path=PAGE)
+    found = set(re.findall(r"seti_[A-Za-z0-9]+_secret_[A-Za-z0-9_-]+", str(reply.events)))
+    assert len(found) == 1, reply
+    secret = found.pop()
+    browser = stripe.StripeClient(
+        "pk_test_e2e_concurrency", base_addresses={"api": portal.sandbox_url}
+    )
+    browser.v1.setup_intents.confirm(
+        secret.split("_secret_")[0],
+        {
+            "client_secret": secret,
+            "payment_method_data": {
+                "type": "card",
+                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034},
+            },
+        },
+    )
+    return tab
+
+
+def confirm(tab: ReflexSocket):
+    return tab.call(f"{UPGRADE}.card_confirmed", {"result": {"ok": True}}, path=PAGE)
+
+
+def customer_of(portal, workspace_id: int) -> str:
+    with Session(engine_for(portal.database_url)) as session:
+        account = session.exec(
+            select(BillingAccount).where(BillingAccount.workspace_id == workspace_id)
+        ).one()
+        return account.stripe_customer_id or ""
+
+
+def at_stripe(portal, customer_id: str) -> tuple[list, list]:
+    """(the customer's subscriptions, its paid invoices) as the sandbox has them."""
+    client = stripe.StripeClient(SECRET, base_addresses={"api": portal.sandbox_url})
+    subscriptions = client.v1.subscriptions.list({"customer": customer_id, "status": "all"}).data
+    invoices = client.v1.invoices.list({"customer": customer_id}).data
+    return subscriptions, [i for i in invoices if i.status == "paid"]
+
+
+def upgrade_rows(portal, workspace_id: int) -> int:
+    with Session(engine_for(portal.database_url)) as session:
+        rows = session.exec(
+            select(BillingActivity).where(
+                BillingActivity.workspace_id == workspace_id, BillingActivity.kind == "upgrade"
+            )
+        ).all()
+        return len(rows)
+
+
+def test_five_tabs_confirming_the_same_upgrade_make_one_subscription_and_one_charge(portal):
+    workspace_id, owner_id = new_trial_workspace(portal)
+    cookie = owner_cookie(portal, workspace_id, owner_id)
+    tabs = [open_card_form(portal, cookie) for _ in range(TABS)]
+    try:
+        with ThreadPoolExecutor(TABS) as pool:
+            replies = list(pool.map(confirm, tabs))
+    finally:
+        for tab in tabs:
+            tab.close()
+
+    subscriptions, paid = at_stripe(portal, customer_of(portal, workspace_id))
+    assert len(subscriptions) == 1, [s.id for s in subscriptions]
+    assert [i.amount_paid for i in paid] == [2 * 4900 + 1 * 800]
+    assert sum(1 for reply in replies if "/billing" in reply.redirects()) >= 1
+    refused = [r for r in replies if "/billing" not in r.redirects()]
+    assert all("already in progress" in str(r.changed_vars("upgrade_state")) for r in refused), (
+        refused
+    )
+    assert upgrade_rows(portal, workspace_id) == 1
+
+
+def test_an_unknown_outcome_says_checking_then_shows_the_upgrade(portal):
+    """Bug 5: Stripe's answers are lost (5xx after every retry); the tab never says nothing
+    was charged, asks the same attempt again and ends on the subscription."""
+    workspace_id, owner_id = new_trial_workspace(portal)
+    tab = open_card_form(portal, owner_cookie(portal, workspace_id, owner_id))
+    httpx.post(
+        f"{portal.sandbox_url}/_sandbox/faults",
+        data={"method": "POST", "path": "/v1/subscriptions", "status": 500, "count": 3},
+    ).raise_for_status()
+    try:
+        reply = confirm(tab)
+    finally:
+        tab.close()
+
+    said = str(reply.deltas)
+    assert "Checking with Stripe" in said and "nothing was" not in said.lower()
+    assert "/billing" in reply.redirects(), reply
+    subscriptions, paid = at_stripe(portal, customer_of(portal, workspace_id))
+    assert len(subscriptions) == 1 and len(paid) == 1
+    assert upgrade_rows(portal, workspace_id) == 1
+
+
+def _reflex_group(runner_pid: int) -> int:
+    """The process group of the runner's `reflex run` child (the portal's backend)."""
+    children = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(runner_pid)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    [pid] = [int(line.split()[0]) for line in children if "reflex" in line]
+    return os.getpgid(pid)
+
+
+def _webhooks(portal, url: str) -> None:
+    httpx.post(f"{portal.sandbox_url}/_sandbox/webhooks", data={"url": url}).raise_for_status()
+
+
+def _wait_for_subscription(portal, customer_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while not at_stripe(portal, customer_id)[0]:
+        assert time.monotonic() < deadline, "Stripe never created the subscription"
+        time.sleep(0.1)
+
+
+def test_kill_9_during_an_upgrade_then_a_retry_makes_one_subscription(portal, oidc_provider):
+    workspace_id, owner_id = new_trial_workspace(portal)
+    tab = open_card_form(portal, owner_cookie(portal, workspace_id, owner_id))
+    customer_id = customer_of(portal, workspace_id)
+    _webhooks(portal, "")  # the retry comes before Stripe's webhook reaches the portal
+    httpx.post(
+        f"{portal.sandbox_url}/_sandbox/faults",
+        data={"method": "POST", "path": "/v1/subscriptions", "hang_after_seconds": 5},
+    ).raise_for_status()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(confirm, tab)
+        _wait_for_subscription(portal, customer_id)  # Stripe subscribed; its answer hangs
+        os.killpg(_reflex_group(portal.process.pid), signal.SIGKILL)
+        with pytest.raises(Exception):  # noqa: B017 - the tab just lost its server
+            pending.result(timeout=60)
+    portal.process.wait(60)  # the runner stops the sandbox (its state is saved) and exits
+
+    restarted = start_portal(
+        database_url=portal.database_url,
+        log_path=portal.log_path.with_name("portal-after-kill.log"),
+        port=int(portal.url.rsplit(":", 1)[1]),
+        extra_env={
+            **(
+                {"REDIS_URL": os.environ["TEST_REDIS_URL"]}
+                if "TEST_REDIS_URL" in os.environ
+                else {}
+            ),
+            "OIDC_ISSUER": oidc_provider.issuer,
+            "OIDC_CLIENT_ID": "clerk-portal-e2e",
+            "OIDC_CLIENT_SECRET": "e2e-secret",
+        },
+    )
+    portal.url, portal.sandbox_url = restarted.url, restarted.sandbox_url
+    portal.process, portal.log_path = restarted.process, restarted.log_path
+    _webhooks(portal, "")
+    try:
+        retry = open_card_form(portal, owner_cookie(portal, workspace_id, owner_id))
+        try:
+            reply = confirm(retry)
+        finally:
+            retry.close()
+    finally:
+        _webhooks(portal, f"{portal.url}/stripe/webhook")
+
+    subscriptions, paid = at_stripe(portal, customer_id)
+    assert len(subscriptions) == 1, [s.id for s in subscriptions]
+    assert len(paid) == 1
+    assert "/billing" in reply.redirects(), reply
+    assert upgrade_rows(portal, workspace_id) == 1
