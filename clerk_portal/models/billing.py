@@ -82,6 +82,8 @@ class BillingAccount(SQLModel, table=True):
     stripe_test_clock_id: str | None = Field(default=None, max_length=255)
     mirror_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     quantities_dirty_since: datetime | None = None
+    # Quantity updates applied so far: with the quantities, the next update's idempotency key.
+    quantity_syncs: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Stripe's own preview of the next invoice (pending prorations included), kept fresh after
     # each write and webhook so the billing page needs no Stripe call; None: none is coming.
     upcoming_invoice_cents: int | None = None

@@ -6,7 +6,8 @@ workspace in this process, so changes that arrive together become a single subsc
 (Stripe allows 200 quantity updates an hour per subscription). The sync locks the billing account,
 counts, and sends one update only when the counts differ from the mirror, with prorations on the
 next invoice (`proration_behavior=create_prorations`). The idempotency key is made of the target
-quantities and the mirror version, so several workers (or a retry after a crash) send it once.
+quantities and the count of updates applied so far (not the mirror version, which webhooks move
+meanwhile), so several workers (or a retry after a crash) send it once and record it once.
 A dirty account whose task was lost (a restart) is picked up by `sync_dirty_accounts()`.
 The sync's history row carries what Stripe prorated for that update (the proration invoice items
 it created). A preview is the difference the change alone makes: Stripe's preview with it minus
@@ -141,6 +142,7 @@ class _Plan:
     seat_item: tuple[str, int] | None
     number_item: tuple[str, int] | None
     version: int
+    syncs: int
     namespace: str
     customer_id: str | None
 
@@ -164,6 +166,7 @@ def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _
         (seat.stripe_subscription_item_id, seat.quantity) if seat else None,
         (number.stripe_subscription_item_id, number.quantity) if number else None,
         account.mirror_version,
+        account.quantity_syncs,
         view.namespace,
         account.stripe_customer_id,
     )
@@ -199,7 +202,7 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
         items.append({"id": target.number_item[0], "quantity": billed_numbers})
     key = (
         f"{target.namespace}:quantities:{target.subscription_id}:"
-        f"{target.seats}:{billed_numbers}:v{target.version}"
+        f"{current[0]}-{current[1]}:{target.seats}-{billed_numbers}:s{target.syncs}"
     )
     pending_before = await _pending_ids(gateway, target.customer_id)
     snapshot = await gateway.update_subscription(
@@ -211,6 +214,8 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
         mirror.apply_subscription(session, account, snap)
+        account.quantity_syncs = max(account.quantity_syncs, target.syncs + 1)  # replays: once
+        session.add(account)
         seats_before, numbers_before = current
         repository.record_activity(
             session,
@@ -219,6 +224,7 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
             summary=_quantity_summary(seats_before, target.seats, numbers_before, billed_numbers),
             amount_cents=prorated,
             details={"seats": target.seats, "extra_numbers": billed_numbers},
+            action_key=key,
         )
         _clear_dirty(session, workspace_id, wanted)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlmodel import select
 
-from clerk_portal.billing import repository
+from clerk_portal.billing import mirror, repository
 from clerk_portal.billing.errors import StripeUnavailable
 from clerk_portal.billing.overview import load_overview
 from clerk_portal.billing.services import quantities
 from clerk_portal.billing.services.common import in_db
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
+from clerk_portal.models import BillingActivity
+from clerk_portal.settings import get_settings
 
 from .conftest import Env, add_members, make_workspace
 
@@ -72,6 +75,37 @@ async def test_several_workers_syncing_at_once_update_once(env: Env):
     assert all(o.seats == 5 for o in outcomes)
     assert stripe_quantities(env, sub_id)["seat"] == 5
     assert len(env.quantity_updates(sub_id)) == 1  # the others were replays or no-ops
+
+
+async def test_a_sync_retried_after_the_mirror_moved_replays_the_same_update(env: Env):
+    """A worker dies after Stripe applied its update, an unrelated event raises the mirror
+    version, the sync runs again: it must replay the same update (one key), not send a second.
+    """
+    workspace_id, sub_id, _ = await subscribed(env)
+    env.settle()
+    env.sandbox.configure_webhooks(url="")  # the retry comes before the update's webhook
+    add_members(workspace_id, 3)
+
+    class DiesAfterStripeAnswers(type(env.gateway())):
+        async def update_subscription(self, *args, **kwargs):
+            await super().update_subscription(*args, **kwargs)
+            raise RuntimeError("the worker died before writing the mirror")
+
+    async with DiesAfterStripeAnswers.from_settings(get_settings()) as dying:
+        with pytest.raises(RuntimeError):
+            await quantities._sync(workspace_id, dying)
+    await in_db(lambda s: mirror.bump(mirror.lock_account(s, workspace_id)))  # e.g. invoice.paid
+
+    outcome = await quantities.sync_quantities(workspace_id=workspace_id)
+
+    assert outcome.changed and stripe_quantities(env, sub_id)["seat"] == 5
+    assert len(env.quantity_updates(sub_id)) == 1
+    kinds = await in_db(
+        lambda s: list(
+            s.exec(select(BillingActivity.kind).where(BillingActivity.workspace_id == workspace_id))
+        )
+    )
+    assert kinds.count("quantities") == 1
 
 
 async def test_numbers_beyond_the_included_ones_are_billed(env: Env):
