@@ -163,8 +163,9 @@ async def _quiet() -> None:
     """Every quantity sync finished. `flush_quantity_syncs()` alone is not enough: a sync task
     leaves `quantities._scheduled` before it syncs, so a sync in flight is not waited for."""
     await quantities.flush_quantity_syncs()
-    while others := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-        await asyncio.gather(*others, return_exceptions=True)
+    syncs = [t for t in asyncio.all_tasks() if t.get_coro().__name__ == "_sync_later"]
+    if syncs:
+        await asyncio.wait(syncs, timeout=30)
 
 
 def catalog_total(plan: str, interval: str, seats: int, numbers: int) -> int:
