@@ -7,7 +7,8 @@ pages and PDFs, and a Stripe.js stand-in at ``/v3``. It imports nothing from the
 Sandbox-only controls (no API key needed; the sandbox is meant for local use only):
 
 - ``GET  /_sandbox/health``
-- ``POST /_sandbox/reset``: forget every object, idempotency record, fault and logged request.
+- ``POST /_sandbox/reset``: forget every object, idempotency record, fault and logged request;
+  with ``keep=catalog`` products and prices stay (with their ids), so nothing needs syncing again.
 - ``POST /_sandbox/faults`` with ``method`` (GET, POST, DELETE or ``*``), ``path`` (an exact path,
   or a glob where ``*`` matches any characters, ``/`` included, e.g. ``/v1/subscriptions/*``),
   ``count`` (default 1) and either ``status`` (500, 429, 502, 503) or ``hang_seconds``: the next

@@ -40,9 +40,15 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+CATALOG = ("products", "prices")
+
+
 async def reset(request: Request) -> Response:
     sandbox = _sandbox(request)
-    sandbox.store.reset()
+    keep = (await _body(request)).get("keep")
+    if keep not in (None, "", "catalog"):
+        return _error(invalid("keep must be `catalog` (or absent).", "keep"))
+    sandbox.store.reset(CATALOG if keep == "catalog" else ())
     sandbox.gate.reset()
     sandbox.webhooks.clear()
     sandbox.mark_dirty()

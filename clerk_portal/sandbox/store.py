@@ -60,8 +60,12 @@ class Store:
         if path and path.exists():
             self.load()
 
-    def reset(self) -> None:
-        self.data: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
+    def reset(self, keep: tuple[str, ...] = ()) -> None:
+        """Forget every object, except those of the collections named in `keep`."""
+        kept = {name: self.data[name] for name in keep} if keep else {}
+        self.data: dict[str, dict[str, dict[str, Any]]] = {
+            name: kept.get(name, {}) for name in COLLECTIONS
+        }
         self.settings = default_settings()
         self.dirty = True
 

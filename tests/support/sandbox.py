@@ -52,8 +52,11 @@ class SandboxProcess:
         response.raise_for_status()
         return response.json()
 
-    def reset(self) -> None:
-        self.control("POST", "reset")
+    def reset(self, *, keep_catalog: bool = False) -> None:
+        if keep_catalog:
+            self.control("POST", "reset", keep="catalog")
+        else:
+            self.control("POST", "reset")
 
     def requests_log(self, path_prefix: str | None = None) -> list[dict[str, Any]]:
         query = f"?path={path_prefix}" if path_prefix else ""

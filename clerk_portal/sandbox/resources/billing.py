@@ -115,6 +115,9 @@ def _rollback_point(ctx: Ctx, behaviour: str) -> dict[str, Any] | None:
 def _rollback(ctx: Ctx, snapshot: dict[str, Any] | None, error: StripeError | None) -> None:
     if snapshot is None:
         return
+    # Events are stored only when a request commits: the live collection holds no event of this
+    # request, and its delivery state (pending_webhooks) moved on since the snapshot.
+    snapshot["events"] = ctx.store.data["events"]
     ctx.store.data = snapshot
     ctx.events.clear()
     raise error or invalid(

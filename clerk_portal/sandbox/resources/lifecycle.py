@@ -74,6 +74,8 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
             for item_id, old in old_items.items():
                 billing.prorate(ctx, sub, customer, item_id, old, None, now)
         billing._set_period(ctx, sub, now, 0)
+        if sub["cancel_at_period_end"]:  # it means the end of the current period, the new one
+            sub["cancel_at"] = sub["_period"][1]
         period = (sub["_period"][0], sub["_period"][1])
         immediate = [invoicing.item_line(ctx, sub, item, period) for item in items_of(ctx, sub)]
     elif proration != "none" and not was_trialing:

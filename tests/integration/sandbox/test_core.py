@@ -187,3 +187,24 @@ async def test_async_client(sb: SandboxProcess) -> None:
         await client.v1.payment_methods.attach_async(
             "pm_card_chargeDeclined", {"customer": customer.id}
         )
+
+
+def test_reset_keeping_the_catalog_forgets_everything_else(
+    sb: SandboxProcess, client: stripe.StripeClient
+) -> None:
+    product = client.v1.products.create({"name": "Seat"})
+    price = client.v1.prices.create(
+        {"product": product.id, "unit_amount": 2900, "currency": "usd", "lookup_key": "seat"}
+    )
+    client.v1.customers.create({"name": "Acme"})
+    sb.reset(keep_catalog=True)
+    assert client.v1.customers.list().data == []
+    assert client.v1.events.list().data == []
+    assert [p.id for p in client.v1.prices.list({"lookup_keys": ["seat"]}).data] == [price.id]
+    assert client.v1.products.retrieve(product.id).name == "Seat"
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        sb.control("POST", "reset", keep="everything")
+    assert caught.value.response.status_code == 400
+    assert client.v1.products.retrieve(product.id).name == "Seat"  # a refused reset keeps all
+    sb.reset()
+    assert client.v1.prices.list().data == []

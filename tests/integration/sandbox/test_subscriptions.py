@@ -261,6 +261,34 @@ def test_a_trial_on_a_paid_subscription_moves_the_cycle_without_an_invoice(
     assert renewed.latest_invoice.lines.data[0].period.start == end
 
 
+def test_a_cancellation_at_period_end_follows_a_reset_cycle(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    """cancel_at_period_end means the end of the current period, whatever it becomes (unlike a
+    cancel_at timestamp): after monthly → yearly the subscription ends with the paid year."""
+    customer = make_customer(client, clock)
+    sub = _subscribe(client, customer, catalog)
+    client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": HALF})
+    seat, number = (
+        item_for(sub, catalog["seat_month"].id),
+        item_for(sub, catalog["number_month"].id),
+    )
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [
+                {"id": seat.id, "price": catalog["seat_year"].id},
+                {"id": number.id, "price": catalog["number_year"].id},
+            ]
+        },
+    )
+    year_end = item_for(updated, catalog["seat_year"].id).current_period_end
+    assert updated.cancel_at_period_end and updated.cancel_at == year_end
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": HALF + 60 * DAY})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
 def test_billing_cycle_anchor_now(
     client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
 ) -> None:

@@ -23,6 +23,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[tuple[bytes, str]] = []
         self.fail_first = 0
+        self.delay = 0.0  # seconds before each answer
         self.port = free_port()
         receiver = self
 
@@ -31,6 +32,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((body, self.headers.get("Stripe-Signature", "")))
                 status = 500 if receiver.fail_first > 0 else 200
+                time.sleep(receiver.delay)
                 receiver.fail_first -= 1
                 self.send_response(status)
                 self.end_headers()
@@ -111,3 +113,36 @@ def test_webhook_flags_on_the_command_line(receiver: Receiver) -> None:
         receiver.wait_for(1)
     event = stripe.Webhook.construct_event(*receiver.received[0], SECRET)
     assert event.type == "product.created"
+
+
+def test_a_rolled_back_request_keeps_the_delivery_state_of_earlier_events(
+    hooked: SandboxProcess, receiver: Receiver
+) -> None:
+    """A payment that fails under error_if_incomplete rolls the store back; the events of the
+    requests before it, still being delivered then, end up delivered (pending_webhooks 0)."""
+    receiver.delay = 0.3
+    client = hooked.client()
+    product = client.v1.products.create({"name": "Seat"})
+    price = client.v1.prices.create(
+        {
+            "product": product.id,
+            "unit_amount": 2900,
+            "currency": "usd",
+            "recurring": {"interval": "month"},
+        }
+    )
+    customer = client.v1.customers.create({"name": "Declined"})
+    pm = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
+    with pytest.raises(stripe.CardError):
+        client.v1.subscriptions.create(
+            {
+                "customer": customer.id,
+                "items": [{"price": price.id}],
+                "default_payment_method": pm.id,
+                "payment_behavior": "error_if_incomplete",
+            }
+        )
+    events = client.v1.events.list().data
+    receiver.wait_for(len(events))
+    time.sleep(0.5)
+    assert [e.type for e in client.v1.events.list().data if e.pending_webhooks] == []
