@@ -45,6 +45,7 @@ log = logging.getLogger("clerk_portal.billing.quantities")
 DEBOUNCE_SECONDS = 1.5
 SYNCABLE = ("active", "past_due", "trialing")
 _scheduled: dict[int, asyncio.Task[None]] = {}
+_tasks: set[asyncio.Task[None]] = set()  # scheduled and running: what a flush waits for
 _locks: dict[int, asyncio.Lock] = {}
 
 
@@ -94,14 +95,15 @@ async def request_quantity_sync(
     task = _scheduled.get(workspace_id)
     if task is not None and not task.done():
         return  # the scheduled sync will read the newest counts
-    _scheduled[workspace_id] = asyncio.get_running_loop().create_task(
-        _sync_later(workspace_id, delay, gateway)
-    )
+    task = asyncio.get_running_loop().create_task(_sync_later(workspace_id, delay, gateway))
+    _scheduled[workspace_id] = task
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
 
 
 async def flush_quantity_syncs() -> None:
-    """Wait for every scheduled sync of this process (tests, shutdown)."""
-    while pending := [task for task in _scheduled.values() if not task.done()]:
+    """Wait for every scheduled or running sync of this process (tests, shutdown)."""
+    while pending := [task for task in _tasks if not task.done()]:
         await asyncio.gather(*pending, return_exceptions=True)
 
 

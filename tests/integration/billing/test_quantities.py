@@ -108,6 +108,18 @@ async def test_a_sync_retried_after_the_mirror_moved_replays_the_same_update(env
     assert kinds.count("quantities") == 1
 
 
+async def test_a_flush_waits_for_a_sync_already_running(env: Env):
+    workspace_id, sub_id, _ = await subscribed(env)
+    add_members(workspace_id, 2)
+    await quantities.request_quantity_sync(workspace_id, delay=0)
+    for _ in range(5):  # let the sync start: it has left the schedule and is talking to Stripe
+        await asyncio.sleep(0)
+
+    await quantities.flush_quantity_syncs()
+
+    assert stripe_quantities(env, sub_id)["seat"] == 4
+
+
 async def test_numbers_beyond_the_included_ones_are_billed(env: Env):
     workspace_id, sub_id, _ = await subscribed(env, numbers=3)
     await in_db(lambda s: repository.add_number(s, workspace_id=workspace_id, e164="+14155559001"))
