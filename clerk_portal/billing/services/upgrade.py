@@ -221,8 +221,9 @@ async def _subscribe(
     items: list[dict],
     trial_end: int | None,
 ) -> UpgradeResult:
-    """Create the subscription of this attempt (its key is the attempt's, not the tab's)."""
-    await gateway.set_default_payment_method(view.customer_id or "", card.id)
+    """Create the subscription of this attempt (its key is the attempt's, not the tab's).
+
+    The card becomes the customer's default only once it paid: a declined one leaves nothing."""
     params: dict = {
         "customer": view.customer_id,
         "items": items,
@@ -259,6 +260,7 @@ async def _subscribe(
         raise PaymentRequiresAction(
             AUTHENTICATE, client_secret=secret, subscription_id=pending.id
         ) from None
+    await gateway.set_default_payment_method(view.customer_id or "", card.id)
     return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
@@ -335,6 +337,7 @@ async def finish_authenticated_upgrade(
         await _record_failure(workspace_id, actor_user_id, chosen.name, message)
         raise CardDeclined(message)
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
+    await gateway.set_default_payment_method(view.customer_id, card.id)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
     record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
     return await write_subscription(view, gateway, snapshot, apply=record(card))

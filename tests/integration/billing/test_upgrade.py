@@ -8,7 +8,7 @@ import pytest
 import stripe
 from sqlmodel import select
 
-from clerk_portal.billing import live
+from clerk_portal.billing import live, repository
 from clerk_portal.billing.errors import BillingError, CardDeclined, PaymentRequiresAction
 from clerk_portal.billing.overview import load_overview
 from clerk_portal.billing.services.upgrade import (
@@ -116,6 +116,23 @@ async def test_a_declined_first_payment_leaves_the_trial_and_charges_nothing(env
     with session_scope() as session:
         kinds = [a.kind for a in session.exec(select(BillingActivity))]
         assert kinds == ["upgrade_failed"]
+
+
+async def test_a_declined_first_payment_leaves_no_card_on_file(env: Env):
+    """The refusal changes nothing: the declined card does not become the customer's default
+    (at Stripe, nor in the mirror after the customer's webhooks)."""
+    workspace_id, owner_id = make_workspace()
+    with pytest.raises(CardDeclined):
+        await upgrade(env, workspace_id, owner_id, "startup", "month", card="4000000000000341")
+    env.settle()
+
+    with session_scope() as session:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        customer_id = account.stripe_customer_id
+    customer = env.stripe().v1.customers.retrieve(customer_id)
+    assert customer.invoice_settings.default_payment_method is None
+    overview = await load_overview(workspace_id)
+    assert (overview.card_brand, overview.card_last4) == (None, None)
 
 
 async def test_three_d_secure_on_the_card_form_then_upgrade(env: Env):
