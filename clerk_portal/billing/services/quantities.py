@@ -373,6 +373,9 @@ def _preview_params(
             "items": items,
             "proration_behavior": "create_prorations",
             "proration_date": at,
+            # A subscription ending at the period end has no upcoming invoice to preview, yet a
+            # change until then is prorated: both previews renew, so their difference is the same.
+            "cancel_at_period_end": False,
         },
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from clerk_portal import billing_effect
 from clerk_portal.billing import repository
-from clerk_portal.billing.services import quantities
+from clerk_portal.billing.services import cancel, quantities
 from clerk_portal.billing.services.common import in_db
 
 from .conftest import Env
@@ -95,3 +95,29 @@ async def test_a_change_not_yet_synced_is_not_counted_in_the_next_preview(env: E
     )
     number = await billing_effect.preview(workspace_id, numbers_delta=1)
     assert number.prorated_cents == 800
+
+
+async def test_a_change_while_the_subscription_is_canceling_previews_its_proration(env: Env):
+    """Stripe has no upcoming invoice for a subscription that ends at the period end, yet a
+    quantity change until then is prorated: the preview must still name that amount."""
+    workspace_id, owner, _sub = await subscribe(env, members=1, numbers=2)
+    await cancel.cancel_at_period_end(
+        workspace_id=workspace_id, actor_user_id=owner, reason=next(iter(cancel.CANCEL_REASONS))
+    )
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    customer = account.stripe_customer_id or ""
+
+    removal = await billing_effect.preview(workspace_id, seats_delta=-1)
+
+    assert removal.prorated_cents == -4900
+    member = await in_db(
+        lambda s: next(
+            m for m in repository.list_members(s, workspace_id=workspace_id) if m.role != "owner"
+        )
+    )
+    await in_db(
+        lambda s: repository.remove_member(s, workspace_id=workspace_id, membership_id=member.id)
+    )
+    before = _pending_prorations(env, customer)
+    await quantities.sync_quantities(workspace_id=workspace_id)
+    assert _pending_prorations(env, customer) - before == removal.prorated_cents
