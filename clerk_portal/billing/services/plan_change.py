@@ -294,7 +294,15 @@ async def change_plan(
             return PlanChangeResult("none", plan, interval, 0, None, message)
         raise BillingError(f"You are already on {label}.")
     if review is not None:
-        await _check_review(review, gateway, view, seats, numbers, plan, interval)
+        try:
+            await _check_review(review, gateway, view, seats, numbers, plan, interval)
+        except BillingError:
+            # Another tab confirmed this very change a moment ago (Stripe is there, the mirror
+            # may not be yet): go on, so Stripe replays or ignores it and it is recorded once.
+            if direction == "downgrade" or not await _on_stripe_already(
+                gateway, view, plan, interval
+            ):
+                raise
     if direction == "downgrade":
         problems = pricing.check_downgrade(plan, seats, numbers)
         if problems:
@@ -347,6 +355,13 @@ async def change_plan(
 
     summary = await write_subscription(view, gateway, snapshot, apply=apply)
     return PlanChangeResult("upgrade", plan, interval, charged, None, summary)
+
+
+async def _on_stripe_already(
+    gateway: StripeGateway, view: AccountView, plan: str, interval: str
+) -> bool:
+    subscription = await gateway.retrieve_subscription(view.subscription_id or "")
+    return mirror.plan_of(subscription) == (plan, interval)
 
 
 async def _check_review(
