@@ -277,7 +277,11 @@ async def change_plan(
         problems = pricing.check_downgrade(plan, seats, numbers)
         if problems:
             raise BillingError(" ".join(problems))
-        once = f"{view.namespace}:downgrade:{review.token}" if review else None
+        # Two tabs confirming one review at one mirror version record it once; scheduled
+        # again after an undo, it is a new action.
+        once = (
+            f"{view.namespace}:downgrade:{review.token}:v{view.mirror_version}" if review else None
+        )
         return await _schedule_downgrade(workspace_id, actor_user_id, plan, interval, label, once)
     problems = pricing.check_plan_limits(plan, seats, numbers)
     if problems:

@@ -14,7 +14,9 @@ cent paid was named by a confirmed preview or is a renewal at the catalog price;
 one row per action (and per Stripe event) with the amount Stripe billed; at most one live
 subscription. A refusal is a legitimate outcome when it has a message and changed nothing.
 
-Examples: MONEY_EXAMPLES (default 30; `make test-deep` runs 500), steps: MONEY_STEPS (12).
+Examples: MONEY_EXAMPLES (default 30; `make test-deep` runs 500), a third of them on PostgreSQL
+(the services are the same; the database's part is its locking and transactions, which a few
+examples exercise, and `make test` stays short); steps: MONEY_STEPS (12).
 Each example starts from a reset sandbox (with the catalog synced again) and emptied tables.
 """
 
@@ -242,7 +244,6 @@ class MoneyMachine(RuleBasedStateMachine):
         self.plan: str | None = None
         self.interval: str | None = None
         self.pending: tuple[str, str] | None = None
-        self.kept_pending: tuple[str, str] | None = None  # a downgrade pending when canceled
         self.canceling = False
         self.card = "none"
         self.pool = 0  # confirmed prorations not yet invoiced
@@ -675,7 +676,7 @@ class MoneyMachine(RuleBasedStateMachine):
         total = catalog_total(plan, interval, self.seats, len(self.numbers))
         _, self.balance = with_balance(total, self.balance)
         self.phase, self.status, self.plan, self.interval = "live", "active", plan, interval
-        self.pending = self.kept_pending = None
+        self.pending = None
         self.canceling, self.card, self.pool = False, "good", 0
         self.expect_activity({"upgrade": preview.amount_due_today_cents})
 
@@ -929,8 +930,7 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         self.unexpected(refusal)
         self.world.settle()
-        self.canceling = True
-        self.kept_pending, self.pending = self.pending, None
+        self.canceling = True  # bug 7: a pending downgrade is kept (not applied while ending)
         self.expect_activity({"cancel_scheduled": None})
 
     @precondition(lambda self: self.phase == "live" and self.canceling)
@@ -942,8 +942,7 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         self.unexpected(refusal)
         self.world.settle()
-        self.canceling = False
-        self.pending, self.kept_pending = self.kept_pending, None  # bug 7: kept through resume
+        self.canceling = False  # bug 7: the pending downgrade is kept through the resume
         self.expect_activity({"resumed": None})
 
     # --- the card -----------------------------------------------------------------------------
@@ -1010,7 +1009,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.advance_to(end)
         if self.canceling:
             self.phase, self.status, self.canceling, self.pool = "ended", "canceled", False, 0
-            self.kept_pending = None
+            self.pending = None
             self.expect_activity({}, canceled=1)
             return
         switched = self.pending is not None
@@ -1046,7 +1045,7 @@ class MoneyMachine(RuleBasedStateMachine):
         if self.retries_left == 0:
             self.phase, self.status, self.canceling, self.pool = "ended", "canceled", False, 0
             self.old_owed, self.open_amount = self.old_owed + self.open_amount, 0
-            self.pending = self.kept_pending = None
+            self.pending = None
             self.expect_activity({}, failed=1, canceled=1)
         else:
             self.expect_activity({}, failed=1)
@@ -1124,14 +1123,11 @@ class MoneyMachine(RuleBasedStateMachine):
                 billed_numbers,
                 stripe_items.get("number", (0, 0, 0, 0))[3],
             )
-            if not self.canceling:
-                self.equal(
-                    "mirror: pending downgrade",
-                    self.pending,
-                    (account.pending_plan, account.pending_interval)
-                    if account.pending_plan
-                    else None,
-                )
+            self.equal(
+                "mirror: pending downgrade",
+                self.pending,
+                (account.pending_plan, account.pending_interval) if account.pending_plan else None,
+            )
             if self.pending:
                 self.equal(
                     f"a pending downgrade to {self.pending[0]} fits the team",
@@ -1239,6 +1235,7 @@ def test_money_machine(
         url=webhook_server.url, secret=WEBHOOK_SECRET, initial_backoff=0.2, max_attempts=5
     )
     sandbox_process.reset()
+    examples = EXAMPLES if database_url.startswith("sqlite") else max(1, EXAMPLES // 3)
     with asyncio.Runner() as runner:
         runner.run(_sync_catalog())
         MoneyMachine.world = World(
@@ -1248,7 +1245,7 @@ def test_money_machine(
             run_state_machine_as_test(
                 MoneyMachine,
                 settings=settings(
-                    max_examples=EXAMPLES,
+                    max_examples=examples,
                     stateful_step_count=STEPS,
                     deadline=None,
                     database=None,
