@@ -16,7 +16,7 @@ subscription. A refusal is a legitimate outcome when it has a message and change
 
 Examples: MONEY_EXAMPLES (default 30; `make test-deep` runs 500), a third of them on PostgreSQL
 (the services are the same; the database's part is its locking and transactions, which a few
-examples exercise, and `make test` stays short); steps: MONEY_STEPS (12).
+examples exercise, and `make test` stays short); steps: MONEY_STEPS (9).
 Each example starts from a reset sandbox (with the catalog synced again) and emptied tables.
 """
 
@@ -68,7 +68,7 @@ from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess
 from .conftest import WEBHOOK_SECRET, WebhookServer, make_workspace
 
 EXAMPLES = int(os.environ.get("MONEY_EXAMPLES", "30"))
-STEPS = int(os.environ.get("MONEY_STEPS", "12"))
+STEPS = int(os.environ.get("MONEY_STEPS", "9"))
 CARDS = {"good": "4242424242424242", "failing": "4000000000000341"}
 LIVE = ("active", "past_due", "trialing", "unpaid", "incomplete")
 RETRIES = 3  # the sandbox's retry_days: 3, 5, 7 days after the first failure
