@@ -131,19 +131,19 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
     live = account.stripe_subscription_id is not None and account.status not in ("canceled",)
     next_cents: int | None = None
     if live and not account.cancel_at_period_end:
-        # Stripe's upcoming invoice (pending prorations included), until a first refresh the
-        # recurring total. A pending downgrade is the portal's own: Stripe does not know it yet.
+        # Stripe's upcoming invoice (pending prorations included; with a pending downgrade the
+        # invoice of the switch), until a first refresh the recurring total of what renews.
         next_cents = account.upcoming_invoice_cents
         if next_cents is None:
             next_cents = recurring
-        if account.pending_plan and account.pending_interval:
-            pending = pricing.quote(
-                account.pending_plan,
-                account.pending_interval,  # type: ignore[arg-type]
-                seats,
-                numbers,
-            )
-            next_cents = pending.total_cents
+            if account.pending_plan and account.pending_interval:
+                pending = pricing.quote(
+                    account.pending_plan,
+                    account.pending_interval,  # type: ignore[arg-type]
+                    seats,
+                    numbers,
+                )
+                next_cents = pending.total_cents
     return BillingOverview(
         workspace_id=workspace_id,
         mirror_version=account.mirror_version,

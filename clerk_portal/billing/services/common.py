@@ -8,11 +8,13 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
-from clerk_portal.billing import mirror, repository
+from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import GatewayError, StripeUnavailable
 from clerk_portal.billing.gateway import StripeGateway
 from clerk_portal.db import session_scope
@@ -198,12 +200,14 @@ async def _refresh_upcoming(workspace_id: int, gateway: StripeGateway) -> None:
     """A preview taken while the mirror moved may be older than the change that moved it, so
     it is taken again."""
     for _attempt in range(_CAS_ATTEMPTS):
-        version, subscription_id = await in_db(lambda s: _upcoming_source(s, workspace_id))
+        source = await in_db(lambda s: _upcoming_source(s, workspace_id))
+        version = source.version
         cents: int | None = None
         at = None
-        if subscription_id is not None:
+        if source.subscription_id is not None:
             try:
-                preview = await gateway.preview_invoice({"subscription": subscription_id})
+                params = await _preview_params(gateway, workspace_id, source)
+                preview = await gateway.preview_invoice(params)
             except StripeUnavailable as error:
                 log.warning("upcoming invoice of workspace %s: %s", workspace_id, error.message)
                 return
@@ -211,17 +215,79 @@ async def _refresh_upcoming(workspace_id: int, gateway: StripeGateway) -> None:
                 preview = None
             if preview is not None:
                 cents, at = preview.amount_due, mirror.from_unix(preview.period_end)
+                at = source.pending_at or at  # an interval switch previews a period from now
         if await in_db(
             lambda s, c=cents, a=at, v=version: _write_upcoming(s, workspace_id, v, c, a)
         ):
             return
 
 
-def _upcoming_source(session: Session, workspace_id: int) -> tuple[int, str | None]:
-    """(mirror version, the subscription to preview or None when no invoice is coming)."""
+@dataclass(frozen=True)
+class _Upcoming:
+    """What to preview: the subscription (None: no invoice is coming), and a pending downgrade
+    with the counts it will bill."""
+
+    version: int
+    subscription_id: str | None
+    pending: tuple[str, str] | None
+    pending_at: datetime | None
+    seats: int
+    numbers: int
+
+
+def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
     account = repository.get_billing_account(session, workspace_id=workspace_id)
     live = account.status in INVOICED_AGAIN and not account.cancel_at_period_end
-    return account.mirror_version, account.stripe_subscription_id if live else None
+    pending = (account.pending_plan, account.pending_interval or "month")
+    return _Upcoming(
+        account.mirror_version,
+        account.stripe_subscription_id if live else None,
+        pending if account.pending_plan else None,
+        account.pending_change_at,
+        repository.active_seat_count(session, workspace_id=workspace_id),
+        repository.active_number_count(session, workspace_id=workspace_id),
+    )
+
+
+async def _preview_params(
+    gateway: StripeGateway, workspace_id: int, source: _Upcoming
+) -> dict[str, Any]:
+    """A pending downgrade is the portal's own: Stripe renews at the old prices unless asked
+    for the invoice of the switch (the new plan's prices, no proration: `plan_change` swaps
+    them so at the period end), which also bills the pending prorations and spends the credit."""
+    params: dict[str, Any] = {"subscription": source.subscription_id}
+    if source.pending:
+        plan, interval = source.pending
+        items = await swapped_items(
+            gateway, workspace_id, plan, interval, source.seats, source.numbers
+        )
+        params["subscription_details"] = {"items": items, "proration_behavior": "none"}
+    return params
+
+
+async def swapped_items(
+    gateway: StripeGateway, workspace_id: int, plan: str, interval: str, seats: int, numbers: int
+) -> list[dict]:
+    """The subscription's items on `plan`/`interval`, quantities for the given counts."""
+    chosen = get_catalog().plan(plan)
+    items = await in_db(lambda session: mirror.items_by_kind(session, workspace_id))
+    seat = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
+    number = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
+    swapped = [
+        {"id": items["seat"].stripe_subscription_item_id, "price": seat.id, "quantity": seats}
+    ]
+    extra = pricing.number_quantity(plan, numbers)
+    if "number" in items:
+        swapped.append(
+            {
+                "id": items["number"].stripe_subscription_item_id,
+                "price": number.id,
+                "quantity": extra,
+            }
+        )
+    else:
+        swapped.append({"price": number.id, "quantity": extra})
+    return swapped
 
 
 def _write_upcoming(

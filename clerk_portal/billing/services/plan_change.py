@@ -40,6 +40,8 @@ from clerk_portal.billing.services.common import (
     in_db,
     load_account,
     log,
+    refresh_upcoming_invoice,
+    swapped_items,
     write_subscription,
 )
 from clerk_portal.models import BillingAccount, utcnow
@@ -147,30 +149,6 @@ async def _context(workspace_id: int, plan: str, interval: str) -> tuple[Account
     return view, seats, numbers
 
 
-async def _swapped_items(
-    gateway: StripeGateway, workspace_id: int, plan: str, interval: str, seats: int, numbers: int
-) -> list[dict]:
-    chosen = get_catalog().plan(plan)
-    items = await in_db(lambda session: mirror.items_by_kind(session, workspace_id))
-    seat = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
-    number = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
-    swapped = [
-        {"id": items["seat"].stripe_subscription_item_id, "price": seat.id, "quantity": seats}
-    ]
-    extra = pricing.number_quantity(plan, numbers)
-    if "number" in items:
-        swapped.append(
-            {
-                "id": items["number"].stripe_subscription_item_id,
-                "price": number.id,
-                "quantity": extra,
-            }
-        )
-    else:
-        swapped.append({"price": number.id, "quantity": extra})
-    return swapped
-
-
 async def preview_plan_change(
     *, workspace_id: int, plan: str, interval: str, gateway: StripeGateway | None = None
 ) -> PlanChangePreview:
@@ -207,7 +185,7 @@ async def _preview(
         return await _reviewed(shown, view, None, seats, numbers)
     if proration_date is None:
         proration_date = await _stripe_now(gateway, view)
-    items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    items = await swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
     preview = await gateway.preview_invoice(
         {
             "subscription": view.subscription_id,
@@ -307,12 +285,16 @@ async def change_plan(
         problems = pricing.check_downgrade(plan, seats, numbers)
         if problems:
             raise BillingError(" ".join(problems))
-        once = f"{view.namespace}:downgrade:{review.token}" if review else None
+        # Two tabs confirming one review at one mirror version record it once; scheduled
+        # again after an undo, it is a new action.
+        once = (
+            f"{view.namespace}:downgrade:{review.token}:v{view.mirror_version}" if review else None
+        )
         return await _schedule_downgrade(workspace_id, actor_user_id, plan, interval, label, once)
     problems = pricing.check_plan_limits(plan, seats, numbers)
     if problems:
         raise BillingError(" ".join(problems))
-    items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    items = await swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
     key = f"{view.namespace}:plan:{view.subscription_id}:{plan}:{interval}:v{view.mirror_version}"
     params: dict = {
         "items": items,
@@ -412,7 +394,9 @@ async def _schedule_downgrade(
         )
         return PlanChangeResult("downgrade", plan, interval, 0, when, summary)
 
-    return await in_db(write)
+    result = await in_db(write)
+    await refresh_upcoming_invoice(workspace_id, gateway_or_default(None))  # the switch's invoice
+    return result
 
 
 async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -> None:
@@ -436,6 +420,7 @@ async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -
         )
 
     await in_db(write)
+    await refresh_upcoming_invoice(workspace_id, gateway_or_default(None))
 
 
 async def apply_due_change(
@@ -480,7 +465,7 @@ async def apply_due_change(
     if problems:
         await in_db(lambda s: _drop_pending(s, workspace_id, plan, interval, " ".join(problems)))
         return clock
-    items = await _swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
+    items = await swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
     try:
         mode, params = await _switch(gateway, view, items, pending, interval, due, now)
         snapshot = await gateway.update_subscription(

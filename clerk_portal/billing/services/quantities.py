@@ -198,6 +198,8 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
     current = (target.seat_item[1], target.number_item[1] if target.number_item else 0)
     if wanted == current:
         await in_db(lambda session: _clear_dirty(session, workspace_id, wanted))
+        # Stripe bills the same, but a pending downgrade's invoice follows the team anyway.
+        await refresh_upcoming_invoice(workspace_id, gateway)
         return SyncOutcome(False, target.seats, billed_numbers, "already in sync")
     items = [{"id": target.seat_item[0], "quantity": target.seats}]
     if target.number_item:

@@ -8,9 +8,9 @@ Stripe call.
 
 from __future__ import annotations
 
-from clerk_portal.billing import repository
+from clerk_portal.billing import catalog, repository
 from clerk_portal.billing.overview import load_overview
-from clerk_portal.billing.services import quantities
+from clerk_portal.billing.services import plan_change, quantities
 from clerk_portal.billing.services.common import in_db, refresh_upcoming_invoice
 from clerk_portal.billing.services.demo import advance_demo_clock
 
@@ -70,3 +70,60 @@ async def test_stripe_failing_the_preview_keeps_the_last_amount_and_the_change_g
         await refresh_upcoming_invoice(workspace_id, gateway)
     upcoming = env.stripe().v1.invoices.create_preview({"subscription": sub_id})
     assert (await load_overview(workspace_id)).next_invoice_cents == upcoming.amount_due
+
+
+async def test_with_a_pending_downgrade_next_invoice_is_what_the_switch_bills(env: Env):
+    """Found by the money machine: with a downgrade pending, the overview showed the new plan's
+    catalog price alone, while the renewal on the new plan also bills the prorations pending
+    (and spends the credit balance): the next invoice is Stripe's, with the new plan's prices."""
+    workspace_id, owner, _sub_id = await subscribe(env, plan="business", members=1)
+    await advance_demo_clock(workspace_id=workspace_id, days=10)
+    env.settle()
+    add_members(workspace_id, 1)  # a third seat, prorated and invoiced at the renewal
+    await quantities.sync_quantities(workspace_id=workspace_id)
+    env.settle()
+    preview = await plan_change.preview_plan_change(
+        workspace_id=workspace_id, plan="startup", interval="month"
+    )
+    await plan_change.change_plan(
+        workspace_id=workspace_id,
+        actor_user_id=owner,
+        plan="startup",
+        interval="month",
+        review=preview.review,
+    )
+    env.settle()
+    shown = (await load_overview(workspace_id)).next_invoice_cents
+    assert shown is not None and shown > 3 * 2900  # the new plan's price and the proration
+
+    await advance_demo_clock(workspace_id=workspace_id, days=21)  # past the period end
+    env.settle()
+    after = await load_overview(workspace_id)
+    assert (after.plan, after.pending_plan) == ("startup", None)
+    assert after.latest_invoices[0].amount_due_cents == shown
+
+
+async def test_a_number_within_stripes_billing_still_moves_a_pending_downgrades_invoice(env: Env):
+    """Found by the money machine: Business includes the number, so Stripe's quantities do not
+    move and nothing refreshed the preview, but the pending Startup plan bills it."""
+    workspace_id, owner, _sub_id = await subscribe(env, plan="business", members=1, numbers=1)
+    preview = await plan_change.preview_plan_change(
+        workspace_id=workspace_id, plan="startup", interval="month"
+    )
+    await plan_change.change_plan(
+        workspace_id=workspace_id,
+        actor_user_id=owner,
+        plan="startup",
+        interval="month",
+        review=preview.review,
+    )
+    env.settle()
+    before = (await load_overview(workspace_id)).next_invoice_cents
+    await in_db(lambda s: repository.add_number(s, workspace_id=workspace_id, e164="+14155550999"))
+    await quantities.sync_quantities(workspace_id=workspace_id)
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.extra_numbers_billed, overview.pending_plan) == (0, "startup")
+    assert overview.next_invoice_cents == (before or 0) + catalog.get_catalog().plan(
+        "startup"
+    ).price_cents("number", "month")

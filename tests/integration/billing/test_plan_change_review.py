@@ -89,3 +89,26 @@ async def test_a_review_is_refused_once_the_amount_it_showed_moved(env: Env):
 
     assert (len(env.quantity_updates(sub)), len(_invoices(env, sub))) == (writes, invoices)
     assert (await load_overview(workspace_id)).interval == "month"
+
+
+async def test_a_downgrade_scheduled_again_after_an_undo_is_recorded_again(env: Env):
+    """Found by the money machine: the same downgrade reviewed again after an undo has the same
+    review token, and its history row was taken for a repeat of the first one."""
+    workspace_id, owner, _ = await subscribe(env, plan="business", members=1)
+    for _ in range(2):
+        preview = await plan_change.preview_plan_change(
+            workspace_id=workspace_id, plan="startup", interval="month"
+        )
+        await plan_change.change_plan(
+            workspace_id=workspace_id,
+            actor_user_id=owner,
+            plan="startup",
+            interval="month",
+            review=preview.review,
+        )
+        overview = await load_overview(workspace_id)
+        assert (overview.pending_plan, overview.pending_interval) == ("startup", "month")
+        await plan_change.undo_pending_change(workspace_id=workspace_id, actor_user_id=owner)
+    kinds = await activity_kinds(workspace_id)
+    assert kinds.count("plan_downgrade_scheduled") == 2
+    assert kinds.count("plan_change_undone") == 2
