@@ -113,13 +113,16 @@ async def cancel_at_period_end(
 async def resume(
     *, workspace_id: int, actor_user_id: int | None, gateway: StripeGateway | None = None
 ) -> SubscriptionSnapshot:
-    """Undo a cancellation before the period ends."""
+    """Undo a cancellation before the period ends. Idempotent like the cancel: a resume sent
+    again (a double click, another tab) writes nothing; sent at once, Stripe replays the first."""
     gateway = gateway_or_default(gateway)
     view = await _live_subscription(workspace_id)
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    if not account.cancel_at_period_end:
+        return await gateway.retrieve_subscription(view.subscription_id or "")
+    key = f"{view.namespace}:resume:{view.subscription_id}:v{view.mirror_version}"
     snapshot = await gateway.update_subscription(
-        view.subscription_id or "",
-        {"cancel_at_period_end": False},
-        idempotency_key=f"{view.namespace}:resume:{view.subscription_id}:v{view.mirror_version}",
+        view.subscription_id or "", {"cancel_at_period_end": False}, idempotency_key=key
     )
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
@@ -130,6 +133,7 @@ async def resume(
             actor_user_id=actor_user_id,
             kind="resumed",
             summary=f"{actor_name(session, actor_user_id)} resumed the subscription",
+            action_key=key,
         )
 
     await write_subscription(view, gateway, snapshot, apply=apply)

@@ -167,3 +167,19 @@ async def test_two_tabs_confirming_the_same_downgrade_schedule_and_record_it_onc
     assert [result.direction for result in done] == ["downgrade", "downgrade"]
     assert (await activity_kinds(workspace_id)).count("plan_downgrade_scheduled") == 1
     assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == writes  # until period end
+
+
+async def test_resume_sent_twice_at_once_and_again_resumes_and_records_once(env: Env):
+    workspace_id, owner, sub = await subscribe(env, plan="startup")
+    await _cancel(workspace_id, owner)
+    writes = len(_executed_posts(env, f"/v1/subscriptions/{sub}"))
+
+    def resume():
+        return cancel.resume(workspace_id=workspace_id, actor_user_id=owner)
+
+    await asyncio.gather(resume(), resume())
+    again = await resume()
+
+    assert again.cancel_at_period_end is False
+    assert (await activity_kinds(workspace_id)).count("resumed") == 1
+    assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == writes + 1
