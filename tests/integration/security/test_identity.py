@@ -203,6 +203,39 @@ def test_a_second_account_with_the_same_verified_email_cannot_take_an_accepted_i
     )
 
 
+def test_a_removed_member_invited_again_is_that_account_s_seat_not_a_newcomer_s(
+    portal, portal_database, provider
+):
+    workspace_id = invited_owner_workspace(portal_database)
+    provider.set_user("olivia", email=VICTIM_EMAIL, name="Olivia Park", email_verified=True)
+    provider.set_user("impostor", email=VICTIM_EMAIL, name="Olivia P.", email_verified=True)
+    with browser(portal) as client:
+        sign_in(client, provider, "olivia")
+    with Session(engine_for(portal_database)) as session:
+        owner = repository.upsert_user(session, issuer="t", subject="o2", email="o2@acme.example")
+        repository.add_member(
+            session,
+            workspace_id=workspace_id,
+            email="o2@acme.example",
+            role="owner",
+            user_id=owner.id,
+        )
+        seat = invitation(portal_database, workspace_id)
+        repository.change_role(
+            session, workspace_id=workspace_id, membership_id=seat.id, role="member"
+        )
+        repository.remove_member(session, workspace_id=workspace_id, membership_id=seat.id)
+        repository.add_member(session, workspace_id=workspace_id, email=VICTIM_EMAIL)
+        session.commit()
+
+    with browser(portal) as impostor:
+        sign_in(impostor, provider, "impostor")
+        assert principal_for_token(impostor.cookies[SESSION_COOKIE]).workspace_id != workspace_id
+    with browser(portal) as client:
+        sign_in(client, provider, "olivia")
+        assert principal_for_token(client.cookies[SESSION_COOKIE]).workspace_id == workspace_id
+
+
 def test_an_invitation_read_by_a_sign_in_then_accepted_by_another_account_stays_with_the_first(
     portal, portal_database, provider
 ):
