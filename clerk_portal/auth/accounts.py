@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from clerk_portal import live_touch
 from clerk_portal.auth.oidc import Identity
 from clerk_portal.billing import repository
+from clerk_portal.domain_errors import NotFound
 from clerk_portal.models import Membership, User, Workspace
 
 
-def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -> tuple[User, int]:
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    workspace_id: int
+    # Open invitations for the email that were not accepted: the provider has not verified it.
+    invitations_held_back: int = 0
+
+
+def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -> SignIn:
     """Match the user by (issuer, subject), keep email and name current, accept open invitations
-    for their email, and return the workspace to open: their first one, or a new one (on trial)
-    for someone who belongs to none."""
+    for their email if the provider has verified it, and return the workspace to open: the one
+    they have just joined, else their first one, or a new one (on trial) for someone who belongs
+    to none."""
     user = repository.upsert_user(
         session,
         issuer=identity.issuer,
@@ -21,20 +33,16 @@ def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -
         email=identity.email,
         name=identity.name,
     )
-    if user.email:
-        invitations = session.exec(
-            select(Membership).where(
-                Membership.email == user.email,
-                Membership.status == "invited",
-                col(Membership.user_id).is_(None),
-            )
-        ).all()
-        for invitation in invitations:
-            repository.accept_invitation(session, membership_id=invitation.id, user_id=user.id)
-            live_touch.touch(session, workspace_id=invitation.workspace_id)  # open tabs follow
+    held_back, joined = 0, []
+    if identity.email_verified:
+        joined = _accept_invitations(session, user=user)
+    else:  # the email claim alone proves nothing: many providers let anyone type any address
+        held_back = len(repository.open_invitations(session, email=user.email, user_id=user.id))
+    if joined:
+        return SignIn(user, joined[-1], held_back)
     workspaces = user_workspaces(session, user_id=user.id)
     if workspaces:
-        return user, workspaces[0][0].id
+        return SignIn(user, workspaces[0][0].id, held_back)
     workspace = repository.create_workspace(
         session,
         name=f"{user.name or user.email or 'My'}'s workspace",
@@ -42,7 +50,38 @@ def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -
         owner_user_id=user.id,
         trial_days=trial_days,
     )
-    return user, workspace.id
+    return SignIn(user, workspace.id, held_back)
+
+
+def _accept_invitations(session: Session, *, user: User) -> list[int]:
+    """Accept the open invitations for a verified email; returns the workspaces joined.
+
+    The first account to accept an invitation keeps it (`repository.accept_invitation`).
+    """
+    joined = []
+    for invitation in repository.open_invitations(session, email=user.email, user_id=user.id):
+        if _has_another_seat(session, invitation=invitation, user_id=user.id):
+            continue  # already in that workspace under another address: keep that seat
+        try:
+            repository.accept_invitation(session, membership_id=invitation.id, user_id=user.id)
+        except NotFound:
+            continue  # another account took it a moment ago
+        live_touch.touch(session, workspace_id=invitation.workspace_id)  # open tabs follow
+        joined.append(invitation.workspace_id)
+    return joined
+
+
+def _has_another_seat(session: Session, *, invitation: Membership, user_id: int) -> bool:
+    return (
+        session.exec(
+            select(Membership.id).where(
+                Membership.workspace_id == invitation.workspace_id,
+                Membership.user_id == user_id,
+                Membership.id != invitation.id,
+            )
+        ).first()
+        is not None
+    )
 
 
 def user_workspaces(session: Session, *, user_id: int) -> list[tuple[Workspace, str]]:

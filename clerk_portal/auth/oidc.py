@@ -61,6 +61,9 @@ class Identity:
     subject: str
     email: str
     name: str
+    # Whether the provider vouches that the email belongs to this subject: only then may the
+    # email claim open an invitation (anyone can type an unverified address at many providers).
+    email_verified: bool = False
 
 
 class OIDCClient:
@@ -171,6 +174,7 @@ class OIDCClient:
             subject=str(claims["sub"]),
             email=str(claims.get("email") or ""),
             name=str(claims.get("name") or claims.get("preferred_username") or ""),
+            email_verified=email_is_verified(claims),
         )
 
     async def verify_id_token(self, id_token: str, *, nonce: str) -> dict:
@@ -212,3 +216,12 @@ class OIDCClient:
             except ValueError as error:
                 raise OIDCError("invalid_id_token", f"malformed: {error}") from None
         raise AssertionError("unreachable")
+
+
+def email_is_verified(claims: dict) -> bool:
+    """The `email_verified` claim, read strictly: missing or anything but true means no.
+
+    Some providers send the string "true" instead of the JSON boolean; nothing else counts.
+    """
+    value = claims.get("email_verified")
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")

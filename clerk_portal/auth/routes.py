@@ -139,10 +139,32 @@ async def callback(request: Request) -> Response:
     except OIDCError as error:
         log.info("sign-in refused: %s", error.reason)
         return _clear_login_cookie(auth_error_page(error.reason))
-    token = await asyncio.to_thread(_start_session, identity, settings)
-    response = RedirectResponse(return_to, status_code=303)
+    previous = request.cookies.get(sessions.SESSION_COOKIE)
+    token, held_back = await asyncio.to_thread(_start_session, identity, settings, previous)
+    if held_back:
+        log.info("sign-in: %d invitation(s) held back, email not verified", held_back)
+        response: Response = invitation_held_back_page(identity.email, return_to)
+    else:
+        response = RedirectResponse(return_to, status_code=303)
     _set_session_cookie(response, token, settings)
     return _clear_login_cookie(response)
+
+
+def invitation_held_back_page(email: str, continue_to: str) -> HTMLResponse:
+    """Signed in, but an invitation for this email was not accepted: say why and what to do."""
+    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Invitation not accepted · Clerk Chat</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;
+color:#1c2024}}a{{color:#3e63dd}}</style></head><body>
+<h1>You are signed in, but your invitation was not accepted</h1>
+<p id="invitation-notice" data-reason="email_not_verified">A workspace invitation is waiting for
+{html.escape(email)}, but your identity provider has not verified that this email address is
+yours, so we did not add you to that workspace. Ask your identity provider (or your IT
+administrator) to verify your email address, then sign in again.</p>
+<p><a id="continue" href="{html.escape(continue_to)}">Continue to the portal</a></p>
+</body></html>"""
+    return HTMLResponse(body)
 
 
 def _save_attempt(attempt, return_to: str) -> str:
@@ -160,17 +182,20 @@ def _revoke(token: str | None) -> None:
         sessions.revoke_session(session, token=token)
 
 
-def _start_session(identity, settings: Settings) -> str:
+def _start_session(identity, settings: Settings, previous: str | None) -> tuple[str, int]:
+    """The new session's token, and how many invitations were held back (email unverified)."""
     with session_scope() as session:
-        user, workspace_id = accounts.complete_sign_in(
+        signed_in = accounts.complete_sign_in(
             session, identity=identity, trial_days=settings.trial_days
         )
-        return sessions.create_session(
+        token = sessions.rotate_session(
             session,
-            user_id=user.id,
-            workspace_id=workspace_id,
+            previous_token=previous,
+            user_id=signed_in.user.id,
+            workspace_id=signed_in.workspace_id,
             policy=sessions.SessionPolicy.from_settings(settings),
         )
+        return token, signed_in.invitations_held_back
 
 
 def _set_session_cookie(response: Response, token: str, settings: Settings) -> None:
@@ -208,7 +233,8 @@ async def demo_sign_in(request: Request) -> Response:
     person = (await request.form()).get("as")
     if person not in DEMO_PEOPLE:
         return auth_error_page("unknown_demo_person")
-    token = await asyncio.to_thread(_demo_session, str(person), settings)
+    previous = request.cookies.get(sessions.SESSION_COOKIE)
+    token = await asyncio.to_thread(_demo_session, str(person), settings, previous)
     if token is None:
         return auth_error_page("demo_not_seeded", 409)
     response = RedirectResponse(routes.BILLING, status_code=303)
@@ -216,7 +242,8 @@ async def demo_sign_in(request: Request) -> Response:
     return response
 
 
-def _demo_session(person: str, settings: Settings) -> str | None:
+def _demo_session(person: str, settings: Settings, previous: str | None) -> str | None:
+    """Demo people are seeded members (no invitation, no email claim to trust)."""
     from clerk_portal.demo import DEMO_ISSUER
 
     with session_scope() as session:
@@ -226,8 +253,9 @@ def _demo_session(person: str, settings: Settings) -> str | None:
         workspaces = accounts.user_workspaces(session, user_id=user.id) if user else []
         if not workspaces:
             return None
-        return sessions.create_session(
+        return sessions.rotate_session(
             session,
+            previous_token=previous,
             user_id=user.id,
             workspace_id=workspaces[0][0].id,
             policy=sessions.SessionPolicy.from_settings(settings),

@@ -2,7 +2,8 @@
 
 The browser holds only a random 256-bit id in an HttpOnly cookie; the database keeps its SHA-256, so
 a copy of the table cannot be replayed as cookies. Sessions end after an idle timeout, an absolute
-lifetime, sign-out, or when the member is removed from the workspace.
+lifetime, sign-out, a new sign-in in the same browser, or when the member is removed from the
+workspace.
 """
 
 from __future__ import annotations
@@ -97,13 +98,33 @@ def set_workspace(session: Session, *, record: AuthSession, workspace_id: int) -
     session.add(record)
 
 
-def revoke_session(session: Session, *, token: str | None) -> None:
-    if token:
-        session.exec(
-            update(AuthSession)
-            .where(col(AuthSession.token_hash) == _digest(token))
-            .values(revoked_at=utcnow())
+def revoke_session(session: Session, *, token: str | None) -> int:
+    """End the session a cookie names (sign-out, or a new sign-in in that browser)."""
+    if not token:
+        return 0
+    result = session.exec(
+        update(AuthSession)
+        .where(
+            col(AuthSession.token_hash) == _digest(token),
+            col(AuthSession.revoked_at).is_(None),
         )
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def rotate_session(
+    session: Session,
+    *,
+    previous_token: str | None,
+    user_id: int,
+    workspace_id: int | None,
+    policy: SessionPolicy,
+) -> str:
+    """A new session for a sign-in, and the end of the one this browser held before: a copy of
+    the old cookie (a shared computer, a leaked log) is worth nothing afterwards."""
+    revoke_session(session, token=previous_token)
+    return create_session(session, user_id=user_id, workspace_id=workspace_id, policy=policy)
 
 
 def revoke_member_sessions(session: Session, *, user_id: int, workspace_id: int) -> int:

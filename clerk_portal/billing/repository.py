@@ -182,18 +182,53 @@ def add_member(
     return member
 
 
+def open_invitations(session: Session, *, email: str, user_id: int) -> list[Membership]:
+    """Invitations this user may accept: for their email, and not bound to another account.
+
+    A removed member invited again keeps their row and its `user_id`, so only they can take it.
+    """
+    if not email:
+        return []
+    return list(
+        session.exec(
+            select(Membership)
+            .where(
+                Membership.email == email,
+                Membership.status == "invited",
+                sa.or_(col(Membership.user_id).is_(None), Membership.user_id == user_id),
+            )
+            .order_by(col(Membership.id))
+        )
+    )
+
+
 def accept_invitation(
     session: Session, *, membership_id: int, user_id: int, now: datetime | None = None
 ) -> Membership:
-    member = session.get(Membership, membership_id)
-    if member is None or member.status != "invited":
-        raise NotFound("That invitation is no longer open.")
+    """Bind an open invitation to the account accepting it, once and for good.
+
+    One conditional UPDATE: of two accounts with the same email signing in at once, the first
+    takes the seat and the second matches no row (it must not overwrite `user_id`).
+    """
     now = now or utcnow()
-    member.user_id, member.status, member.joined_at, member.updated_at = user_id, "active", now, now
     try:
-        session.flush()
+        taken = session.exec(
+            sa.update(Membership)
+            .where(
+                col(Membership.id) == membership_id,
+                col(Membership.status) == "invited",
+                sa.or_(col(Membership.user_id).is_(None), col(Membership.user_id) == user_id),
+            )
+            .values(user_id=user_id, status="active", joined_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
     except IntegrityError as error:
         raise MemberExistsError("You are already a member of this workspace.") from error
+    member = session.get(Membership, membership_id)
+    if member is not None:
+        session.refresh(member)  # the UPDATE went around the identity map
+    if member is None or taken.rowcount != 1:
+        raise NotFound("That invitation is no longer open.")
     return member
 
 

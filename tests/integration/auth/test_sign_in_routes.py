@@ -91,8 +91,10 @@ def test_first_sign_in_of_an_invited_email_joins_that_workspace(http, provider, 
         )
         session.commit()
         workspace_id = workspace.id
+    provider.set_user("bob", email="bob@acme.example", name="Bob Brown", email_verified=True)
 
     sign_in(http, provider, subject="bob")
+    provider.set_user("bob", email="bob@acme.example", name="Bob Brown")
 
     principal = principal_for_token(http.cookies[SESSION_COOKIE])
     assert principal.workspace_id == workspace_id

@@ -48,7 +48,9 @@ def test_an_invitation_accepted_at_sign_in_raises_the_live_version(portal_databa
     with session_scope() as session:
         accounts.complete_sign_in(
             session,
-            identity=Identity(issuer="t", subject="bob", email="bob@x.example", name="Bob"),
+            identity=Identity(
+                issuer="t", subject="bob", email="bob@x.example", name="Bob", email_verified=True
+            ),
             trial_days=14,
         )
 
