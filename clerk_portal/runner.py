@@ -58,7 +58,8 @@ def _kill_group_leftovers(pgid: int) -> None:
 
 def reflex_argv(*, dev: bool, port: int, host: str = "127.0.0.1") -> list[str]:
     # Reflex's own default is every interface (0.0.0.0): the host is always given.
-    reflex = [sys.executable, "-m", "reflex", "run", "--loglevel", "warning", "--backend-host", host]
+    reflex = [sys.executable, "-m", "reflex", "run", "--loglevel", "warning"]
+    reflex += ["--backend-host", host]
     if dev:
         return [*reflex, "--frontend-port", str(port), "--backend-port", str(DEV_BACKEND_PORT)]
     return [*reflex, "--env", "prod", "--single-port", "--frontend-port", str(port)]

@@ -16,7 +16,7 @@ import uvicorn
 
 from .app import Config, create_app
 
-SECRET_KEYS_ENV = "SANDBOX_SECRET_KEYS"
+SECRET_KEYS_ENV = "SANDBOX_SECRET_KEYS"  # noqa: S105 - the variable's name
 PUBLISHABLE_KEYS_ENV = "SANDBOX_PUBLISHABLE_KEYS"
 WEBHOOK_SECRET_ENV = "SANDBOX_WEBHOOK_SECRET"  # noqa: S105 - the variable's name
 

@@ -14,7 +14,7 @@ import pytest
 from clerk_portal.settings import get_settings
 
 pytestmark = pytest.mark.e2e
-WEBHOOK_SECRET = "whsec_e2e_portal_tests"  # noqa: S105 - what tests/support/portal.py sets
+WEBHOOK_SECRET = "whsec_e2e_portal_tests"
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -36,9 +36,9 @@ def _listening(pid: int) -> list[tuple[str, int]]:
 def _non_loopback_ipv4() -> str | None:
     for addresses in psutil.net_if_addrs().values():
         for address in addresses:
-            if address.family == socket.AF_INET:
-                if not ipaddress.ip_address(address.address).is_loopback:
-                    return address.address
+            is_ipv4 = address.family == socket.AF_INET
+            if is_ipv4 and not ipaddress.ip_address(address.address).is_loopback:
+                return address.address
     return None
 
 

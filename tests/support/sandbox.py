@@ -121,7 +121,7 @@ def start_sandbox(
     secret_keys: tuple[str, ...] = (SECRET_KEY,),
     publishable_keys: tuple[str, ...] = (PUBLISHABLE_KEY,),
     allowed_origins: tuple[str, ...] = (PORTAL_ORIGIN,),
-    startup_timeout: float = 20,
+    startup_timeout: float = 60,
 ) -> SandboxProcess:
     """Start ``python -m clerk_portal.sandbox`` on ``port`` (a free one by default) and wait.
     It accepts only ``secret_keys``/``publishable_keys`` (given by environment, as `make run`

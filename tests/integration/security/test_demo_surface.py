@@ -19,7 +19,7 @@ import pytest
 import stripe
 
 from clerk_portal import runner
-from clerk_portal.settings import Settings
+from clerk_portal.settings import SANDBOX_SECRET_KEY, Settings
 from tests.support.ports import free_port, wait_for_http
 
 FOREIGN = "https://attacker.example"
@@ -139,7 +139,7 @@ def test_a_dns_rebound_name_is_refused(demo):
 
 
 def test_a_made_up_secret_key_gets_401_in_stripes_shape(demo):
-    for made_up in ("sk_test_whatever", "sk_test_clerk_portal_sandbox", "pk_test_whatever"):
+    for made_up in ("sk_test_whatever", SANDBOX_SECRET_KEY, "pk_test_whatever"):
         answer = httpx.get(
             demo.url + "/v1/customers", headers={"Authorization": f"Bearer {made_up}"}
         )
@@ -232,7 +232,8 @@ def _tree(pid: int) -> list[psutil.Process]:
 def _non_loopback_ipv4() -> str | None:
     for addresses in psutil.net_if_addrs().values():
         for address in addresses:
-            if address.family == socket.AF_INET and not ipaddress.ip_address(address.address).is_loopback:
+            is_ipv4 = address.family == socket.AF_INET
+            if is_ipv4 and not ipaddress.ip_address(address.address).is_loopback:
                 return address.address
     return None
 
@@ -267,6 +268,6 @@ def test_demo_mode_binds_loopback_unless_host_says_otherwise():
     argv = runner.reflex_argv(dev=False, port=3000, host=demo.listen_host)
     assert argv[argv.index("--backend-host") + 1] == "127.0.0.1"
     assert runner.sandbox_argv(demo)[runner.sandbox_argv(demo).index("--host") + 1] == "127.0.0.1"
-    shared = Settings(_env_file=None, portal_mode="demo", host="0.0.0.0")  # noqa: S104
-    assert shared.listen_host == "0.0.0.0"  # noqa: S104
+    shared = Settings(_env_file=None, portal_mode="demo", host="0.0.0.0")
+    assert shared.listen_host == "0.0.0.0"
     assert shared.stripe_api_base_url == f"http://127.0.0.1:{shared.sandbox_port}"
