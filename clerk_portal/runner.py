@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -55,8 +56,10 @@ def _kill_group_leftovers(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def reflex_argv(*, dev: bool, port: int) -> list[str]:
+def reflex_argv(*, dev: bool, port: int, host: str = "127.0.0.1") -> list[str]:
+    # Reflex's own default is every interface (0.0.0.0): the host is always given.
     reflex = [sys.executable, "-m", "reflex", "run", "--loglevel", "warning"]
+    reflex += ["--backend-host", host]
     if dev:
         return [*reflex, "--frontend-port", str(port), "--backend-port", str(DEV_BACKEND_PORT)]
     return [*reflex, "--env", "prod", "--single-port", "--frontend-port", str(port)]
@@ -83,22 +86,38 @@ def demo_webhook_secret() -> str:
     return path.read_text().strip()
 
 
-def sandbox_argv(settings: Settings, webhook_secret: str) -> list[str]:
-    return [
+def sandbox_argv(settings: Settings) -> list[str]:
+    """No secret here: a command line is readable by every local user (`ps`)."""
+    argv = [
         sys.executable,
         "-m",
         "clerk_portal.sandbox",
         "--host",
-        "127.0.0.1",
+        settings.listen_host,
         "--port",
         str(settings.sandbox_port),
         "--data",
         settings.sandbox_data,
         "--webhook-url",
-        f"http://127.0.0.1:{settings.dev_backend_port or settings.port}/stripe/webhook",
-        "--webhook-secret",
-        webhook_secret,
+        f"http://{settings.local_host}:{settings.dev_backend_port or settings.port}/stripe/webhook",
     ]
+    for origin in settings.cors_origins:  # Stripe.js runs on the portal's pages only
+        argv += ["--allow-origin", origin]
+    api_host = urlsplit(settings.stripe_api_base_url or "").hostname
+    if api_host:
+        argv += ["--allow-host", api_host]
+    return argv
+
+
+def sandbox_environment(
+    settings: Settings, env: dict[str, str], webhook_secret: str
+) -> dict[str, str]:
+    """The sandbox accepts only the keys the portal uses, and signs with the portal's secret."""
+    return env | {
+        "SANDBOX_SECRET_KEYS": settings.stripe_secret,
+        "SANDBOX_PUBLISHABLE_KEYS": settings.stripe_publishable,
+        "SANDBOX_WEBHOOK_SECRET": webhook_secret,
+    }
 
 
 def wait_until_answering(url: str, child: ChildProcess, timeout: float = 30) -> None:
@@ -122,7 +141,12 @@ def prepare_demo(settings: Settings, children: list[ChildProcess], env: dict[str
     from clerk_portal.demo import seed_demo
 
     secret = env.setdefault("STRIPE_WEBHOOK_SECRET", demo_webhook_secret())
-    sandbox = ChildProcess("Stripe sandbox", sandbox_argv(settings, secret), env, PROJECT_ROOT)
+    sandbox = ChildProcess(
+        "Stripe sandbox",
+        sandbox_argv(settings),
+        sandbox_environment(settings, env, secret),
+        PROJECT_ROOT,
+    )
     children.append(sandbox)
     wait_until_answering(f"{settings.stripe_api_base_url}/_sandbox/health", sandbox)
     # The portal starts listening only after its build: keep retrying deliveries (like Stripe,
@@ -169,7 +193,12 @@ def run_portal(*, dev: bool = False) -> int:
         if settings.is_demo:
             prepare_demo(settings, children, env)
         children.append(
-            ChildProcess("portal", reflex_argv(dev=dev, port=settings.port), env, PROJECT_ROOT)
+            ChildProcess(
+                "portal",
+                reflex_argv(dev=dev, port=settings.port, host=settings.listen_host),
+                env,
+                PROJECT_ROOT,
+            )
         )
         print(f"\n  clerk_portal: open {settings.portal_url}  (Ctrl-C stops everything)\n")
         while True:

@@ -15,7 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# The sandbox accepts any `sk_test_` key; these are the demo defaults, never valid in production.
+# The demo's keys: the sandbox `make run` starts accepts only these (or the STRIPE_* keys set);
+# never valid in production.
 SANDBOX_SECRET_KEY = "sk_test_clerk_portal_sandbox"  # noqa: S105 - public demo value
 SANDBOX_PUBLISHABLE_KEY = "pk_test_clerk_portal_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_clerk_portal_sandbox"  # noqa: S105 - public demo value
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'clerk_portal.db'}"
     redis_url: str | None = None
 
+    # The address the portal (and in demo mode the sandbox) listens on; unset: loopback in demo
+    # mode, every interface in production (which sets it).
+    host: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     # Set by `make dev` only: Reflex's development mode serves the backend on its own port.
     dev_backend_port: int | None = Field(default=None, ge=1, le=65535)
@@ -77,6 +81,20 @@ class Settings(BaseSettings):
         return self.portal_mode == "demo"
 
     @property
+    def listen_host(self) -> str:
+        if self.host:
+            return self.host
+        return "127.0.0.1" if self.is_demo else "0.0.0.0"  # noqa: S104 - production's default
+
+    @property
+    def local_host(self) -> str:
+        """Where this machine's processes reach what listens on `listen_host` (URL form)."""
+        host = self.listen_host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard is reached on loopback
+            return "127.0.0.1"
+        return f"[{host}]" if ":" in host else host
+
+    @property
     def portal_url(self) -> str:
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
@@ -100,7 +118,7 @@ class Settings(BaseSettings):
     def stripe_api_base_url(self) -> str | None:
         if self.stripe_api_base:
             return self.stripe_api_base.rstrip("/")
-        return f"http://127.0.0.1:{self.sandbox_port}" if self.is_demo else None
+        return f"http://{self.local_host}:{self.sandbox_port}" if self.is_demo else None
 
     @property
     def stripe_secret(self) -> str:

@@ -4,7 +4,12 @@ It speaks Stripe's HTTP API under ``/v1`` (form encoding, ``expand[]``, paginati
 Stripe's error shapes) for the resources the portal uses, sends signed webhooks, serves invoice
 pages and PDFs, and a Stripe.js stand-in at ``/v3``. It imports nothing from the rest of the portal.
 
-Sandbox-only controls (no API key needed; the sandbox is meant for local use only):
+Only the API keys it was started with are accepted (``SANDBOX_SECRET_KEYS``,
+``SANDBOX_PUBLISHABLE_KEYS``; a publishable key only on the endpoints Stripe.js calls). Web pages
+get CORS only from the ``--allow-origin`` origins and only on those endpoints; any other preflight
+or write from a page is refused (``browser_guard.py``).
+
+Sandbox-only controls (no API key: for local processes, not web pages):
 
 - ``GET  /_sandbox/health``
 - ``POST /_sandbox/reset``: forget every object, idempotency record, fault and logged request;

@@ -149,7 +149,9 @@ async def handle(request: Request) -> Response:
 
     key = _api_key(request)
     resolved = router.resolve(method, path)
-    if key is None or not (key.startswith("sk_test_") or key.startswith("pk_test_")):
+    config = sandbox.config
+    # only the keys the sandbox was started with: a made-up sk_test_ key is no key
+    if key is None or key not in config.secret_keys | config.publishable_keys:
         return finish(401, _auth_error(key).body())
     if resolved is None:
         err = StripeError(
@@ -157,7 +159,7 @@ async def handle(request: Request) -> Response:
         )
         return finish(404, err.body())
     entry_route, path_args = resolved
-    publishable = key.startswith("pk_test_")
+    publishable = key in config.publishable_keys
     if publishable and not entry_route.publishable:
         err = StripeError(
             401,
@@ -203,7 +205,8 @@ async def _execute(
     """Run the request once, or replay the saved answer of its idempotency key."""
     gate, method, path = sandbox.gate, request.method, request.url.path
     key, idem_key = _api_key(request), request.headers.get("idempotency-key")
-    request_id, publishable = headers["Request-Id"], bool(key and key.startswith("pk_test_"))
+    request_id = headers["Request-Id"]
+    publishable = key in sandbox.config.publishable_keys
     try:
         params = decode(request.url.query, body)
     except StripeError as err:

@@ -13,11 +13,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
 from . import api, controls, documents, resources, router, stripe_js
+from .browser_guard import BrowserGuard
 from .resources.clocks import run_due
 from .store import DEFAULT_API_VERSION, Ctx, Store
 from .webhooks import WebhookSender
@@ -35,6 +35,13 @@ class Config:
     data: Path | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # the only API keys accepted; publishable ones only where Stripe.js calls
+    secret_keys: frozenset[str] = frozenset()
+    publishable_keys: frozenset[str] = frozenset()
+    # the portal's origins: the only ones given CORS (on Stripe.js's endpoints only)
+    allowed_origins: tuple[str, ...] = ()
+    # Host header names accepted besides IP addresses and localhost
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class Sandbox:
@@ -154,15 +161,9 @@ def create_app(config: Config | None = None) -> Starlette:
         *documents.routes(),
         *stripe_js.routes(),
     ]
+    hosts = (*sandbox.config.allowed_hosts, sandbox.config.host)
     middleware = [
-        Middleware(
-            CORSMiddleware,
-            allow_origins=["*"],
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=["Request-Id", "Idempotent-Replayed", "Stripe-Version"],
-            max_age=600,
-        )
+        Middleware(BrowserGuard, origins=sandbox.config.allowed_origins, hosts=hosts),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=sandbox.lifespan)
     app.state.sandbox = sandbox

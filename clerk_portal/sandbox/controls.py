@@ -1,4 +1,5 @@
-"""Sandbox-only controls under /_sandbox/ (no API key: the sandbox is for local use only)."""
+"""Sandbox-only controls under /_sandbox/ (no API key: for local processes; web pages are
+refused by ``browser_guard``, except the 3-D Secure outcome that Stripe.js posts)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ async def stripe_js(request: Request) -> Response:
     return Response(
         _script(),
         media_type="application/javascript",
-        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
+        headers={"Cache-Control": "no-cache"},
     )
 
 

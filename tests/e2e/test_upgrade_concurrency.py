@@ -31,7 +31,6 @@ from tests.support.reflex_socket import ReflexSocket
 
 UPGRADE = "reflex___state____state.clerk_portal___pages___billing___upgrade____upgrade_state"
 PAGE = "/billing/upgrade"
-SECRET = "sk_test_e2e_concurrency"
 TABS = 5
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
@@ -81,7 +80,7 @@ def open_card_form(portal, cookie: str) -> ReflexSocket:
     assert len(found) == 1, reply
     secret = found.pop()
     browser = stripe.StripeClient(
-        "pk_test_e2e_concurrency", base_addresses={"api": portal.sandbox_url}
+        get_settings().stripe_publishable, base_addresses={"api": portal.sandbox_url}
     )
     browser.v1.setup_intents.confirm(
         secret.split("_secret_")[0],
@@ -110,7 +109,10 @@ def customer_of(portal, workspace_id: int) -> str:
 
 def at_stripe(portal, customer_id: str) -> tuple[list, list]:
     """(the customer's subscriptions, its paid invoices) as the sandbox has them."""
-    client = stripe.StripeClient(SECRET, base_addresses={"api": portal.sandbox_url})
+    # the portal's sandbox accepts only the portal's keys
+    client = stripe.StripeClient(
+        get_settings().stripe_secret, base_addresses={"api": portal.sandbox_url}
+    )
     subscriptions = client.v1.subscriptions.list({"customer": customer_id, "status": "all"}).data
     invoices = client.v1.invoices.list({"customer": customer_id}).data
     return subscriptions, [i for i in invoices if i.status == "paid"]

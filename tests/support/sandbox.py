@@ -18,6 +18,8 @@ import stripe
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "sk_test_sandbox_0123456789"
 PUBLISHABLE_KEY = "pk_test_sandbox_0123456789"
+# The portal's origin the test sandboxes give CORS to (on Stripe.js's endpoints only).
+PORTAL_ORIGIN = "http://localhost:3000"
 
 
 def free_port() -> int:
@@ -116,9 +118,14 @@ def start_sandbox(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     *,
-    startup_timeout: float = 20,
+    secret_keys: tuple[str, ...] = (SECRET_KEY,),
+    publishable_keys: tuple[str, ...] = (PUBLISHABLE_KEY,),
+    allowed_origins: tuple[str, ...] = (PORTAL_ORIGIN,),
+    startup_timeout: float = 60,
 ) -> SandboxProcess:
-    """Start ``python -m clerk_portal.sandbox`` on ``port`` (a free one by default) and wait."""
+    """Start ``python -m clerk_portal.sandbox`` on ``port`` (a free one by default) and wait.
+    It accepts only ``secret_keys``/``publishable_keys`` (given by environment, as `make run`
+    does, never on the command line) and gives CORS only to ``allowed_origins``."""
     port = port or free_port()
     args = [
         sys.executable,
@@ -132,10 +139,15 @@ def start_sandbox(
     if data:
         args += ["--data", str(data)]
     if webhook_url:
-        args += ["--webhook-url", webhook_url, "--webhook-secret", webhook_secret or ""]
+        args += ["--webhook-url", webhook_url]
+    for origin in allowed_origins:
+        args += ["--allow-origin", origin]
     env = {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "SANDBOX_SECRET_KEYS": ",".join(secret_keys),
+        "SANDBOX_PUBLISHABLE_KEYS": ",".join(publishable_keys),
+        "SANDBOX_WEBHOOK_SECRET": webhook_secret or "",
     }
     process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env)
     sandbox = SandboxProcess(port, process, Path(data) if data else None, args)
