@@ -42,6 +42,18 @@ def storable(value: Any) -> Any:
     return value
 
 
+def stored_type(event: dict[str, Any]) -> str:
+    """The event type as the inbox keeps it (text a column can hold: no NUL, no lone surrogate)."""
+    event_type = event.get("type")
+    if isinstance(event_type, str) and len(event_type) <= MAX_TYPE and _is_type(event_type):
+        return event_type
+    return "(not an event type)"
+
+
+def _is_type(text: str) -> bool:
+    return EVENT_TYPE.fullmatch(text) is not None
+
+
 def has_event_id(event: dict[str, Any]) -> bool:
     event_id = event.get("id")
     return isinstance(event_id, str) and bool(OBJECT_ID.fullmatch(event_id))
@@ -64,7 +76,7 @@ def unusable(event: dict[str, Any], id_prefixes: Mapping[str, str]) -> str | Non
     event_type = event.get("type")
     if not isinstance(event_type, str) or len(event_type) > MAX_TYPE:
         return "type is not a string of at most 100 characters"
-    if not EVENT_TYPE.fullmatch(event_type):
+    if not _is_type(event_type):
         return "type is not an event type"
     if unix_time(event.get("created")) is None:
         return "created is not a Unix time"

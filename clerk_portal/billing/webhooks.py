@@ -169,7 +169,7 @@ def store_event(
         insert(table)
         .values(
             stripe_event_id=event_id,
-            type=event.type[:100],
+            type=webhook_checks.stored_type(event.payload),
             payload=payload,
             event_created=webhook_checks.unix_time(event.payload.get("created")),
             **({"dead_at": utcnow(), "last_error": dead[:2000]} if dead else {}),

@@ -235,6 +235,8 @@ def malformed_events() -> dict[str, dict[str, Any]]:
             "id": "evt_" + "9" * 296,
         },
         "an id that is a number": {**event("invoice.paid", {"id": "in_1"}), "id": 12345},
+        "a type with a NUL": event("invoice.paid\x00", {"id": "in_1"}),
+        "a type with a lone surrogate": event("invoice.\ud800", {"id": "in_1"}),
         "a NaN amount": event("invoice.paid", {"id": "in_1", "amount_paid": float("nan")}),
         "no data": {**event("invoice.paid", {}), "data": None},
         "data.object a list": {**event("invoice.paid", {}), "data": {"object": [1, 2]}},
