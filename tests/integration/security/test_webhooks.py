@@ -176,7 +176,7 @@ def test_a_50_mb_body_with_its_content_length_is_refused_before_any_of_it_is_rea
     assert answer.status == 413
     assert json.loads(answer.body)["error"] == "payload too large"
     assert read == 0
-    assert answer.bytes_sent < 8 * MiB  # the answer came while the client was still sending
+    assert answer.bytes_sent < 20 * MiB  # answered mid-send (the rest: kernel socket buffers)
     assert peak < 8 * MiB
     assert hooks.rows() == []
 
@@ -193,7 +193,7 @@ def test_a_chunked_body_without_content_length_is_cut_off_after_1_mib(hooks: Hoo
     )
     assert answer.status == 413
     assert MiB < read < 2 * MiB  # the piece that passed the limit is the server's size, not kept
-    assert answer.bytes_sent < 8 * MiB
+    assert answer.bytes_sent < 20 * MiB
     assert peak < 8 * MiB
     assert hooks.rows() == []
 
@@ -236,7 +236,7 @@ def malformed_events() -> dict[str, dict[str, Any]]:
         },
         "an id that is a number": {**event("invoice.paid", {"id": "in_1"}), "id": 12345},
         "a type with a NUL": event("invoice.paid\x00", {"id": "in_1"}),
-        "a type with a lone surrogate": event("invoice.\ud800", {"id": "in_1"}),
+        "a type with a lone surrogate": event("invoice.LONE_SURROGATE", {"id": "in_1"}),
         "a NaN amount": event("invoice.paid", {"id": "in_1", "amount_paid": float("nan")}),
         "no data": {**event("invoice.paid", {}), "data": None},
         "data.object a list": {**event("invoice.paid", {}), "data": {"object": [1, 2]}},
@@ -264,6 +264,7 @@ async def test_a_signed_event_that_can_never_be_applied_is_a_400_kept_dead(hooks
     """Before: 500 (retried by Stripe forever) or 200 and a background failure retried forever."""
     workspace_with_customer(KNOWN)
     body = json.dumps(malformed_events()[case], allow_nan=True).encode()
+    body = body.replace(b"LONE_SURROGATE", rb"\ud800")  # JSON allows it; UTF-8 text does not
     response = await hooks.post(body)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "event cannot be applied"
