@@ -44,6 +44,14 @@ def _reconcile(args: argparse.Namespace) -> int:
     return reconcile.run(fix=args.fix)
 
 
+def _webhooks(args: argparse.Namespace) -> int:
+    from clerk_portal.billing import webhook_admin
+
+    if args.action == "replay":
+        return webhook_admin.run_replay(args.event_ids, replay_all=args.all)
+    return webhook_admin.show(dead_only=args.action == "dead")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m clerk_portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--fix", action="store_true", help="correct the drift (idempotent)")
     reconcile.set_defaults(handler=_reconcile)
+
+    hooks = commands.add_parser(
+        "webhooks", help="the webhook inbox: list events not applied, replay dead ones"
+    )
+    actions = hooks.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every event not applied yet: pending, failing, dead")
+    actions.add_parser("dead", help="the dead letters only (never retried on their own)")
+    replay = actions.add_parser("replay", help="apply dead events again now (after a fix)")
+    replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID", help="evt_… ids")
+    replay.add_argument("--all", action="store_true", help="every dead event")
+    hooks.set_defaults(handler=_webhooks)
     return parser
 
 

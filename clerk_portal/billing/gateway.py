@@ -271,7 +271,9 @@ def verify_webhook(
         raise SignatureError("payload is not JSON") from None
     if not isinstance(data, dict) or not data.get("id") or not data.get("type"):
         raise SignatureError("payload is not a Stripe event")
-    return VerifiedEvent(str(data["id"]), str(data["type"]), int(data.get("created") or 0), data)
+    created = data.get("created")  # its shape is the webhook's to judge (a 400, recorded)
+    created = created if isinstance(created, int) and abs(created) < 2**62 else 0
+    return VerifiedEvent(str(data["id"]), str(data["type"]), created, data)
 
 
 # --- the gateway ------------------------------------------------------------------------------

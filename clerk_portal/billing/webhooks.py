@@ -1,19 +1,24 @@
 """Stripe webhooks: verify, store once, answer fast, apply to the mirror in one transaction.
 
 `POST /stripe/webhook` (`webhook_routes()`, mounted by `api.py`):
-1. The raw body's `Stripe-Signature` is checked (HMAC with the endpoint secret; timestamps more
+1. A body over 1 MiB is refused with 413 before it is read whole: at once when Content-Length says
+   so, else as soon as the stream passes the limit (chunked bodies, or a Content-Length that lies).
+2. The raw body's `Stripe-Signature` is checked (HMAC with the endpoint secret; timestamps more
    than 300 s old or ahead are refused) → 400 with a short JSON reason, before any database work.
-2. The event is stored in the inbox with INSERT ... ON CONFLICT DO NOTHING on its id: concurrent
-   duplicates store one row. The answer is 200 at once.
-3. Processing runs in a background task of this process and, as a safety net, in a worker loop
+3. The event is stored in the inbox with INSERT ... ON CONFLICT DO NOTHING on its id: concurrent
+   duplicates store one row. Client secrets are redacted first (`webhook_checks.storable`). The
+   answer is 200 at once; a signed event that can never be applied (a field missing, a wrong type,
+   an id of an unknown shape: `webhook_checks.unusable`) is stored dead and answered 400.
+4. Processing runs in a background task of this process and, as a safety net, in a worker loop
    (`webhook_worker_forever`) that claims due rows (a lease in `locked_until`; PostgreSQL adds
    FOR UPDATE SKIP LOCKED). Failures record `attempts`, `last_error` and `next_attempt_at`
-   (exponential backoff) and are retried, never dropped.
-4. Order matters for subscriptions, invoices and customers, so the object is read again from Stripe
+   (exponential backoff); after MAX_ATTEMPTS the event is dead (`dead_at`): kept, listed and
+   replayed by `python -m clerk_portal webhooks`, never dropped.
+5. Order matters for subscriptions, invoices and customers, so the object is read again from Stripe
    and that state is applied (an old event arriving late cannot move the mirror backwards). The
    mirror write, the activity entry and marking the event processed share one transaction, which
    only commits if the event was still unprocessed: each event is applied once.
-5. After a subscription, invoice or invoice item event, Stripe's preview of the next invoice is
+6. After a subscription, invoice or invoice item event, Stripe's preview of the next invoice is
    mirrored again, once per burst of events (the overview's "Next invoice"); invoice items
    change nothing else. `drain()` waits for it too.
 Unknown event types are stored, acknowledged and marked processed with no effect.
@@ -22,6 +27,8 @@ Unknown event types are stored, acknowledged and marked processed with no effect
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -36,7 +43,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from clerk_portal import routes
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import mirror, pricing, repository, webhook_checks
 from clerk_portal.billing.errors import NotFoundAtStripe
 from clerk_portal.billing.gateway import (
     SignatureError,
@@ -56,6 +63,9 @@ from clerk_portal.settings import get_settings
 log = logging.getLogger("clerk_portal.billing.webhooks")
 LEASE_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
+# 2 s, 4 s, … 1 h, then hourly: an event still failing after about 5 hours of tries is dead.
+MAX_ATTEMPTS = 16
+MAX_BODY_BYTES = 1024 * 1024
 CONCURRENCY = 4
 UPCOMING_DELAY_SECONDS = 0.3
 
@@ -90,6 +100,8 @@ CUSTOMER_EVENTS = {
 INVOICEITEM_EVENTS = {"invoiceitem.created", "invoiceitem.updated", "invoiceitem.deleted"}
 HANDLED = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | CUSTOMER_EVENTS | INVOICEITEM_EVENTS
 CHANGE_THE_NEXT_INVOICE = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | INVOICEITEM_EVENTS
+# The events whose object is read again from Stripe by its id, and the prefix that id has.
+REFETCHED_ID_PREFIX = {t: "sub_" for t in SUBSCRIPTION_EVENTS} | {t: "in_" for t in INVOICE_EVENTS}
 
 
 class _AlreadyProcessed(Exception):
@@ -103,32 +115,64 @@ def webhook_routes() -> list[Route]:
     return [Route(routes.STRIPE_WEBHOOK, receive_webhook, methods=["POST"])]
 
 
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` (nothing more is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def receive_webhook(request: Request) -> JSONResponse:
-    payload = await request.body()
+    payload = await read_body(request)
+    if payload is None:
+        log.warning("webhook refused: body over %s bytes", MAX_BODY_BYTES)
+        return JSONResponse({"error": "payload too large", "limit_bytes": MAX_BODY_BYTES}, 413)
     try:
         event = verify_webhook(
             payload, request.headers.get("stripe-signature"), get_settings().webhook_secret
         )
     except SignatureError as error:
         return JSONResponse({"error": "invalid signature", "reason": str(error)}, 400)
-    row_id, inserted = await in_db(lambda session: store_event(session, event))
+    problem = webhook_checks.unusable(event.payload, REFETCHED_ID_PREFIX)
+    row_id, inserted = await in_db(lambda session: store_event(session, event, dead=problem))
+    if problem:
+        log.warning("webhook event %r can never be applied: %s", event.id[:80], problem)
+        body = {"error": "event cannot be applied", "reason": problem, "duplicate": not inserted}
+        return JSONResponse(body, 400)
     if inserted:
         dispatch(row_id)
     return JSONResponse({"received": True, "duplicate": not inserted})
 
 
-def store_event(session: Session, event: VerifiedEvent) -> tuple[int, bool]:
-    """Insert the event once; returns (row id, whether this call inserted it)."""
+def store_event(
+    session: Session, event: VerifiedEvent, *, dead: str | None = None
+) -> tuple[int, bool]:
+    """Insert the event once, its client secrets redacted; `dead` (a reason) stores it dead.
+    Returns (row id, whether this call inserted it)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = WebhookEvent.__table__  # type: ignore[attr-defined]
+    payload = webhook_checks.storable(event.payload)
+    event_id = event.id
+    if not webhook_checks.has_event_id(event.payload):  # the inbox still keeps it, once
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        event_id = f"invalid_{digest}"
     statement = (
         insert(table)
         .values(
-            stripe_event_id=event.id,
-            type=event.type[:100],
-            payload=event.payload,
-            event_created=event.created,
+            stripe_event_id=event_id,
+            type=webhook_checks.stored_type(event.payload),
+            payload=payload,
+            event_created=webhook_checks.unix_time(event.payload.get("created")),
+            **({"dead_at": utcnow(), "last_error": dead[:2000]} if dead else {}),
         )
         .on_conflict_do_nothing(index_elements=["stripe_event_id"])
         .returning(table.c.id)
@@ -137,7 +181,7 @@ def store_event(session: Session, event: VerifiedEvent) -> tuple[int, bool]:
     if row_id is not None:
         return row_id, True
     existing = session.execute(
-        sa.select(table.c.id).where(table.c.stripe_event_id == event.id)
+        sa.select(table.c.id).where(table.c.stripe_event_id == event_id)
     ).scalar_one()
     return existing, False
 
@@ -176,6 +220,10 @@ async def process_event(
     payload = await in_db(lambda session: _claim(session, row_id, claimed))
     if payload is None:
         return False
+    problem = webhook_checks.unusable(payload, REFETCHED_ID_PREFIX)
+    if problem:  # stored before the checks existed: retrying cannot help
+        await in_db(lambda session: _record_failure(session, row_id, problem, dead=True))
+        return False
     try:
         await apply_event(row_id, payload, gateway_or_default(gateway))
     except _AlreadyProcessed:
@@ -197,6 +245,7 @@ def _claim(session: Session, row_id: int, claimed: bool = False) -> dict[str, An
         .where(
             col(WebhookEvent.id) == row_id,
             col(WebhookEvent.processed_at).is_(None),
+            col(WebhookEvent.dead_at).is_(None),
             sa.or_(col(WebhookEvent.locked_until).is_(None), col(WebhookEvent.locked_until) < now),
         )
         .values(locked_until=now + timedelta(seconds=LEASE_SECONDS))
@@ -206,15 +255,21 @@ def _claim(session: Session, row_id: int, claimed: bool = False) -> dict[str, An
     return session.exec(select(WebhookEvent.payload).where(WebhookEvent.id == row_id)).one()
 
 
-def _record_failure(session: Session, row_id: int, message: str) -> None:
+def _record_failure(session: Session, row_id: int, message: str, *, dead: bool = False) -> None:
+    """One more failed attempt: retried after a backoff, or dead (`dead`, or MAX_ATTEMPTS)."""
     row = session.get(WebhookEvent, row_id)
     if row is None or row.processed_at is not None:
         return
     row.attempts += 1
     row.last_error = message[:2000]
     row.locked_until = None
-    delay = min(MAX_BACKOFF_SECONDS, 2 ** min(row.attempts, 12))
-    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    if dead or row.attempts >= MAX_ATTEMPTS:
+        row.dead_at = utcnow()
+        row.next_attempt_at = None
+        log.error("webhook event %s is dead after %s attempt(s)", row.stripe_event_id, row.attempts)
+    else:
+        delay = min(MAX_BACKOFF_SECONDS, 2 ** min(row.attempts, 12))
+        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
     session.add(row)
 
 
@@ -413,6 +468,7 @@ def _claim_due(session: Session, limit: int) -> list[int]:
         select(WebhookEvent.id)
         .where(
             col(WebhookEvent.processed_at).is_(None),
+            col(WebhookEvent.dead_at).is_(None),
             sa.or_(col(WebhookEvent.locked_until).is_(None), col(WebhookEvent.locked_until) < now),
             sa.or_(
                 col(WebhookEvent.next_attempt_at).is_(None),

@@ -163,7 +163,9 @@ class WebhookEvent(SQLModel, table=True):
     """The inbox: each Stripe event stored once (unique id), processed later and retried.
 
     A worker claims a row by setting `locked_until` (a lease); a failure records `last_error`
-    and the time of the next attempt (`next_attempt_at`, exponential backoff).
+    and the time of the next attempt (`next_attempt_at`, exponential backoff). An event that can
+    never be applied, or still fails after the last attempt, is dead (`dead_at`): kept, not
+    retried, until `python -m clerk_portal webhooks replay` tries it again.
     """
 
     __tablename__ = "webhook_event"
@@ -184,6 +186,7 @@ class WebhookEvent(SQLModel, table=True):
     workspace_id: int | None = None  # set once processed, when the event maps to a workspace
     locked_until: datetime | None = None
     next_attempt_at: datetime | None = None
+    dead_at: datetime | None = None
 
 
 class BillingActivity(SQLModel, table=True):
