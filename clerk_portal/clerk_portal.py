@@ -2,16 +2,24 @@
 
 import reflex as rx
 
-from clerk_portal import routes
+from clerk_portal import client_logs, routes
 from clerk_portal.api import build_api
 from clerk_portal.billing import reconcile, webhooks
 from clerk_portal.pages import login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.access import BillingAccessState
 from clerk_portal.pages.billing.state import BillingState
+from clerk_portal.security_headers import with_security_headers
 from clerk_portal.state import SessionState
 
-app = rx.App(api_transformer=build_api())
+# The backend's routes, then the security headers around everything (pages and files included).
+# Whatever a browser can make the server log goes through client_logs: one line, capped, limited.
+app = rx.App(
+    api_transformer=[build_api(), with_security_headers],
+    frontend_exception_handler=client_logs.report_frontend_exception,
+    backend_exception_handler=client_logs.report_backend_exception,
+)
+client_logs.install()
 # Background work of every backend worker: the webhook inbox's safety net (events whose in-process
 # processing was lost or failed) and the periodic billing jobs (reconcile, due plan changes).
 app.register_lifespan_task(webhooks.webhook_worker_forever)

@@ -36,15 +36,36 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+# Every frame of the page reports what its Content-Security-Policy blocked, in a form we can
+# recognise on the console (Chrome also logs its own "Refused to ..." line).
+CSP_VIOLATION_PREFIX = "CSP violation:"
+_REPORT_CSP_VIOLATIONS = f"""
+document.addEventListener("securitypolicyviolation", function (event) {{
+  console.error({CSP_VIOLATION_PREFIX!r} + " " + event.effectiveDirective + " blocked "
+    + (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
+}});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return (
+        text.startswith(CSP_VIOLATION_PREFIX)
+        or text.startswith("Refused to ")
+        or "Content Security Policy" in text
+    )
+
+
 class PageErrors:
     """Collects console errors and uncaught page errors; a browser test fails on any.
 
     With `own_origin`, console errors of other sites' pages (the identity provider's sign-in
-    form, say) are not ours to fix and are left out.
+    form, say) are not ours to fix and are left out. Content-Security-Policy violations on our
+    pages are collected apart: a test cannot allow them.
     """
 
     def __init__(self, page: Page, own_origin: str | None = None) -> None:
         self.messages: list[str] = []
+        self.csp_violations: list[str] = []
         self.page = page
         self.own_origin = own_origin
         self.allowed: list[str] = []
@@ -57,14 +78,17 @@ class PageErrors:
                 else None
             ),
         )
-        page.on(
-            "console",
-            lambda message: (
-                self.messages.append(f"console {message.type}: {message.text} ({page.url})")
-                if message.type == "error" and self._ours(page.url)
-                else None
-            ),
-        )
+        page.add_init_script(_REPORT_CSP_VIOLATIONS)
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if not self._ours(self.page.url):
+            return
+        line = f"console {message.type}: {message.text} ({self.page.url})"
+        if is_csp_violation(message.text):
+            self.csp_violations.append(line)
+        elif message.type == "error":
+            self.messages.append(line)
 
     def allow(self, fragment: str) -> None:
         """An error this test provokes on purpose (a declined card's 402 from Stripe, say)."""
@@ -74,6 +98,9 @@ class PageErrors:
         return self.own_origin is None or url.startswith(self.own_origin)
 
     def assert_none(self) -> None:
+        assert not self.csp_violations, "Content-Security-Policy violations:\n" + "\n".join(
+            self.csp_violations
+        )
         unexpected = [m for m in self.messages if not any(a in m for a in self.allowed)]
         assert not unexpected, "browser reported errors:\n" + "\n".join(unexpected)
 
