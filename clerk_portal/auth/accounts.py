@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from clerk_portal import live_touch
+from clerk_portal import live_touch, text_input
 from clerk_portal.auth.oidc import Identity
 from clerk_portal.billing import repository
 from clerk_portal.models import Membership, User, Workspace
@@ -19,7 +19,7 @@ def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -
         issuer=identity.issuer,
         subject=identity.subject,
         email=identity.email,
-        name=identity.name,
+        name=text_input.claim_name(identity.name),  # capped, no control characters
     )
     if user.email:
         invitations = session.exec(
