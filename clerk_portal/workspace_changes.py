@@ -122,6 +122,7 @@ def invite_member(
 ) -> Change:
     """Sent again by the same person (a double click, a second tab), the invitation is already
     done: no second row, no seat counted twice, no error."""
+    email = parse_email(email)
 
     def change(session: Session) -> Change:
         member = _invite(session, actor, email, role)
