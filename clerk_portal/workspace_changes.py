@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from sqlmodel import Session, select
 
-from clerk_portal import live_touch
+from clerk_portal import live_touch, text_input
 from clerk_portal.auth.sessions import revoke_member_sessions
 from clerk_portal.billing import pricing, repository
 from clerk_portal.billing.services.trial import trial_state
@@ -73,8 +73,22 @@ READ_ONLY = (
 # --- checks before confirming ------------------------------------------------------------------
 
 
+def parse_email(raw: object) -> str:
+    """An invitation's address: at most 254 characters, no control or text-direction characters
+    (an address that reads differently than it is stored could impersonate a colleague)."""
+    return text_input.email(raw)
+
+
+def parse_number(raw: object) -> str:
+    """A phone number as typed, capped before it is parsed (the refusal repeats what was typed)."""
+    return text_input.clean(
+        raw, label="phone number", max_length=text_input.PHONE_NUMBER, required=True
+    )
+
+
 def check_invite(actor: Actor, *, email: str, role: str) -> str:
     """The normalized email, or the refusal the invitation would get."""
+    email = parse_email(email)
     return _dry_run(actor, lambda session: _invite(session, actor, email, role).email)
 
 
@@ -91,6 +105,7 @@ def check_removal(actor: Actor, *, membership_id: int) -> str:
 
 def check_number(actor: Actor, *, e164: str) -> str:
     """The number in E.164, or why it cannot be added (malformed, already in use)."""
+    e164 = parse_number(e164)
     return _dry_run(actor, lambda session: _add_number(session, actor, e164).e164)
 
 
@@ -107,6 +122,7 @@ def invite_member(
 ) -> Change:
     """Sent again by the same person (a double click, a second tab), the invitation is already
     done: no second row, no seat counted twice, no error."""
+    email = parse_email(email)
 
     def change(session: Session) -> Change:
         member = _invite(session, actor, email, role)
@@ -149,6 +165,8 @@ def change_role(actor: Actor, *, membership_id: int, role: str) -> Change:
 
 
 def add_number(actor: Actor, *, e164: str, amount_cents: int | None = None) -> Change:
+    e164 = parse_number(e164)
+
     def change(session: Session) -> Change:
         phone = _add_number(session, actor, e164)
         return Change(f"Added phone number {format_e164(phone.e164)}", numbers_delta=1)

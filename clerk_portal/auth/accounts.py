@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from clerk_portal import live_touch
+from clerk_portal import live_touch, text_input
 from clerk_portal.auth.oidc import Identity
 from clerk_portal.billing import repository
 from clerk_portal.domain_errors import NotFound
@@ -31,7 +31,7 @@ def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -
         issuer=identity.issuer,
         subject=identity.subject,
         email=identity.email,
-        name=identity.name,
+        name=text_input.claim_name(identity.name),  # capped, no control characters
     )
     held_back, joined = 0, []
     if identity.email_verified:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from clerk_portal import routes
-from clerk_portal.auth import accounts, sessions
+from clerk_portal.auth import accounts, login_limits, sessions
 from clerk_portal.auth.oidc import OIDCClient, OIDCError
 from clerk_portal.db import session_scope
 from clerk_portal.models import User
@@ -42,6 +42,8 @@ FRIENDLY_REASONS = {
     "forbidden_origin": "That request did not come from this portal, so it was ignored.",
     "unknown_demo_person": "Choose the owner, the admin or the member to sign in as.",
     "demo_not_seeded": "The demo workspace is not set up yet: run `make run` once.",
+    login_limits.REASON: "Too many sign-ins were started from here in the last few minutes. "
+    "Please wait a few minutes, then sign in again.",
 }
 DEMO_PEOPLE = ("owner", "admin", "member")
 
@@ -103,6 +105,8 @@ async def login(request: Request) -> Response:
     client = oidc_client(settings)
     if client is None:
         return auth_error_page("not_configured", 404)
+    if reason := await login_limits.refusal(request):  # each start writes a row: bounded
+        return auth_error_page(reason, 429)
     try:
         attempt = await client.begin()
     except OIDCError as error:

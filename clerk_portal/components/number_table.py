@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from clerk_portal import text_input
 from clerk_portal.components.table import empty_state, field_label, scroll_table
 from clerk_portal.state import SessionState
 
@@ -23,6 +24,7 @@ def add_number_form(state) -> rx.Component:
                             placeholder="+1 415 555 0100",
                             auto_complete="off",
                             required=True,
+                            max_length=text_input.PHONE_NUMBER,
                             width="100%",
                             aria_invalid=rx.cond(state.number_error != "", "true", "false"),
                             aria_describedby="number-error",

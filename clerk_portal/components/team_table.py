@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from clerk_portal import text_input
 from clerk_portal.components.table import field_label, scroll_table
 from clerk_portal.state import SessionState
 
@@ -24,6 +25,7 @@ def invite_form(state) -> rx.Component:
                             type="email",
                             placeholder="name@company.com",
                             required=True,
+                            max_length=text_input.EMAIL,
                             width="100%",
                         ),
                         spacing="1",

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from clerk_portal import text_input
 from clerk_portal.billing import mirror, repository
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
@@ -50,10 +51,8 @@ def _ends(when: datetime | None) -> str:
 def _check_reason(reason: str, comment: str | None) -> str | None:
     if reason not in CANCEL_REASONS:
         raise InvalidValue("Please choose a reason for canceling.")
-    comment = (comment or "").strip() or None
-    if comment and len(comment) > MAX_COMMENT:
-        raise InvalidValue(f"Please keep the comment under {MAX_COMMENT} characters.")
-    return comment
+    text = text_input.clean(comment, label="comment", max_length=MAX_COMMENT, multiline=True)
+    return text or None
 
 
 async def _live_subscription(workspace_id: int):

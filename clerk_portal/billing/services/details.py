@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from clerk_portal import text_input
 from clerk_portal.billing import mirror, repository
 from clerk_portal.billing.gateway import CustomerSnapshot, StripeGateway
 from clerk_portal.billing.services.common import (
@@ -27,16 +28,28 @@ from clerk_portal.billing.services.customer import ensure_customer
 from clerk_portal.domain_errors import InvalidValue
 from clerk_portal.models import BillingAccount
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_LIMITS = {
+# Caps in characters, within what Stripe stores (an invoice custom field's value: 140).
+LIMITS = {
     "name": 200,
     "line1": 200,
     "line2": 200,
     "city": 100,
     "state": 100,
     "postal_code": 20,
+    "country": 2,
     "tax_id": 64,
     "po_number": 64,
+}
+LABELS = {
+    "name": "name on invoices",
+    "line1": "address line 1",
+    "line2": "address line 2",
+    "city": "city",
+    "state": "state or region",
+    "postal_code": "postal code",
+    "country": "country code",
+    "tax_id": "tax id",
+    "po_number": "PO number",
 }
 
 
@@ -55,21 +68,21 @@ class BillingDetails:
 
 
 def validate(details: BillingDetails) -> BillingDetails:
-    """Trimmed and checked; raises InvalidValue naming the field."""
-    values = {key: (value or "").strip() for key, value in vars(details).items()}
-    values["email"] = values["email"].lower()
-    if not _EMAIL.fullmatch(values["email"]) or len(values["email"]) > 320:
-        raise InvalidValue("Enter the email address invoices should go to.")
+    """Every field through the portal's text rules (capped, no control characters, whitespace
+    normalized); raises InvalidValue naming the field."""
+    raw = vars(details)
+    try:
+        values = {"email": text_input.email(raw["email"], label="billing email")}
+    except InvalidValue:
+        raise InvalidValue("Enter the email address invoices should go to.") from None
+    for key, limit in LIMITS.items():
+        values[key] = text_input.clean(raw[key], label=LABELS[key], max_length=limit)
     country = values["country"].upper()
     if country and not re.fullmatch(r"[A-Z]{2}", country):
         raise InvalidValue("Use the two-letter country code (for example US, DE, GB).")
     values["country"] = country
     if (values["line1"] or values["city"] or values["postal_code"]) and not country:
         raise InvalidValue("Choose the country of the billing address.")
-    for key, limit in _LIMITS.items():
-        if len(values[key]) > limit:
-            label = key.replace("_", " ").replace("line", "address line ")
-            raise InvalidValue(f"The {label} can be at most {limit} characters.")
     return BillingDetails(**values)
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import reflex as rx
 
+from clerk_portal import text_input
 from clerk_portal.auth import guard
 from clerk_portal.billing import repository, services
+from clerk_portal.billing.services.details import LIMITS
 from clerk_portal.db import session_scope
 from clerk_portal.domain_errors import DomainError
 
@@ -79,6 +81,7 @@ def _field(name: str, label: str, kind: str, autocomplete: str) -> rx.Component:
             id=field_id,
             type=kind,
             auto_complete=autocomplete,
+            max_length=text_input.EMAIL if name == "email" else LIMITS[name],
             default_value=BillingDetailsState.values[name],
             key=BillingDetailsState.values[name],
             width="100%",
