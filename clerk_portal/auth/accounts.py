@@ -45,8 +45,9 @@ def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -
         return SignIn(user, workspaces[0][0].id, held_back)
     workspace = repository.create_workspace(
         session,
-        name=f"{user.name or user.email or 'My'}'s workspace",
-        owner_email=user.email or f"{identity.subject}@{identity.issuer}",
+        name=f"{user.name or user.email.partition('@')[0] or 'My'}'s workspace"[:120],
+        # No usable email from the provider: a reserved address (RFC 2606) nobody can invite.
+        owner_email=user.email or f"user-{user.id}@no-email.invalid",
         owner_user_id=user.id,
         trial_days=trial_days,
     )

@@ -18,6 +18,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from clerk_portal import text_input
+from clerk_portal.domain_errors import InvalidValue
+
 with warnings.catch_warnings():  # authlib prefers httpx2, and works with httpx
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
@@ -172,9 +175,9 @@ class OIDCClient:
         return Identity(
             issuer=claims["iss"],
             subject=str(claims["sub"]),
-            email=str(claims.get("email") or ""),
+            email=(email := usable_email(claims.get("email"))),
             name=str(claims.get("name") or claims.get("preferred_username") or ""),
-            email_verified=email_is_verified(claims),
+            email_verified=bool(email) and email_is_verified(claims),
         )
 
     async def verify_id_token(self, id_token: str, *, nonce: str) -> dict:
@@ -216,6 +219,15 @@ class OIDCClient:
             except ValueError as error:
                 raise OIDCError("invalid_id_token", f"malformed: {error}") from None
         raise AssertionError("unreachable")
+
+
+def usable_email(claim: object) -> str:
+    """The email claim when it is an address the portal can store and show, else "": it is text
+    somebody typed at the provider (2 KB long, with a NUL or a text-direction override...)."""
+    try:
+        return text_input.email(claim, required=False) if isinstance(claim, str) else ""
+    except InvalidValue:
+        return ""
 
 
 def email_is_verified(claims: dict) -> bool:

@@ -382,3 +382,36 @@ def test_signing_out_ends_the_session_on_the_server(portal, portal_database, pro
         assert again.status_code == 303
 
     assert principal_for_token(token) is None
+
+
+# --- what the provider sends is bounded too -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"email": "x" * 2000 + "@clinic.example", "email_verified": True},  # no name: 2 KB email
+        {"email": "olivia\u202e@acme.example", "email_verified": True},
+        {"email": "not an address", "email_verified": True},
+    ],
+    ids=["2kb-email", "bidi-email", "not-an-email"],
+)
+def test_an_unusable_email_claim_signs_in_without_an_email_and_opens_nothing(
+    portal, portal_database, provider, claims
+):
+    """A provider's email claim is text somebody typed: one that is not a usable address is
+    dropped (and never opens an invitation) instead of failing the sign-in with a 500."""
+    workspace_id = invited_owner_workspace(portal_database)
+    provider.set_user("odd", **claims)
+
+    with browser(portal) as client:
+        response = sign_in(client, provider, "odd")
+        token = client.cookies.get(SESSION_COOKIE)
+
+    assert response.status_code == 303, response.text[:300]
+    principal = principal_for_token(token)
+    assert principal is not None and principal.workspace_id != workspace_id
+    with Session(engine_for(portal_database)) as session:
+        user = session.exec(select(User).where(User.subject == "odd")).one()
+        assert user.email == ""
+    assert invitation(portal_database, workspace_id).status == "invited"
