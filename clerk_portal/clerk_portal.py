@@ -9,13 +9,15 @@ from clerk_portal.pages import login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.access import BillingAccessState
 from clerk_portal.pages.billing.state import BillingState
-from clerk_portal.state import SessionState
+from clerk_portal.state import SessionState, TabChangesHands
 
 app = rx.App(api_transformer=build_api())
 # Background work of every backend worker: the webhook inbox's safety net (events whose in-process
 # processing was lost or failed) and the periodic billing jobs (reconcile, due plan changes).
 app.register_lifespan_task(webhooks.webhook_worker_forever)
 app.register_lifespan_task(reconcile.reconcile_forever)
+# A tab's states are reset when the session behind it changes, before anything is sent to it.
+app.add_middleware(TabChangesHands(), index=0)
 
 # (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (
