@@ -69,24 +69,38 @@ def test_the_next_person_on_the_tab_receives_nothing_of_the_owner(portal, owner,
         tab.close()
 
 
-def test_a_signed_out_tab_gets_no_live_updates(portal, owner):
-    before = _owner_tab(portal, owner)
+@pytest.mark.parametrize("tab_after", ["at_sign_in", "left_open"])
+def test_a_signed_out_tab_gets_no_live_updates(portal, owner, tab_after):
+    """`at_sign_in`: the tab followed the sign-out to the sign-in page (it reconnected, same
+    client token, no cookie). `left_open`: it was signed out from another tab of the browser and
+    stayed open with the old cookie; the first change empties it and sends it to sign-in."""
+    tab = _owner_tab(portal, owner)
     following = _owner_tab(portal, owner)  # another signed-in tab of the workspace
-    sign_out(portal, before.cookie)
-    before.close()
-    tab = Tab(portal.url, token=before.token)  # the same tab at the sign-in page
     try:
-        tab.open(routes.LOGIN)
-        signed_out_frames, following_frames = len(tab.frames), len(following.frames)
+        sign_out(portal, tab.cookie)
+        if tab_after == "at_sign_in":
+            tab.close()
+            tab = Tab(portal.url, token=tab.token)
+            tab.open(routes.LOGIN)
+        else:
+            _live_change(owner, following)
+            tab.wait_for(lambda frame: bool(redirects([frame])), timeout=GRACE_SECONDS)
+        signed_out_frames = len(tab.frames)
 
-        owner.change_workspace()
-        following.wait_for(lambda frame: bool(frame.get("delta")), since=following_frames)
-        time.sleep(GRACE_SECONDS)
+        _live_change(owner, following)
 
         assert tab.frames[signed_out_frames:] == [], "the signed-out tab still follows the owner"
     finally:
         tab.close()
         following.close()
+
+
+def _live_change(owner, following: Tab) -> None:
+    """Change the workspace; once a tab that follows it has its frame, give others the time."""
+    since = len(following.frames)
+    owner.change_workspace()
+    following.wait_for(lambda frame: bool(frame.get("delta")), since=since)
+    time.sleep(GRACE_SECONDS)
 
 
 def test_a_tab_whose_session_ended_elsewhere_is_emptied_and_sent_to_sign_in(portal, owner):
