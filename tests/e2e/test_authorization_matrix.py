@@ -32,7 +32,7 @@ from tests.support.access import (
     public_handler_names,
 )
 from tests.support.reflex_socket import ReflexSocket
-from tests.support.tabs import Tab, load_owner_pages, paid_owner, sign_out
+from tests.support.tabs import Tab, load_owner_pages, mirrored_owner, sign_out
 
 PERSONAS = ("anonymous", "member", "admin", "other_owner", "owner")
 # Tables that record visits rather than changes, and Stripe's own deliveries (written when the
@@ -145,7 +145,7 @@ def test_guarded_handlers_refuse_everyone_but_the_right_people(portal, cookies, 
 
 @pytest.fixture(scope="module")
 def previous_owner(portal):
-    return paid_owner(portal)
+    return mirrored_owner(portal)
 
 
 @pytest.mark.parametrize("person", PERSONAS)

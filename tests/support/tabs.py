@@ -141,14 +141,9 @@ def member_cookie(portal, workspace: FreshWorkspace, *, role: str = "member") ->
     return session_cookie(portal, user_id, workspace.id)
 
 
-def paid_owner(portal) -> PaidOwner:
-    """Subscribed through the services (card 4242), with seeded invoices and billing details
-    saved through the owner's own websocket."""
-    workspace, cookie = fresh_owner_cookie(portal)
-    subscribe(portal, workspace)
-    seed_invoices(portal, workspace, months=3, now=datetime.now(UTC))
+def _details() -> dict[str, str]:
     suffix = uuid.uuid4().hex[:8]
-    details = {
+    return {
         "email": f"billing-{suffix}@bayside.example",
         "name": f"Bayside Books {suffix}",
         "line1": f"{suffix} Harbor Street",
@@ -158,6 +153,25 @@ def paid_owner(portal) -> PaidOwner:
         "country": "US",
         "po_number": f"PO-{suffix}",
     }
+
+
+def _markers(workspace: FreshWorkspace, details: dict[str, str], last4: str) -> frozenset[str]:
+    return frozenset(
+        {
+            f"/invoice/e2e-{workspace.id}-",  # the invoices' PDF links
+            f"•••• {last4}",  # the card label
+            *(details[name] for name in ("email", "name", "line1", "po_number")),
+        }
+    )
+
+
+def paid_owner(portal) -> PaidOwner:
+    """Subscribed through the services (card 4242), with seeded invoices and billing details
+    saved through the owner's own websocket."""
+    workspace, cookie = fresh_owner_cookie(portal)
+    subscribe(portal, workspace)
+    seed_invoices(portal, workspace, months=3, now=datetime.now(UTC))
+    details = _details()
     tab = Tab(portal.url, cookie=cookie)
     try:
         tab.open(routes.BILLING)
@@ -166,15 +180,34 @@ def paid_owner(portal) -> PaidOwner:
         tab.wait_for(lambda frame: "Billing details saved" in repr(frame), since=since)
     finally:
         tab.close()
-    markers = {
-        f"/invoice/e2e-{workspace.id}-",  # the invoices' PDF links
-        "•••• 4242",  # the card label
-        details["email"],
-        details["name"],
-        details["line1"],
-        details["po_number"],
+    return PaidOwner(workspace, portal, _markers(workspace, details, "4242"))
+
+
+def mirrored_owner(portal) -> PaidOwner:
+    """The same data written straight into the mirror, as webhooks would have: no Stripe call
+    and no webhook follows (the authorization matrix counts Stripe calls)."""
+    workspace, _cookie = fresh_owner_cookie(portal)
+    seed_invoices(portal, workspace, months=3, now=datetime.now(UTC))
+    details = _details()
+    columns = {
+        "billing_email": details["email"],
+        "billing_name": details["name"],
+        "address_line1": details["line1"],
+        "address_city": details["city"],
+        "address_country": details["country"],
+        "po_number": details["po_number"],
+        "card_brand": "visa",
+        "card_last4": "1881",
+        "card_exp_month": 11,
+        "card_exp_year": 2031,
     }
-    return PaidOwner(workspace=workspace, portal=portal, markers=frozenset(markers))
+    with Session(engine_for(portal.database_url)) as session:
+        account = repository.get_billing_account(session, workspace_id=workspace.id)
+        for name, value in columns.items():
+            setattr(account, name, value)
+        session.add(account)
+        session.commit()
+    return PaidOwner(workspace, portal, _markers(workspace, details, "1881"))
 
 
 def load_owner_pages(tab: Tab) -> None:
