@@ -10,7 +10,7 @@ from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.access import BillingAccessState
 from clerk_portal.pages.billing.state import BillingState
 from clerk_portal.security_headers import with_security_headers
-from clerk_portal.state import SessionState
+from clerk_portal.state import SessionState, TabChangesHands
 
 # The backend's routes, then the security headers around everything (pages and files included).
 # Whatever a browser can make the server log goes through client_logs: one line, capped, limited.
@@ -24,6 +24,8 @@ client_logs.install()
 # processing was lost or failed) and the periodic billing jobs (reconcile, due plan changes).
 app.register_lifespan_task(webhooks.webhook_worker_forever)
 app.register_lifespan_task(reconcile.reconcile_forever)
+# A tab's states are reset when the session behind it changes, before anything is sent to it.
+app.add_middleware(TabChangesHands(), index=0)
 
 # (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (

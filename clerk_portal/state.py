@@ -5,8 +5,13 @@ live version (`billing.live`) and, when it moves, refreshes the shell (trial mes
 state) and the page's body (`components.live_watch.LiveWatch`). A changed role loads the page
 again as the new role sees it (navigation, billing or not). The watcher ends when its tab
 disconnects or loads another page (Reflex cancels a page-load chain then), when a newer watcher
-of the tab starts, when the person is no longer a member, or after the session's idle lifetime
-(it reads the membership, never the session, so it keeps no session alive by itself).
+of the tab starts, when the person is no longer a member, when the tab's session ends or
+changes hands, or after the session's idle lifetime (it reads the session and the membership
+without touching them, so it keeps no session alive by itself).
+
+A tab's states outlive sign-out (Reflex keys them by the tab's client token): `TabChangesHands`
+resets them all, before anything is sent, when the session behind the tab is no longer the one
+they were built for (see `clerk_portal.tab_session`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import time
 from typing import TypedDict
 
 import reflex as rx
+from reflex.middleware import Middleware
+from reflex.state import StateUpdate
 
-from clerk_portal import routes
+from clerk_portal import routes, tab_session
 from clerk_portal.auth import accounts, guard
 from clerk_portal.auth.sessions import SessionPolicy, resolve_session, set_workspace
 from clerk_portal.billing import live, repository, services
@@ -46,6 +53,7 @@ class SessionState(rx.State):
     _live_since: int = 0  # the live version the shell was read at
     _live_generation: int = 0  # a newer watcher of this tab makes older ones stop
     _live_page: str = ""  # the page state whose body follows too (see LiveWatch)
+    _tab_identity: str = ""  # the session the tab's states were built for (tab_session)
 
     @rx.var
     def is_owner(self) -> bool:
@@ -60,6 +68,7 @@ class SessionState(rx.State):
     async def load_session(self):
         """on_load of every signed-in page: no session, no page."""
         principal = await guard.current_principal(self)
+        await self._change_hands(tab_session.identity_of(guard.session_token_of(self), principal))
         if principal is None:
             self.signed_in, self.role = False, ""
             return guard.login_redirect(self)
@@ -76,6 +85,18 @@ class SessionState(rx.State):
         self._live_page = ""  # the page's loader names it again (LiveWatch.watch_live)
         return SessionState.watch_live
 
+    async def _change_hands(self, identity: str) -> None:
+        """Reset every state of the tab when its session changes (sign-out, someone else, expiry,
+        removal, another workspace): nothing built for the previous one may reach the tab."""
+        previous, generation = self._tab_identity, self._live_generation
+        if identity == previous:
+            return
+        if previous:  # a tab that showed nobody yet holds nothing to forget
+            for state_class in tab_session.portal_state_classes():
+                (await self.get_state(state_class)).reset()
+        self._tab_identity = identity
+        self._live_generation = generation + 1  # the previous session's watcher stops
+
     def _show_trial(self, trial: services.TrialState) -> None:
         self.on_trial = trial.on_trial
         self.trial_days_left, self.trial_expired = trial.days_left, trial.expired
@@ -90,6 +111,7 @@ class SessionState(rx.State):
                 return  # started without load_session (a stray call): nothing to follow
             generation, since = self._live_generation, self._live_since
             client_token = self.router.session.client_token
+            session_token = guard.session_token_of(self)
             path = self.router.url.path
         deadline = time.monotonic() + 60 * get_settings().session_idle_minutes
         while time.monotonic() < deadline and tab_connected(client_token):
@@ -100,9 +122,15 @@ class SessionState(rx.State):
             if version == since:
                 continue
             since = version
-            role = await asyncio.to_thread(current_role, who)
-            if role is None:  # removed: their sessions ended with it, so off to sign-in
-                yield guard.login_redirect(self)
+            alive = await asyncio.to_thread(tab_session.session_alive, session_token)
+            role = await asyncio.to_thread(current_role, who) if alive else None
+            if role is None:  # signed out, expired or removed: forget it all, off to sign-in
+                async with self:
+                    if self._live_generation != generation:
+                        return
+                    await self._change_hands("")
+                    redirect = guard.login_redirect(self)
+                yield redirect
                 return
             trial = await services.get_trial_state(workspace_id=who.workspace_id)
             async with self:
@@ -127,6 +155,34 @@ class SessionState(rx.State):
         if not switched:
             return rx.toast.error("You are not a member of that workspace.")
         return rx.redirect(routes.BILLING)
+
+
+class TabChangesHands(Middleware):
+    """Before each event of a tab (the reconnect's full snapshot included), reset every state
+    if the session behind the tab is not the one they were built for."""
+
+    async def preprocess(self, app, state, event):
+        shell = await state.get_state(SessionState)
+        token = guard.session_token_of(shell)
+        changed = tab_session.fingerprint(token) != tab_session.cookie_part(shell._tab_identity)
+        if changed and _from_a_closed_connection(app, shell):
+            return StateUpdate()  # chained for a connection (and session) the tab no longer has
+        if changed or event.name in _HYDRATE_EVENTS:
+            principal = await asyncio.to_thread(guard.principal_for_token, token)
+            await shell._change_hands(tab_session.identity_of(token, principal))
+        return None
+
+
+_HYDRATE_EVENTS = {f"{rx.State.get_full_name()}.{name}" for name in ("hydrate", "hydrate_and_load")}
+
+
+def _from_a_closed_connection(app, shell: SessionState) -> bool:
+    """An event produced for an earlier websocket of the tab (a background task's follow-up)."""
+    namespace = app.event_namespace
+    if namespace is None:
+        return False
+    session = shell.router.session
+    return namespace.token_to_sid.get(session.client_token) != session.session_id
 
 
 def current_role(who: guard.Principal) -> str | None:

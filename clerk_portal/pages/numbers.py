@@ -63,7 +63,8 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
     async def _live_reload(self, who: guard.Principal) -> None:
         rows = await asyncio.to_thread(_number_rows, who.workspace_id)
         async with self:
-            self.numbers = rows
+            if await self._still_shown_to(who):
+                self.numbers = rows
 
     @rx.event
     @guard.team_managers_only

@@ -76,7 +76,8 @@ class TeamState(PendingChange, LiveWatch, rx.State):
         actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
         rows = await asyncio.to_thread(_member_rows, actor)
         async with self:
-            self.members = rows
+            if await self._still_shown_to(who):
+                self.members = rows
 
     @rx.event
     @guard.team_managers_only

@@ -3,7 +3,9 @@
 Handlers and routes are discovered from the app, not listed here: a new handler is covered (and
 must declare who may call it) the moment it is registered. The browser can call any handler by
 name with any arguments, so this test does exactly that, as an anonymous visitor, a member, an
-admin, the owner of another workspace (with a session pointing at this one) and the owner.
+admin, the owner of another workspace (with a session pointing at this one) and the owner; and
+again on a tab whose previous person (an owner with a card, invoices and billing details) signed
+out: no frame that tab receives may carry anything of the previous person.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tests.support.access import (
     public_handler_names,
 )
 from tests.support.reflex_socket import ReflexSocket
+from tests.support.tabs import Tab, load_owner_pages, mirrored_owner, sign_out
 
 PERSONAS = ("anonymous", "member", "admin", "other_owner", "owner")
 # Tables that record visits rather than changes, and Stripe's own deliveries (written when the
@@ -135,26 +138,58 @@ def test_every_handler_is_discovered_and_the_owner_only_ones_exist():
 def test_guarded_handlers_refuse_everyone_but_the_right_people(portal, cookies, person):
     socket = ReflexSocket(portal.url, cookie=cookies[person])
     try:
-        for name, handler, roles in guarded_handlers():
-            before, calls_before = _snapshot(portal), _stripe_calls(portal)
-            settle = 1.0 if handler.is_background else 0.0
-            reply = socket.call(name, _payload(handler), settle=settle)
-            refused = bool(
-                any(path.startswith(routes.LOGIN) for path in reply.redirects())
-                or any("Only workspace" in toast for toast in reply.toasts())
-            )
-            if _allowed(person, roles):
-                assert not refused, f"{person} was refused {name}"
-                continue
-            # A quiet page loader refuses signed-in people without a message (the page says who
-            # may see it); the checks below prove it refused all the same.
-            quiet = getattr(handler.fn, "__guard_quiet__", False) and person != "anonymous"
-            assert refused or quiet, f"{person} was not refused {name}: {reply}"
-            assert reply.changed_vars("clerk_portal") == {}, f"{name} changed state for {person}"
-            assert _snapshot(portal) == before, f"{name} wrote to the database for {person}"
-            assert _stripe_calls(portal) == calls_before, f"{name} called Stripe for {person}"
+        _every_handler_as(portal, socket, person)
     finally:
         socket.close()
+
+
+@pytest.fixture(scope="module")
+def previous_owner(portal):
+    return mirrored_owner(portal)
+
+
+@pytest.mark.parametrize("person", PERSONAS)
+def test_the_matrix_on_a_tab_the_previous_owner_signed_out_of(
+    portal, cookies, previous_owner, person
+):
+    """The same tab (client token): the previous owner looks at billing, invoices and billing
+    details, signs out; `person` signs in on it (the sign-in page's reconnect) and calls
+    everything. Nothing the previous owner saw reaches `person`."""
+    before = Tab(portal.url, cookie=previous_owner.new_cookie())
+    load_owner_pages(before)
+    assert previous_owner.markers_in(before.frames) == set(previous_owner.markers)
+    sign_out(portal, before.cookie)
+    before.close()
+
+    tab = Tab(portal.url, cookie=cookies[person], token=before.token)
+    try:
+        tab.open(routes.LOGIN)
+        assert previous_owner.markers_in(tab.frames) == set(), f"{person}: reconnect"
+        _every_handler_as(portal, tab, person)
+        assert previous_owner.markers_in(tab.frames) == set(), f"{person} got the owner's data"
+    finally:
+        tab.close()
+
+
+def _every_handler_as(portal, socket, person: str) -> None:
+    for name, handler, roles in guarded_handlers():
+        before, calls_before = _snapshot(portal), _stripe_calls(portal)
+        settle = 1.0 if handler.is_background else 0.0
+        reply = socket.call(name, _payload(handler), settle=settle)
+        refused = bool(
+            any(path.startswith(routes.LOGIN) for path in reply.redirects())
+            or any("Only workspace" in toast for toast in reply.toasts())
+        )
+        if _allowed(person, roles):
+            assert not refused, f"{person} was refused {name}"
+            continue
+        # A quiet page loader refuses signed-in people without a message (the page says who
+        # may see it); the checks below prove it refused all the same.
+        quiet = getattr(handler.fn, "__guard_quiet__", False) and person != "anonymous"
+        assert refused or quiet, f"{person} was not refused {name}: {reply}"
+        assert reply.changed_vars("clerk_portal") == {}, f"{name} changed state for {person}"
+        assert _snapshot(portal) == before, f"{name} wrote to the database for {person}"
+        assert _stripe_calls(portal) == calls_before, f"{name} called Stripe for {person}"
 
 
 @pytest.mark.parametrize("person", PERSONAS)

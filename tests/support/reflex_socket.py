@@ -49,9 +49,10 @@ class Reply:
 
 
 class ReflexSocket:
-    def __init__(self, base_url: str, *, cookie: str | None = None):
+    def __init__(self, base_url: str, *, cookie: str | None = None, token: str | None = None):
+        """`token`: the tab's client token, to reconnect as the same tab (a reload, a sign-in)."""
         self.base_url = base_url
-        self.token = str(uuid.uuid4())
+        self.token = token or str(uuid.uuid4())
         self._client = socketio.Client(reconnection=False)
         self._lock = threading.Condition()
         self._updates: list[dict[str, Any]] = []

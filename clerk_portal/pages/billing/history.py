@@ -122,8 +122,9 @@ class HistoryState(LiveWatch, rx.State):
             return
         (rows, cursor), months = await _first_page(who.workspace_id)
         async with self:
-            self.entries, self._cursor, self.months = rows, cursor, months
-            self.has_more = cursor is not None
+            if await self._still_shown_to(who):
+                self.entries, self._cursor, self.months = rows, cursor, months
+                self.has_more = cursor is not None
 
     @rx.event
     @guard.owner_only

@@ -83,7 +83,8 @@ class InvoicesState(LiveWatch, rx.State):
             return
         rows, cursor = await asyncio.to_thread(_page, who.workspace_id, None)
         async with self:  # back to the newest page: a new invoice goes on top
-            self.invoices, self._cursor, self.has_more = rows, cursor, cursor is not None
+            if await self._still_shown_to(who):
+                self.invoices, self._cursor, self.has_more = rows, cursor, cursor is not None
 
     @rx.event
     @guard.owner_only

@@ -177,7 +177,8 @@ class BillingState(LiveWatch, rx.State):
             return
         overview = await load_overview(who.workspace_id)
         async with self:
-            self._show(overview)
+            if await self._still_shown_to(who):
+                self._show(overview)
 
     @rx.event
     @guard.owner_only

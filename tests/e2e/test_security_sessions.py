@@ -1,0 +1,129 @@
+"""Sessions, as an attacker tries them: what a browser tab keeps after its person signs out.
+
+Reflex keeps a tab's states under the tab's client token, which survives sign-out and the next
+sign-in on the same tab. The owner's invoice PDF links, card label and billing details must not
+reach whoever holds the tab next, and a tab whose session ended must get no more live updates.
+Every check reads the frames the tab really receives over the websocket.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from clerk_portal import routes
+from tests.support.tabs import (
+    LOAD_DETAILS,
+    Tab,
+    load_owner_pages,
+    member_cookie,
+    paid_owner,
+    redirects,
+    sign_out,
+)
+from tests.support.workspaces import fresh_owner_cookie
+
+# After a tab that still follows the workspace has its live frame, how long a tab that must not
+# follow it is given to show it does not (its watcher polls every 0.25 s).
+GRACE_SECONDS = 2.0
+INVOICES = "invoices_rx_state_"  # the invoices page's rows, as Reflex names the var on the wire
+
+
+@pytest.fixture(scope="module")
+def owner(portal):
+    return paid_owner(portal)
+
+
+def _owner_tab(portal, owner) -> Tab:
+    tab = Tab(portal.url, cookie=owner.new_cookie())
+    load_owner_pages(tab)
+    assert owner.markers_in(tab.frames) == set(owner.markers), "the owner sees all of it"
+    return tab
+
+
+def _next_cookie(portal, owner, person: str) -> str | None:
+    if person == "member":  # a member of the same workspace: never sees billing
+        return member_cookie(portal, owner.workspace)
+    if person == "other_owner":  # the owner of another workspace
+        return fresh_owner_cookie(portal)[1]
+    return None  # nobody: the tab is left at the sign-in page
+
+
+@pytest.mark.parametrize("person", ["nobody", "member", "other_owner"])
+def test_the_next_person_on_the_tab_receives_nothing_of_the_owner(portal, owner, person):
+    before = _owner_tab(portal, owner)
+    sign_out(portal, before.cookie)
+    before.close()
+
+    tab = Tab(portal.url, cookie=_next_cookie(portal, owner, person), token=before.token)
+    try:
+        if person == "nobody":
+            tab.open(routes.LOGIN)
+        else:  # where signing in lands, then the owner's pages by their addresses
+            tab.open(routes.BILLING)
+            tab.call(LOAD_DETAILS)
+            tab.open(routes.INVOICES)
+        assert owner.markers_in(tab.frames) == set(), f"{person} received the owner's data"
+    finally:
+        tab.close()
+
+
+@pytest.mark.parametrize("tab_after", ["at_sign_in", "left_open"])
+def test_a_signed_out_tab_gets_no_live_updates(portal, owner, tab_after):
+    """`at_sign_in`: the tab followed the sign-out to the sign-in page (it reconnected, same
+    client token, no cookie). `left_open`: it was signed out from another tab of the browser and
+    stayed open with the old cookie; the first change empties it and sends it to sign-in."""
+    tab = _owner_tab(portal, owner)
+    following = _owner_tab(portal, owner)  # another signed-in tab of the workspace
+    try:
+        sign_out(portal, tab.cookie)
+        if tab_after == "at_sign_in":
+            tab.close()
+            tab = Tab(portal.url, token=tab.token)
+            tab.open(routes.LOGIN)
+        else:
+            _live_change(owner, following)
+            tab.wait_for(lambda frame: bool(redirects([frame])), timeout=GRACE_SECONDS)
+        signed_out_frames = len(tab.frames)
+
+        _live_change(owner, following)
+
+        assert tab.frames[signed_out_frames:] == [], "the signed-out tab still follows the owner"
+    finally:
+        tab.close()
+        following.close()
+
+
+def _live_change(owner, following: Tab) -> None:
+    """Change the workspace; once a tab that follows it has its frame, give others the time."""
+    since = len(following.frames)
+    owner.change_workspace()
+    following.wait_for(lambda frame: bool(frame.get("delta")), since=since)
+    time.sleep(GRACE_SECONDS)
+
+
+def test_a_tab_whose_session_ended_elsewhere_is_emptied_and_sent_to_sign_in(portal, owner):
+    """Signed out in another tab of the browser (or expired): this tab's websocket stays open,
+    with the old cookie; at the next live change it forgets the owner's data and goes to sign-in."""
+    tab = _owner_tab(portal, owner)
+    try:
+        sign_out(portal, tab.cookie)
+        since = len(tab.frames)
+
+        owner.change_workspace()
+        after = tab.wait_for(
+            lambda frame: any(path.startswith(routes.LOGIN) for path in redirects([frame])),
+            since=since,
+        )
+
+        assert owner.markers_in(after) == set()
+        invoices = [
+            values[INVOICES]
+            for frame in after
+            for name, values in (frame.get("delta") or {}).items()
+            if name.endswith("invoices_state") and INVOICES in values
+        ]
+        assert invoices == [[]], "the tab's invoices were not emptied"
+    finally:
+        tab.close()
