@@ -13,6 +13,15 @@ pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One portal (its frontend is built in this checkout's .web) and one browser for the session,
+    # in file order: under xdist (`--dist loadgroup`) every browser test stays on one worker.
+    # `make test` runs them in a pytest process of their own, outside xdist.
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture(scope="session")
 def oidc_provider():
     with running_provider() as provider:

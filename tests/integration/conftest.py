@@ -25,6 +25,18 @@ from clerk_portal.db import engine_for
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 
+# Modules whose tests share a costly module-scoped fixture (test_runner_signals: a fresh clone
+# that builds its own frontend, minutes): under `make test`'s xdist workers they run together on
+# one worker, so that it is built once. Other modules' tests go to whichever worker is free.
+ONE_WORKER_MODULES = {"test_runner_signals.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in ONE_WORKER_MODULES and "integration" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param(

@@ -116,9 +116,12 @@ def start_sandbox(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     *,
-    startup_timeout: float = 20,
+    startup_timeout: float = 120,
 ) -> SandboxProcess:
-    """Start ``python -m clerk_portal.sandbox`` on ``port`` (a free one by default) and wait."""
+    """Start ``python -m clerk_portal.sandbox`` on ``port`` (a free one by default) and wait.
+
+    The timeout is a limit, not a wait: a start takes about a second alone, but many times that
+    when several test processes start theirs at once on a loaded 2-core machine."""
     port = port or free_port()
     args = [
         sys.executable,
