@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,6 +12,7 @@ from tests.support.portal import start_portal
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
+HERE = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -18,7 +20,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # in file order: under xdist (`--dist loadgroup`) every browser test stays on one worker.
     # `make test` runs them in a pytest process of their own, outside xdist.
     for item in items:
-        if "e2e" in item.path.parts:
+        if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.xdist_group("e2e"))
 
 

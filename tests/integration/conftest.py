@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -29,11 +30,12 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 # that builds its own frontend, minutes): under `make test`'s xdist workers they run together on
 # one worker, so that it is built once. Other modules' tests go to whichever worker is free.
 ONE_WORKER_MODULES = {"test_runner_signals.py"}
+HERE = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.name in ONE_WORKER_MODULES and "integration" in item.path.parts:
+        if item.path.parent == HERE and item.path.name in ONE_WORKER_MODULES:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
