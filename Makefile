@@ -48,15 +48,17 @@ else
 	$(PY) -m pytest $(PYTEST_ARGS)
 endif
 
+# The two runs `make test` starts (after its set-up: they set nothing up themselves, and a sub-make
+# would not inherit `-o` options).
 test-suites: test-integration test-browser
 
 # loadgroup: the tests of a module marked `xdist_group` (one that builds its own frontend, say)
 # stay together on one worker; the others go to whichever worker is free.
-test-integration: setup-test
+test-integration:
 	@echo "== unit + integration tests, $(TEST_WORKERS) workers"
 	$(PY) -m pytest tests/unit tests/integration -n $(TEST_WORKERS) --dist loadgroup
 
-test-browser: setup-test
+test-browser:
 	@echo "== browser tests"
 	$(PY) -m pytest tests/e2e
 
