@@ -16,12 +16,21 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run dev test test-deep lint format setup setup-test node chromium clean
+.PHONY: help run dev test test-deep lint format setup setup-test node chromium clean \
+	test-suites test-integration test-browser
+
+# `make test` runs two pytest runs at once, on a 2-core machine where much of the suite waits on
+# the sandbox, PostgreSQL, a portal's start or a browser: the unit and integration tests spread over
+# TEST_WORKERS pytest-xdist workers, and the browser tests in one process of their own (one portal,
+# one Chromium, in file order: Playwright's sync API must not share a process with asyncio tests).
+# Each run's output is printed whole when it ends (make -O); any failure fails the command.
+TEST_WORKERS ?= 2
 
 help:
 	@echo "make run        serve the portal at http://localhost:$${PORT:-3000} (production build)"
 	@echo "make dev        the same with hot reload (frontend :3000, backend :8000)"
-	@echo "make test       lint, format check, unit + integration + browser tests"
+	@echo "make test       lint, format check, unit + integration + browser tests (in parallel)"
+	@echo "                PYTEST_ARGS=\"tests/unit -x\": one plain pytest run of those arguments instead"
 	@echo "make test-deep  the stateful money property test, long (500 examples)"
 
 run: setup
@@ -33,7 +42,25 @@ dev: setup
 test: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-suites
+else
 	$(PY) -m pytest $(PYTEST_ARGS)
+endif
+
+# The two runs `make test` starts (after its set-up: they set nothing up themselves, and a sub-make
+# would not inherit `-o` options).
+test-suites: test-integration test-browser
+
+# loadgroup: the tests of a module marked `xdist_group` (one that builds its own frontend, say)
+# stay together on one worker; the others go to whichever worker is free.
+test-integration:
+	@echo "== unit + integration tests, $(TEST_WORKERS) workers"
+	$(PY) -m pytest tests/unit tests/integration -n $(TEST_WORKERS) --dist loadgroup
+
+test-browser:
+	@echo "== browser tests"
+	$(PY) -m pytest tests/e2e
 
 # The same state machine `make test` runs with 30 examples, run long to find rarer sequences.
 test-deep: setup-test

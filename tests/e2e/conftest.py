@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,6 +12,26 @@ from tests.support.portal import start_portal
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
+HERE = Path(__file__).parent
+PORTAL_START_SECONDS = 900  # start_portal waits up to 600 s for /healthz, then 60 s for /
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One portal (its frontend is built in this checkout's .web) and one browser for the session,
+    # in file order: under xdist (`--dist loadgroup`) every browser test stays on one worker.
+    # `make test` runs them in a pytest process of their own, outside xdist.
+    browser_items = [item for item in items if item.path.is_relative_to(HERE)]
+    for item in browser_items:
+        item.add_marker(pytest.mark.xdist_group("e2e"))
+    if browser_items:
+        # The first browser test also waits for the session's portal (its frontend build: a minute
+        # alone, many on a loaded machine, bounded by start_portal's own limit): more room for it.
+        first = browser_items[0]
+        marker = first.get_closest_marker("timeout")
+        limit = marker.args[0] if marker and marker.args else first.config.getini("timeout")
+        first.add_marker(
+            pytest.mark.timeout(max(float(limit or 0), PORTAL_START_SECONDS)), append=False
+        )
 
 
 @pytest.fixture(scope="session")

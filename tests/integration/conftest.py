@@ -12,8 +12,10 @@ Without `TEST_POSTGRES_URL` the PostgreSQL cases are skipped. Locally:
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +26,19 @@ from clerk_portal import migrations
 from clerk_portal.db import engine_for
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+
+# Modules whose tests share a costly module-scoped fixture (test_runner_signals: a fresh clone
+# that builds its own frontend, minutes): under `make test`'s xdist workers they run together on
+# one worker, so that it is built once. Other modules' tests go to whichever worker is free.
+ONE_WORKER_MODULES = {"test_runner_signals.py"}
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent == HERE and item.path.name in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -75,10 +90,25 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per session (per xdist worker): each test's database
+    starts as a copy of it, the same file alembic would have written, without running alembic.
+    (alembic's own engine leaves it in rollback-journal mode, closed: a plain file to copy.)"""
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    migrations.upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def database_url(empty_database_url) -> str:
-    """A database migrated to head."""
-    migrations.upgrade(empty_database_url)
+def database_url(request, empty_database_url) -> str:
+    """A database migrated to head (SQLite: a copy of the session's migrated file)."""
+    url = make_url(empty_database_url)
+    if url.get_backend_name() == "sqlite":
+        template = request.getfixturevalue("migrated_sqlite_template")
+        shutil.copyfile(template, url.database)
+    else:
+        migrations.upgrade(empty_database_url)
     return empty_database_url
 
 

@@ -121,11 +121,14 @@ def start_sandbox(
     secret_keys: tuple[str, ...] = (SECRET_KEY,),
     publishable_keys: tuple[str, ...] = (PUBLISHABLE_KEY,),
     allowed_origins: tuple[str, ...] = (PORTAL_ORIGIN,),
-    startup_timeout: float = 60,
+    startup_timeout: float = 120,
 ) -> SandboxProcess:
     """Start ``python -m clerk_portal.sandbox`` on ``port`` (a free one by default) and wait.
     It accepts only ``secret_keys``/``publishable_keys`` (given by environment, as `make run`
-    does, never on the command line) and gives CORS only to ``allowed_origins``."""
+    does, never on the command line) and gives CORS only to ``allowed_origins``.
+
+    The timeout is a limit, not a wait: a start takes about a second alone, but many times that
+    when several test processes start theirs at once on a loaded 2-core machine."""
     port = port or free_port()
     args = [
         sys.executable,

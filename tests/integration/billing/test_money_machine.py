@@ -84,8 +84,13 @@ class Oracle:
     """Plain JSON reads of the sandbox's /v1 API: what Stripe says, without our gateway."""
 
     def __init__(self, base_url: str) -> None:
+        # Idle connections dropped after 2 s, before the sandbox's (uvicorn's 5 s) closes them:
+        # reusing one as the server closes it fails with "Server disconnected" on a loaded machine.
         self.http = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=30
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+            timeout=30,
+            limits=httpx.Limits(keepalive_expiry=2),
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
