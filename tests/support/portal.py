@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from tests.support.ports import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 # A fixed port when free: the compiled frontend embeds its URL, so reusing it avoids a rebuild.
-PREFERRED_PORT = 3917
+# One per checkout (two clones or worktrees testing at once must not answer each other's tests).
+PREFERRED_PORT = 23000 + zlib.crc32(str(ROOT).encode()) % 1000
 
 
 @dataclass
