@@ -182,7 +182,10 @@ def _from_a_closed_connection(app, shell: SessionState) -> bool:
     if namespace is None:
         return False
     session = shell.router.session
-    return namespace.token_to_sid.get(session.client_token) != session.session_id
+    # No socket for the tab on this worker: nothing receives the frames now, and the next
+    # connection's first event resets the tab (its cookie is not this one).
+    current = namespace.token_to_sid.get(session.client_token)
+    return current is not None and current != session.session_id
 
 
 def current_role(who: guard.Principal) -> str | None:

@@ -25,9 +25,10 @@ def fingerprint(token: str | None) -> str:
 
 
 def identity_of(token: str | None, principal: guard.Principal | None) -> str:
-    """Session, user and workspace the tab shows; "" when no live session stands behind it."""
+    """Session, user and workspace the tab shows; "" when no cookie is behind it, the cookie's
+    part alone when it names no live session (so the tab is not reset again at each event)."""
     if principal is None:
-        return ""
+        return f"{fingerprint(token)}::" if token else ""
     return f"{fingerprint(token)}:{principal.user_id}:{principal.workspace_id}"
 
 

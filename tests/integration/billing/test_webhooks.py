@@ -159,7 +159,7 @@ async def test_500_events_replayed_with_duplicates_in_any_order_converge_to_stri
             await advance_demo_clock(workspace_id=workspace_id, days=31)
         if len(env.raw_events()) >= 400:
             break
-    env.settle()
+    env.settle(timeout=180)  # 400+ deliveries: a limit, not a wait (seconds alone, minutes loaded)
     unique = env.raw_events()
     assert len(unique) >= 400
     # every event once, plus duplicates making up 20 % of the replay (≥ 500 deliveries)
