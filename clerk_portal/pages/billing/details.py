@@ -37,6 +37,9 @@ def _current(workspace_id: int) -> dict[str, str]:
 
 class BillingDetailsState(rx.State):
     values: dict[str, str] = {}
+    # The inputs are keyed on the saved values (a save or a live change shows the new ones), so
+    # they stay disabled until those are loaded: nothing typed before is wiped by the load.
+    loaded: bool = False
     saving: bool = False
     error: str = ""
     _just_saved: dict[str, str] = {}  # the form saved last: its repeat is a double submit
@@ -46,6 +49,7 @@ class BillingDetailsState(rx.State):
     async def load_details(self):
         self.values = await asyncio.to_thread(_current, guard.principal().workspace_id)
         self._just_saved = {}
+        self.loaded = True
 
     @rx.event
     @guard.owner_only
@@ -84,6 +88,7 @@ def _field(name: str, label: str, kind: str, autocomplete: str) -> rx.Component:
             max_length=text_input.EMAIL if name == "email" else LIMITS[name],
             default_value=BillingDetailsState.values[name],
             key=BillingDetailsState.values[name],
+            disabled=~BillingDetailsState.loaded,
             width="100%",
         ),
         spacing="1",
@@ -115,7 +120,7 @@ def billing_details_card() -> rx.Component:
                     "Save billing details",
                     type="submit",
                     loading=BillingDetailsState.saving,
-                    disabled=BillingDetailsState.saving,
+                    disabled=BillingDetailsState.saving | ~BillingDetailsState.loaded,
                     id="save-details",
                 ),
                 spacing="3",
