@@ -21,9 +21,15 @@ from clerk_portal import live_touch, routes
 from clerk_portal.auth import sessions
 from clerk_portal.billing import repository
 from clerk_portal.db import engine_for
-from clerk_portal.settings import get_settings
 from tests.support.reflex_socket import HYDRATED, ROOT_STATE, ReflexSocket
-from tests.support.workspaces import FreshWorkspace, fresh_owner_cookie, seed_invoices, subscribe
+from tests.support.workspaces import (
+    FreshWorkspace,
+    fresh_owner_cookie,
+    new_member,
+    new_session_token,
+    seed_invoices,
+    subscribe,
+)
 
 HYDRATE_AND_LOAD = f"{ROOT_STATE}.hydrate_and_load"
 LOAD_DETAILS = (
@@ -111,33 +117,12 @@ class PaidOwner:
 
 
 def session_cookie(portal, user_id: int, workspace_id: int | None) -> str:
-    with Session(engine_for(portal.database_url)) as session:
-        token = sessions.create_session(
-            session,
-            user_id=user_id,
-            workspace_id=workspace_id,
-            policy=sessions.SessionPolicy.from_settings(get_settings()),
-        )
-        session.commit()
-    return f"{sessions.SESSION_COOKIE}={token}"
+    return f"{sessions.SESSION_COOKIE}={new_session_token(portal, user_id, workspace_id)}"
 
 
 def member_cookie(portal, workspace: FreshWorkspace, *, role: str = "member") -> str:
     """An active member (not an owner) of the workspace, signed in."""
-    suffix = uuid.uuid4().hex[:8]
-    with Session(engine_for(portal.database_url)) as session:
-        user = repository.upsert_user(
-            session,
-            issuer="e2e",
-            subject=f"member-{suffix}",
-            email=f"member-{suffix}@clinic.example",
-            name=f"Member {suffix}",
-        )
-        repository.add_member(
-            session, workspace_id=workspace.id, email=user.email, role=role, user_id=user.id
-        )
-        session.commit()
-        user_id = user.id
+    user_id, _email = new_member(portal, workspace, role=role)
     return session_cookie(portal, user_id, workspace.id)
 
 

@@ -99,8 +99,8 @@ def enter_card(page: Page, number: str, element: str = "#card-element-upgrade") 
     card.get_by_label("CVC").fill("123")
 
 
-def signed_in_member(page: Page, portal, workspace: FreshWorkspace, *, role: str = "member") -> str:
-    """An active member of `workspace` signed in on `page`; returns their email."""
+def new_member(portal, workspace: FreshWorkspace, *, role: str = "member") -> tuple[int, str]:
+    """An active member (not an owner) of `workspace`: (user id, email)."""
     suffix = uuid.uuid4().hex[:8]
     with Session(engine_for(portal.database_url)) as session:
         user = repository.upsert_user(
@@ -113,14 +113,27 @@ def signed_in_member(page: Page, portal, workspace: FreshWorkspace, *, role: str
         repository.add_member(
             session, workspace_id=workspace.id, email=user.email, role=role, user_id=user.id
         )
+        session.commit()
+        return user.id, user.email
+
+
+def new_session_token(portal, user_id: int, workspace_id: int | None) -> str:
+    """A session of the user, as a sign-in would create it: the cookie's value."""
+    with Session(engine_for(portal.database_url)) as session:
         token = sessions.create_session(
             session,
-            user_id=user.id,
-            workspace_id=workspace.id,
+            user_id=user_id,
+            workspace_id=workspace_id,
             policy=sessions.SessionPolicy.from_settings(get_settings()),
         )
-        email = user.email
         session.commit()
+    return token
+
+
+def signed_in_member(page: Page, portal, workspace: FreshWorkspace, *, role: str = "member") -> str:
+    """An active member of `workspace` signed in on `page`; returns their email."""
+    user_id, email = new_member(portal, workspace, role=role)
+    token = new_session_token(portal, user_id, workspace.id)
     page.context.add_cookies(
         [{"name": sessions.SESSION_COOKIE, "value": token, "url": portal.url, "httpOnly": True}]
     )
