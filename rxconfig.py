@@ -1,11 +1,11 @@
-"""Reflex configuration: everything comes from clerk_portal.settings (the environment)."""
+"""Reflex configuration: everything comes from clerk_portal.core.settings (the environment)."""
 
 import sys
 
 import reflex as rx
 
 from clerk_portal.billing.catalog import CatalogError, get_catalog
-from clerk_portal.settings import SettingsError, get_settings
+from clerk_portal.core.settings import SettingsError, get_settings
 
 try:
     settings = get_settings()

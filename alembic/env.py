@@ -11,7 +11,7 @@ from sqlmodel import SQLModel, create_engine
 
 import clerk_portal.models  # noqa: F401 - registers every table on SQLModel.metadata
 from alembic import context
-from clerk_portal.settings import get_settings
+from clerk_portal.core.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -1,3 +1,3 @@
-from clerk_portal.cli import main
+from clerk_portal.ops.cli import main
 
 raise SystemExit(main())

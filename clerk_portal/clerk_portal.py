@@ -2,15 +2,18 @@
 
 import reflex as rx
 
-from clerk_portal import client_logs, routes
-from clerk_portal.api import build_api
-from clerk_portal.billing import reconcile, webhooks
+from clerk_portal.billing import reconcile
+from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.core import routes
 from clerk_portal.pages import login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
-from clerk_portal.pages.billing.access import BillingAccessState
 from clerk_portal.pages.billing.state import BillingState
-from clerk_portal.security_headers import with_security_headers
-from clerk_portal.state import SessionState, TabChangesHands
+from clerk_portal.ui import state
+from clerk_portal.ui.access import BillingAccessState
+from clerk_portal.ui.state import SessionState, TabChangesHands
+from clerk_portal.web import client_logs
+from clerk_portal.web.api import build_api
+from clerk_portal.web.security_headers import with_security_headers
 
 # The backend's routes, then the security headers around everything (pages and files included).
 # Whatever a browser can make the server log goes through client_logs: one line, capped, limited.
@@ -26,6 +29,7 @@ app.register_lifespan_task(webhooks.webhook_worker_forever)
 app.register_lifespan_task(reconcile.reconcile_forever)
 # A tab's states are reset when the session behind it changes, before anything is sent to it.
 app.add_middleware(TabChangesHands(), index=0)
+state.serve(app)  # the session layer's view of the tabs' sockets and the pages' loaders
 
 # (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (

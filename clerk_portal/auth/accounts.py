@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from clerk_portal import live_touch, text_input
 from clerk_portal.auth.oidc import Identity
-from clerk_portal.billing import repository
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.core import text_input
+from clerk_portal.core.errors import NotFound
 from clerk_portal.models import Membership, User, Workspace
+from clerk_portal.workspace import live, repository
+
+# The issuer of the demo personas (`clerk_portal.demo` seeds them; `/auth/demo` signs them in).
+DEMO_ISSUER = "demo"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def _accept_invitations(session: Session, *, user: User) -> list[int]:
             repository.accept_invitation(session, membership_id=invitation.id, user_id=user.id)
         except NotFound:
             continue  # another account took it a moment ago
-        live_touch.touch(session, workspace_id=invitation.workspace_id)  # open tabs follow
+        live.touch(session, workspace_id=invitation.workspace_id)  # open tabs follow
         joined.append(invitation.workspace_id)
     return joined
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlmodel import Session, col, delete, func, select
 from starlette.requests import Request
 
-from clerk_portal import rate_limit
 from clerk_portal.auth.sessions import LOGIN_ATTEMPT_LIFETIME
-from clerk_portal.db import session_scope
+from clerk_portal.core import rate_limit
+from clerk_portal.core.db import session_scope
 from clerk_portal.models import LoginAttempt, utcnow
 
 PER_CLIENT = rate_limit.Limit("sign_in", count=30, seconds=600)

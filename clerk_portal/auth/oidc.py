@@ -18,8 +18,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from clerk_portal import text_input
-from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.core import text_input
+from clerk_portal.core.errors import InvalidValue
 
 with warnings.catch_warnings():  # authlib prefers httpx2, and works with httpx
     warnings.simplefilter("ignore")

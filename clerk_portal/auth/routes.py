@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from clerk_portal import routes
 from clerk_portal.auth import accounts, login_limits, sessions
 from clerk_portal.auth.oidc import OIDCClient, OIDCError
-from clerk_portal.db import session_scope
+from clerk_portal.core import routes
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.settings import Settings, get_settings
 from clerk_portal.models import User
-from clerk_portal.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,9 @@ async def demo_sign_in(request: Request) -> Response:
 
 def _demo_session(person: str, settings: Settings, previous: str | None) -> str | None:
     """Demo people are seeded members (no invitation, no email claim to trust)."""
-    from clerk_portal.demo import DEMO_ISSUER
-
     with session_scope() as session:
         user = session.exec(
-            select(User).where(User.issuer == DEMO_ISSUER, User.subject == person)
+            select(User).where(User.issuer == accounts.DEMO_ISSUER, User.subject == person)
         ).first()
         workspaces = accounts.user_workspaces(session, user_id=user.id) if user else []
         if not workspaces:

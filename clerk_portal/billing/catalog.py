@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
 
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.core.errors import NotFound
 
 Kind = Literal["seat", "number"]
 Interval = Literal["month", "year"]

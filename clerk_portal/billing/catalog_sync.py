@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from clerk_portal.billing.catalog import Catalog, CatalogError, Interval, Kind, Plan, load_catalog
-from clerk_portal.billing.gateway import GatewayError, PriceInfo, StripeGateway
+from clerk_portal.billing.catalog import (
+    Catalog,
+    CatalogError,
+    Interval,
+    Kind,
+    Plan,
+    load_catalog,
+)
+from clerk_portal.billing.gateway.stripe_gateway import GatewayError, PriceInfo, StripeGateway
 from clerk_portal.billing.pricing import format_cents
 
 Outcome = Literal["unchanged", "created", "replaced", "reactivated"]

@@ -6,7 +6,7 @@ everything that came back from (or failed to reach) Stripe, so `except GatewayEr
 
 from __future__ import annotations
 
-from clerk_portal.domain_errors import DomainError
+from clerk_portal.core.errors import DomainError
 
 
 class BillingError(DomainError):

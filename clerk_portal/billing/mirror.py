@@ -18,15 +18,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import repository
+from clerk_portal.billing import ledger
 from clerk_portal.billing.catalog import get_catalog
-from clerk_portal.billing.gateway import (
+from clerk_portal.billing.gateway.stripe_gateway import (
     CardSnapshot,
     CustomerSnapshot,
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, Invoice, SubscriptionItem, utcnow
 
 STATUS_MAP = {"incomplete_expired": "canceled", "paused": "unpaid"}
@@ -217,7 +217,7 @@ def apply_invoice(
     row = session.exec(select(Invoice).where(Invoice.stripe_invoice_id == invoice.id)).first()
     if row is not None and all(getattr(row, k) == v for k, v in fields.items()):
         return False
-    repository.upsert_invoice(
+    ledger.upsert_invoice(
         session,
         workspace_id=account.workspace_id,
         stripe_invoice_id=invoice.id,

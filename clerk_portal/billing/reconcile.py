@@ -21,12 +21,18 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import GatewayError
-from clerk_portal.billing.gateway import InvoiceSnapshot, StripeGateway, SubscriptionSnapshot
-from clerk_portal.billing.services.common import gateway_or_default, in_db, write_mirror
+from clerk_portal.billing.gateway.stripe_gateway import (
+    InvoiceSnapshot,
+    StripeGateway,
+    SubscriptionSnapshot,
+)
+from clerk_portal.billing.services.common import gateway_or_default, write_mirror
 from clerk_portal.billing.services.quantities import sync_dirty_accounts, sync_quantities
+from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, Invoice, Workspace
+from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.reconcile")
 
@@ -223,7 +229,7 @@ async def _fix(
             mirror.apply_subscription(session, account, subscription)
         for invoice in invoices:
             mirror.apply_invoice(session, account, invoice)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=local.workspace_id,
             kind="reconciled",
@@ -252,8 +258,8 @@ async def reconcile(*, fix: bool = False, gateway: StripeGateway | None = None) 
 async def reconcile_forever(interval_seconds: float = 300) -> None:
     """The periodic billing jobs (register as a Reflex lifespan task): reconcile with fixes,
     retry lost quantity syncs, apply due plan changes and process missed webhook events."""
-    from clerk_portal.billing import webhooks
     from clerk_portal.billing.services.plan_change import apply_due_changes
+    from clerk_portal.billing.webhooks import inbox as webhooks
 
     while True:
         await asyncio.sleep(interval_seconds)

@@ -11,7 +11,7 @@ import json
 
 import reflex as rx
 
-from clerk_portal.settings import get_settings
+from clerk_portal.core.settings import get_settings
 
 CARD_SCRIPT = "/card_form.js"
 

@@ -10,12 +10,12 @@ import reflex as rx
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from clerk_portal import rate_limit, text_input
-from clerk_portal.auth.guard import public_handler
-from clerk_portal.billing import repository
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import DomainError, InvalidValue
+from clerk_portal.billing import ledger
+from clerk_portal.core import rate_limit, text_input
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import DomainError, InvalidValue
 from clerk_portal.models import EnterpriseInquiry, utcnow
+from clerk_portal.ui.guard import public_handler
 
 # One client (an IP address) sends a few requests; everyone together at most TOTAL_PER_HOUR, so
 # the table grows by a bounded number of rows of bounded size (about 6 KB) whatever comes in.
@@ -72,7 +72,7 @@ def _store(inquiry: Inquiry) -> None:
             session.execute(sa.text("LOCK TABLE enterprise_inquiry IN SHARE ROW EXCLUSIVE MODE"))
         if _recent_inquiries(session) >= TOTAL_PER_HOUR:
             raise DomainError(TOO_MANY_IN_TOTAL)
-        repository.add_enterprise_inquiry(
+        ledger.add_enterprise_inquiry(
             session,
             name=inquiry.name,
             email=inquiry.email,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import routes
 from clerk_portal.components.table import empty_state, scroll_table
+from clerk_portal.core import routes
 
 # The period is the first thing to go on a phone; the date and number still identify the invoice.
 WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import text_input
 from clerk_portal.components.table import empty_state, field_label, scroll_table
-from clerk_portal.state import SessionState
+from clerk_portal.core import text_input
+from clerk_portal.ui.state import SessionState
 
 
 def add_number_form(state) -> rx.Component:

@@ -12,9 +12,9 @@ from typing import TypedDict
 
 import reflex as rx
 
-from clerk_portal.auth.guard import public_handler
 from clerk_portal.billing import pricing
 from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.ui.guard import public_handler
 
 MAX_SEATS = 999
 MAX_NUMBERS = 999

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import routes
 from clerk_portal.components.native_form import post_form
 from clerk_portal.components.trial_banner import trial_banner
-from clerk_portal.state import SessionState
+from clerk_portal.core import routes
+from clerk_portal.ui.state import SessionState
 
 
 def _nav_link(label: str, href: str) -> rx.Component:

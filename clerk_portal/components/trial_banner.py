@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import routes
-from clerk_portal.state import SessionState
+from clerk_portal.core import routes
+from clerk_portal.ui.state import SessionState
 
 
 def _days_left() -> rx.Var:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from clerk_portal.domain_errors import InvalidPhoneNumber, InvalidValue
+from clerk_portal.core.errors import InvalidPhoneNumber, InvalidValue
 
 ROLES = ("owner", "admin", "member")
 MEMBERSHIP_STATUSES = ("invited", "active", "removed")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import validates
 from sqlmodel import Field, SQLModel
 
-from clerk_portal.domain_errors import InvalidPhoneNumber
+from clerk_portal.core.errors import InvalidPhoneNumber
 from clerk_portal.models.base import (
     INQUIRY_STATUSES,
     MEMBERSHIP_STATUSES,

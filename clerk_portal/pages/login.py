@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import routes
-from clerk_portal.auth.guard import public_handler
 from clerk_portal.components.native_form import post_form
-from clerk_portal.demo import DEMO_PEOPLE
-from clerk_portal.settings import get_settings
+from clerk_portal.core import routes
+from clerk_portal.core.settings import get_settings
+from clerk_portal.demo.seed import DEMO_PEOPLE
+from clerk_portal.ui.guard import public_handler
 
 REASONS = {
     "session_ended": "Your session has ended. Please sign in again.",

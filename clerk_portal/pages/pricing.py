@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import routes
 from clerk_portal.components.contact_sales import ContactSalesState, contact_sales_dialog
 from clerk_portal.components.plan_picker import (
     PlanSelection,
@@ -13,6 +12,7 @@ from clerk_portal.components.plan_picker import (
     plan_cards,
     team_steppers,
 )
+from clerk_portal.core import routes
 
 
 class PricingState(PlanSelection, rx.State):

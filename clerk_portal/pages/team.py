@@ -9,16 +9,16 @@ from typing import TypedDict
 import reflex as rx
 from sqlmodel import col, select
 
-from clerk_portal import workspace_changes
-from clerk_portal.auth import guard
-from clerk_portal.billing import repository
-from clerk_portal.components.change_dialog import PendingChange, confirm_dialog
-from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.team_table import invite_form, member_table
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import DomainError
-from clerk_portal.state import SessionState
-from clerk_portal.workspace_changes import Actor
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import DomainError
+from clerk_portal.ui import guard
+from clerk_portal.ui.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.ui.live import LiveWatch
+from clerk_portal.ui.state import SessionState
+from clerk_portal.workspace import changes as workspace_changes
+from clerk_portal.workspace import repository
+from clerk_portal.workspace.changes import Actor
 
 
 class MemberRow(TypedDict):

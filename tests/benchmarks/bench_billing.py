@@ -66,17 +66,17 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
 
 
 async def bench(database_url: str, events: int, workspaces: int) -> None:
-    from clerk_portal import migrations
-    from clerk_portal.billing import repository, webhooks
     from clerk_portal.billing.catalog import get_catalog
     from clerk_portal.billing.catalog_sync import sync_catalog
-    from clerk_portal.billing.gateway import StripeGateway
-    from clerk_portal.billing.overview import load_overview
+    from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+    from clerk_portal.billing.read_models.overview import load_overview
     from clerk_portal.billing.services import quantities, upgrade
-    from clerk_portal.billing.services.common import in_db
-    from clerk_portal.db import session_scope
+    from clerk_portal.billing.webhooks import inbox as webhooks
+    from clerk_portal.core.db import in_db, session_scope
+    from clerk_portal.core.settings import get_settings
     from clerk_portal.models import User
-    from clerk_portal.settings import get_settings
+    from clerk_portal.ops import migrations
+    from clerk_portal.workspace import repository
 
     sandbox = start_sandbox()
     try:

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 import websocket
 from sqlmodel import Session, SQLModel
 
-from clerk_portal import routes
 from clerk_portal.auth import sessions
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core import routes
+from clerk_portal.core.db import engine_for
 from clerk_portal.models import Workspace
+from clerk_portal.workspace import repository
 from tests.support.access import (
     PUBLIC_HANDLERS,
     PUBLIC_ROUTES,
@@ -76,7 +76,7 @@ def _other_owner_cookie(portal) -> str:
 
 
 def _settings():
-    from clerk_portal.settings import get_settings
+    from clerk_portal.core.settings import get_settings
 
     return get_settings()
 

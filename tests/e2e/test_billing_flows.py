@@ -167,9 +167,8 @@ def test_billing_pages_fit_a_phone_screen(portal, new_page):
 def test_an_owner_demoted_elsewhere_stops_seeing_billing_without_a_reload(portal, page):
     from sqlmodel import Session
 
-    from clerk_portal import live_touch
-    from clerk_portal.billing import repository
-    from clerk_portal.db import engine_for
+    from clerk_portal.core.db import engine_for
+    from clerk_portal.workspace import live, repository
 
     workspace = signed_in_owner(page, portal)
     open_as(page, portal, workspace, "/billing")
@@ -198,7 +197,7 @@ def test_an_owner_demoted_elsewhere_stops_seeing_billing_without_a_reload(portal
         repository.change_role(
             session, workspace_id=workspace.id, membership_id=mine.id, role="member"
         )
-        live_touch.touch(session, workspace_id=workspace.id)
+        live.touch(session, workspace_id=workspace.id)
         session.commit()
 
     expect(page.locator("#billing-owners-only")).to_be_visible(timeout=10_000)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core.db import engine_for
 from clerk_portal.models import BillingActivity
 from clerk_portal.pages.billing.actions import BillingActions
 from clerk_portal.pages.billing.details import BillingDetailsState
 from clerk_portal.pages.billing.upgrade import UpgradeState
 from clerk_portal.pages.team import TeamState
+from clerk_portal.workspace import repository
 from tests.support.reflex_socket import ReflexSocket
 from tests.support.workspaces import fresh_owner_cookie, subscribe
 

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from clerk_portal.auth.sessions import SESSION_COOKIE
-from clerk_portal.settings import SANDBOX_SECRET_KEY
+from clerk_portal.core.settings import SANDBOX_SECRET_KEY
 
 from .conftest import sign_in_as
 

@@ -14,11 +14,11 @@ import stripe
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import SANDBOX_SECRET_KEY
 from clerk_portal.models import BillingActivity
 from clerk_portal.pages.billing.upgrade import UpgradeState
-from clerk_portal.settings import SANDBOX_SECRET_KEY
+from clerk_portal.workspace import repository
 from tests.support.reflex_socket import ReflexSocket
 from tests.support.workspaces import fresh_owner_cookie, signed_in_owner, subscribe
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from clerk_portal.settings import get_settings
+from clerk_portal.core.settings import get_settings
 
 pytestmark = pytest.mark.e2e
 WEBHOOK_SECRET = "whsec_e2e_portal_tests"

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from clerk_portal import routes
+from clerk_portal.core import routes
 from tests.support.tabs import (
     LOAD_DETAILS,
     Tab,

@@ -22,10 +22,10 @@ import stripe
 from sqlmodel import Session, select
 
 from clerk_portal.auth import sessions
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, BillingActivity
-from clerk_portal.settings import get_settings
+from clerk_portal.workspace import repository
 from tests.support.portal import start_portal
 from tests.support.reflex_socket import ReflexSocket
 

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from clerk_portal import migrations
-from clerk_portal.db import engine_for
+from clerk_portal.core.db import engine_for
+from clerk_portal.ops import migrations
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 

@@ -2,8 +2,9 @@
 
 from starlette.testclient import TestClient
 
-from clerk_portal import api, migrations
-from clerk_portal.db import engine_for
+from clerk_portal.core.db import engine_for
+from clerk_portal.ops import migrations
+from clerk_portal.web import api
 
 
 def test_healthz_ok_after_a_real_query(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import clerk_portal.models  # noqa: F401 - registers every table
-from clerk_portal import migrations
+from clerk_portal.ops import migrations
 
 
 def schema_drift(url: str) -> list:

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from clerk_portal.billing import repository as repo
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import (
+from clerk_portal.billing import ledger
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import (
     InvalidPhoneNumber,
     InvalidValue,
     LastOwnerError,
@@ -21,6 +21,7 @@ from clerk_portal.domain_errors import (
     NumberTakenError,
 )
 from clerk_portal.models import normalize_e164
+from clerk_portal.workspace import repository as repo
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -363,7 +364,7 @@ def test_activity_pages_newest_first_without_gaps_or_repeats(session):
     other, _ = make_workspace(session, "Other", "otto")
     # Pairs share a timestamp: the id breaks ties.
     for index in range(25):
-        repo.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace.id,
             kind="seats.changed",
@@ -372,12 +373,12 @@ def test_activity_pages_newest_first_without_gaps_or_repeats(session):
             amount_cents=index * 100,
             now=T0 + timedelta(minutes=index // 2),
         )
-    repo.record_activity(session, workspace_id=other.id, kind="x", summary="not ours", now=T0)
+    ledger.record_activity(session, workspace_id=other.id, kind="x", summary="not ours", now=T0)
     session.commit()
 
     seen, cursor, pages = [], None, 0
     while True:
-        page = repo.activity_page(session, workspace_id=workspace.id, limit=10, cursor=cursor)
+        page = ledger.activity_page(session, workspace_id=workspace.id, limit=10, cursor=cursor)
         seen += [item.summary for item in page.items]
         pages += 1
         if page.next_cursor is None:
@@ -390,30 +391,30 @@ def test_activity_pages_newest_first_without_gaps_or_repeats(session):
 def test_a_page_that_ends_exactly_has_no_next_cursor(session):
     workspace, _ = make_workspace(session)
     for index in range(4):
-        repo.record_activity(session, workspace_id=workspace.id, kind="k", summary=str(index))
-    first = repo.activity_page(session, workspace_id=workspace.id, limit=2)
-    second = repo.activity_page(
+        ledger.record_activity(session, workspace_id=workspace.id, kind="k", summary=str(index))
+    first = ledger.activity_page(session, workspace_id=workspace.id, limit=2)
+    second = ledger.activity_page(
         session, workspace_id=workspace.id, limit=2, cursor=first.next_cursor
     )
     assert [a.summary for a in first.items + second.items] == ["3", "2", "1", "0"]
     assert second.next_cursor is None
-    empty = repo.activity_page(session, workspace_id=9_999)
+    empty = ledger.activity_page(session, workspace_id=9_999)
     assert (empty.items, empty.next_cursor) == ([], None)
 
 
 def test_a_bad_cursor_or_limit_is_refused(session):
     workspace, _ = make_workspace(session)
-    for cursor in ("garbage", "bm90fGE", repo._encode_cursor(T0, 1)[:-2]):
+    for cursor in ("garbage", "bm90fGE", ledger._encode_cursor(T0, 1)[:-2]):
         with pytest.raises(InvalidValue, match="page link"):
-            repo.invoice_page(session, workspace_id=workspace.id, cursor=cursor)
+            ledger.invoice_page(session, workspace_id=workspace.id, cursor=cursor)
     with pytest.raises(InvalidValue):
-        repo.invoice_page(session, workspace_id=workspace.id, limit=0)
+        ledger.invoice_page(session, workspace_id=workspace.id, limit=0)
 
 
 def test_invoices_are_mirrored_once_and_paged_by_date(session):
     workspace, _ = make_workspace(session)
     for index in range(5):
-        repo.upsert_invoice(
+        ledger.upsert_invoice(
             session,
             workspace_id=workspace.id,
             stripe_invoice_id=f"in_{index}",
@@ -423,7 +424,7 @@ def test_invoices_are_mirrored_once_and_paged_by_date(session):
             total_cents=5_800,
             amount_due_cents=5_800,
         )
-    paid = repo.upsert_invoice(
+    paid = ledger.upsert_invoice(
         session,
         workspace_id=workspace.id,
         stripe_invoice_id="in_4",
@@ -435,22 +436,22 @@ def test_invoices_are_mirrored_once_and_paged_by_date(session):
     session.commit()
     assert (paid.number, paid.status, paid.amount_paid_cents) == ("CLERK-0004", "paid", 5_800)
 
-    first = repo.invoice_page(session, workspace_id=workspace.id, limit=3)
-    second = repo.invoice_page(
+    first = ledger.invoice_page(session, workspace_id=workspace.id, limit=3)
+    second = ledger.invoice_page(
         session, workspace_id=workspace.id, limit=3, cursor=first.next_cursor
     )
     assert [i.stripe_invoice_id for i in first.items] == ["in_4", "in_3", "in_2"]
     assert [i.stripe_invoice_id for i in second.items] == ["in_1", "in_0"]
     assert second.next_cursor is None
     with pytest.raises(TypeError, match="not Invoice columns: colour"):
-        repo.upsert_invoice(
+        ledger.upsert_invoice(
             session, workspace_id=workspace.id, stripe_invoice_id="in_9", created=T0, colour="red"
         )
 
 
 def test_enterprise_inquiry(session):
     workspace, user = make_workspace(session)
-    inquiry = repo.add_enterprise_inquiry(
+    inquiry = ledger.add_enterprise_inquiry(
         session,
         name=" Dana ",
         email="dana@bigco.example",
@@ -463,7 +464,7 @@ def test_enterprise_inquiry(session):
     session.commit()
     assert (inquiry.name, inquiry.status, inquiry.seats) == ("Dana", "new", 250)
     with pytest.raises(InvalidValue):
-        repo.add_enterprise_inquiry(session, name="", email="x@y.co")
+        ledger.add_enterprise_inquiry(session, name="", email="x@y.co")
 
 
 # --- helpers ------------------------------------------------------------------------------------

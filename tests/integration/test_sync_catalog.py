@@ -12,8 +12,8 @@ import pytest
 
 from clerk_portal.billing.catalog import DEFAULT_CATALOG_PATH, get_catalog, load_catalog
 from clerk_portal.billing.catalog_sync import sync_catalog
-from clerk_portal.billing.gateway import GatewayError, StripeGateway
-from clerk_portal.settings import PROJECT_ROOT, Settings
+from clerk_portal.billing.gateway.stripe_gateway import GatewayError, StripeGateway
+from clerk_portal.core.settings import PROJECT_ROOT, Settings
 
 try:
     from tests.support.sandbox import SECRET_KEY, SandboxProcess, start_sandbox

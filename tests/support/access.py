@@ -1,6 +1,6 @@
 """Discover every event handler and HTTP route of the app, and who may call each.
 
-A handler declares its access with `clerk_portal.auth.guard.requires_role(...)` (which sets
+A handler declares its access with `clerk_portal.ui.guard.requires_role(...)` (which sets
 `__guard_roles__`); a route likewise with `guarded_route(...)`. The few public entry points are
 named here, so making something public is a visible, reviewed change.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reflex.state import State
 
-from clerk_portal import routes
+from clerk_portal.core import routes
 
 # Handlers marked @public_handler, by method name: each is a reviewed decision.
 PUBLIC_HANDLERS = {
@@ -90,7 +90,7 @@ def guarded_handlers():
 
 
 def _api_routes():
-    from clerk_portal.api import build_api
+    from clerk_portal.web.api import build_api
 
     return [route for route in build_api().routes if hasattr(route, "endpoint")]
 

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from clerk_portal import live_touch, routes
 from clerk_portal.auth import sessions
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core import routes
+from clerk_portal.core.db import engine_for
+from clerk_portal.workspace import live, repository
 from tests.support.reflex_socket import HYDRATED, ROOT_STATE, ReflexSocket
 from tests.support.workspaces import (
     FreshWorkspace,
@@ -112,7 +112,7 @@ class PaidOwner:
         with Session(engine_for(self.portal.database_url)) as session:
             e164 = f"+1628{uuid.uuid4().int % 10**7:07d}"
             repository.add_number(session, workspace_id=self.workspace.id, e164=e164)
-            live_touch.touch(session, workspace_id=self.workspace.id)
+            live.touch(session, workspace_id=self.workspace.id)
             session.commit()
 
 

@@ -20,13 +20,14 @@ from playwright.sync_api import Page
 from sqlmodel import Session, select
 
 from clerk_portal.auth import sessions
-from clerk_portal.billing import repository
-from clerk_portal.billing.gateway import StripeGateway
+from clerk_portal.billing import ledger
+from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
-from clerk_portal.db import engine_for
-from clerk_portal.demo import DEMO_WORKSPACE
+from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import get_settings
+from clerk_portal.demo.seed import DEMO_WORKSPACE
 from clerk_portal.models import Workspace
-from clerk_portal.settings import get_settings
+from clerk_portal.workspace import repository
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def seed_invoices(portal, workspace: FreshWorkspace, *, months: int, now: dateti
         for back in range(months):
             start = _month_start(now, back)
             end = _month_start(now, back - 1)
-            repository.upsert_invoice(
+            ledger.upsert_invoice(
                 session,
                 workspace_id=workspace.id,
                 stripe_invoice_id=f"in_e2e_{workspace.id}_{back}",
@@ -165,7 +166,7 @@ def seed_invoices(portal, workspace: FreshWorkspace, *, months: int, now: dateti
 def seed_activity(portal, workspace: FreshWorkspace, *, count: int) -> None:
     with Session(engine_for(portal.database_url)) as session:
         for index in range(count):
-            repository.record_activity(
+            ledger.record_activity(
                 session,
                 workspace_id=workspace.id,
                 kind="note",

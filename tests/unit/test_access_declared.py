@@ -9,7 +9,7 @@ from tests.support.access import (
 
 
 def test_every_event_handler_declares_its_access():
-    assert undeclared_handlers() == [], "add @requires_role(...) (clerk_portal.auth.guard)"
+    assert undeclared_handlers() == [], "add @requires_role(...) (clerk_portal.ui.guard)"
 
 
 def test_every_api_route_declares_its_access():

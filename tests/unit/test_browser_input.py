@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clerk_portal import workspace_changes as changes
-from clerk_portal.domain_errors import InvalidValue, NotFound
+from clerk_portal.core.errors import InvalidValue, NotFound
+from clerk_portal.workspace import changes
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "-1", "0", "1.5", "99999999999", None, {}])

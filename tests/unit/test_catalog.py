@@ -14,7 +14,7 @@ from clerk_portal.billing.catalog import (
     load_catalog,
     parse_catalog,
 )
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.core.errors import NotFound
 
 LOOKUP_KEYS = [
     "startup_seat_month",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from clerk_portal import client_logs
-from clerk_portal.client_logs import (
+from clerk_portal.core.settings import Settings
+from clerk_portal.web import client_logs
+from clerk_portal.web.client_logs import (
     BURST,
     CLIENT_TEXT_LIMIT,
     SUMMARY_SECONDS,
@@ -14,8 +15,7 @@ from clerk_portal.client_logs import (
     ClientLogLimiter,
     escape_client_text,
 )
-from clerk_portal.security_headers import content_security_policy, security_headers
-from clerk_portal.settings import Settings
+from clerk_portal.web.security_headers import content_security_policy, security_headers
 
 
 class Clock:
@@ -90,7 +90,7 @@ def test_a_frontend_report_is_one_line_of_limited_size(capsys, monkeypatch):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == BURST
     assert all(
-        " ERROR clerk_portal.client_logs: frontend exception [client abc]: " in line
+        " ERROR clerk_portal.web.client_logs: frontend exception [client abc]: " in line
         for line in lines
     )
     assert all(len(line) < CLIENT_TEXT_LIMIT + 200 for line in lines)

@@ -1,6 +1,6 @@
 import pytest
 
-from clerk_portal.settings import (
+from clerk_portal.core.settings import (
     SANDBOX_SECRET_KEY,
     SANDBOX_WEBHOOK_SECRET,
     SettingsError,

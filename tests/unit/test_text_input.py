@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clerk_portal import text_input
-from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.core import text_input
+from clerk_portal.core.errors import InvalidValue
 
 
 def test_one_line_text_is_trimmed_with_one_space_between_words():

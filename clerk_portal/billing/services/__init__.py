@@ -17,7 +17,6 @@ from clerk_portal.billing.services.card import (
     pay_open_invoice,
     start_card_update,
 )
-from clerk_portal.billing.services.demo import advance_demo_clock
 from clerk_portal.billing.services.details import BillingDetails, update_billing_details
 from clerk_portal.billing.services.invoices import (
     invoice_pdf_url,
@@ -36,20 +35,19 @@ from clerk_portal.billing.services.quantities import (
     request_quantity_sync,
     sync_quantities,
 )
-from clerk_portal.billing.services.trial import TrialState, get_trial_state, trial_state
 from clerk_portal.billing.services.upgrade import (
     complete_upgrade,
     finish_authenticated_upgrade,
     preview_upgrade,
     start_upgrade,
 )
+from clerk_portal.workspace.trial import TrialState, get_trial_state, trial_state
 
 __all__ = [
     "CANCEL_REASONS",
     "BillingDetails",
     "PlanChangeReview",
     "TrialState",
-    "advance_demo_clock",
     "apply_due_changes",
     "cancel_at_period_end",
     "cancel_now",

@@ -13,19 +13,20 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from clerk_portal import text_input
-from clerk_portal.billing import mirror, repository
+from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.gateway.stripe_gateway import StripeGateway, SubscriptionSnapshot
 from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
-    in_db,
     load_account,
     write_subscription,
 )
-from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.core import text_input
+from clerk_portal.core.db import in_db
+from clerk_portal.core.errors import InvalidValue
 from clerk_portal.models import BillingAccount
+from clerk_portal.workspace import repository
 
 # Stripe's `cancellation_details.feedback` values, with the words the page shows.
 CANCEL_REASONS = {
@@ -93,7 +94,7 @@ async def cancel_at_period_end(
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> str:
         mirror.apply_subscription(session, account, snap)
         ends = _ends(mirror.from_unix(snap.current_period_end))
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -126,7 +127,7 @@ async def resume(
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
         mirror.apply_subscription(session, account, snap)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -164,7 +165,7 @@ async def cancel_now(
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
         mirror.apply_subscription(session, account, snap)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,

@@ -14,20 +14,24 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway import CardSnapshot, InvoiceSnapshot, StripeGateway
+from clerk_portal.billing.gateway.stripe_gateway import (
+    CardSnapshot,
+    InvoiceSnapshot,
+    StripeGateway,
+)
 from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
-    in_db,
     load_account,
     write_mirror,
 )
 from clerk_portal.billing.services.customer import ensure_customer
 from clerk_portal.billing.services.upgrade import confirmed_card
+from clerk_portal.core.db import in_db
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, Invoice
-from clerk_portal.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ async def complete_card_update(
 
     def apply(session: Session, account: BillingAccount, new: CardSnapshot) -> CardSnapshot:
         mirror.apply_card(session, account, new)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -139,7 +143,7 @@ async def pay_open_invoice(
         if subscription is not None:
             mirror.apply_subscription(session, account, subscription)
         amount = pricing.format_cents(invoice.amount_paid, invoice.currency)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,

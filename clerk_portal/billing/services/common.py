@@ -13,14 +13,15 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import GatewayError, StripeUnavailable
-from clerk_portal.billing.gateway import StripeGateway
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+from clerk_portal.core.db import in_db
+from clerk_portal.core.errors import NotFound
+from clerk_portal.core.settings import Settings, get_settings
 from clerk_portal.models import BillingAccount, User, Workspace
-from clerk_portal.settings import Settings, get_settings
+from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing")
 T = TypeVar("T")
@@ -43,16 +44,6 @@ def current_gateway() -> StripeGateway:
 
 def gateway_or_default(gateway: StripeGateway | None) -> StripeGateway:
     return gateway or current_gateway()
-
-
-async def in_db(fn: Callable[[Session], T]) -> T:
-    """Run `fn(session)` in one transaction on a worker thread (never on the event loop)."""
-
-    def run() -> T:
-        with session_scope() as session:
-            return fn(session)
-
-    return await asyncio.to_thread(run)
 
 
 @dataclass(frozen=True)

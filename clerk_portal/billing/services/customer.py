@@ -7,10 +7,11 @@ import time
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing.gateway import StripeGateway
-from clerk_portal.billing.services.common import AccountView, account_view, in_db
+from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+from clerk_portal.billing.services.common import AccountView, account_view
+from clerk_portal.core.db import in_db
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, Membership
-from clerk_portal.settings import get_settings
 
 
 def _owner_email(session: Session, workspace_id: int) -> str | None:

@@ -14,19 +14,20 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from clerk_portal import text_input
-from clerk_portal.billing import mirror, repository
-from clerk_portal.billing.gateway import CustomerSnapshot, StripeGateway
+from clerk_portal.billing import ledger, mirror
+from clerk_portal.billing.gateway.stripe_gateway import CustomerSnapshot, StripeGateway
 from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
-    in_db,
     load_account,
     write_mirror,
 )
 from clerk_portal.billing.services.customer import ensure_customer
-from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.core import text_input
+from clerk_portal.core.db import in_db
+from clerk_portal.core.errors import InvalidValue
 from clerk_portal.models import BillingAccount
+from clerk_portal.workspace import repository
 
 # Caps in characters, within what Stripe stores (an invoice custom field's value: 140).
 LIMITS = {
@@ -148,7 +149,7 @@ async def update_billing_details(
         session: Session, account: BillingAccount, snap: CustomerSnapshot
     ) -> CustomerSnapshot:
         mirror.apply_customer(session, account, snap)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,

@@ -5,34 +5,33 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from clerk_portal.billing import mirror, repository
+from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway import InvoiceSnapshot, StripeGateway
-from clerk_portal.billing.overview import InvoiceRow, _invoice_row
+from clerk_portal.billing.gateway.stripe_gateway import InvoiceSnapshot, StripeGateway
+from clerk_portal.billing.read_models.overview import InvoiceRow, _invoice_row
 from clerk_portal.billing.services.common import (
     actor_name,
     gateway_or_default,
-    in_db,
     load_account,
     write_mirror,
 )
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.core.db import in_db
+from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, Invoice
+from clerk_portal.workspace import repository
 
 
 async def list_invoices(
     *, workspace_id: int, limit: int = 20, cursor: str | None = None
-) -> repository.Page[InvoiceRow]:
+) -> ledger.Page[InvoiceRow]:
     """Newest first; pass `next_cursor` back for the next page. No Stripe call."""
     limit = max(1, min(limit, 100))
 
-    def read(session: Session) -> repository.Page[InvoiceRow]:
-        page = repository.invoice_page(
-            session, workspace_id=workspace_id, limit=limit, cursor=cursor
-        )
+    def read(session: Session) -> ledger.Page[InvoiceRow]:
+        page = ledger.invoice_page(session, workspace_id=workspace_id, limit=limit, cursor=cursor)
         status = repository.get_billing_account(session, workspace_id=workspace_id).status
         rows = [_invoice_row(row, status) for row in page.items]
-        return repository.Page(rows, page.next_cursor)
+        return ledger.Page(rows, page.next_cursor)
 
     return await in_db(read)
 
@@ -94,7 +93,7 @@ async def void_open_invoice(
 
     def apply(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> InvoiceSnapshot:
         mirror.apply_invoice(session, account, snap)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,

@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import BillingError, GatewayError
-from clerk_portal.billing.gateway import (
+from clerk_portal.billing.gateway.stripe_gateway import (
     ClockSnapshot,
     PreviewLine,
     StripeGateway,
@@ -37,14 +37,15 @@ from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
     gateway_or_default,
-    in_db,
     load_account,
     log,
     refresh_upcoming_invoice,
     swapped_items,
     write_subscription,
 )
+from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.workspace import repository
 
 LEAD_SECONDS = 15 * 60
 CHANGEABLE = ("active", "trialing")
@@ -323,7 +324,7 @@ async def change_plan(
         mirror.apply_subscription(session, account, snap)
         summary = f"{actor_name(session, actor_user_id)} upgraded to {label}"
         summary += f": {pricing.format_cents(charged)} charged" if charged else ""
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -383,7 +384,7 @@ async def _schedule_downgrade(
         when = account.current_period_end
         summary = f"{actor_name(session, actor_user_id)} scheduled a change to {label}"
         summary += f" on {when:%b %d, %Y}" if when else ""
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -410,7 +411,7 @@ async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -
         account.pending_plan = account.pending_interval = account.pending_change_at = None
         mirror.bump(account)
         session.add(account)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -477,7 +478,7 @@ async def apply_due_change(
         reason = error.message
         log.warning("pending change of workspace %s failed: %s", workspace_id, reason)
         await in_db(
-            lambda s: repository.record_activity(
+            lambda s: ledger.record_activity(
                 s,
                 workspace_id=workspace_id,
                 kind="plan_change_failed",
@@ -488,7 +489,7 @@ async def apply_due_change(
 
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
         mirror.apply_subscription(session, account, snap)
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             kind="plan_downgrade",
@@ -538,7 +539,7 @@ def _drop_pending(session: Session, workspace_id: int, plan: str, interval: str,
     mirror.bump(account)
     session.add(account)
     current = _label(account.plan or plan, account.interval or interval)
-    repository.record_activity(
+    ledger.record_activity(
         session,
         workspace_id=workspace_id,
         kind="plan_change_dropped",

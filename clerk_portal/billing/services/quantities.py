@@ -26,20 +26,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import BillingError, GatewayError
-from clerk_portal.billing.gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.gateway.stripe_gateway import StripeGateway, SubscriptionSnapshot
 from clerk_portal.billing.services.common import (
     AccountView,
     account_view,
     gateway_or_default,
-    in_db,
     load_account,
     refresh_upcoming_invoice,
     write_mirror,
 )
+from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.quantities")
 DEBOUNCE_SECONDS = 1.5
@@ -221,7 +222,7 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
         account.quantity_syncs = max(account.quantity_syncs, target.syncs + 1)  # replays: once
         session.add(account)
         seats_before, numbers_before = current
-        repository.record_activity(
+        ledger.record_activity(
             session,
             workspace_id=workspace_id,
             kind="quantities",

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from clerk_portal.billing import mirror, pricing, repository
+from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import (
     BillingError,
@@ -29,20 +29,25 @@ from clerk_portal.billing.errors import (
     OutcomeUnknown,
     PaymentRequiresAction,
 )
-from clerk_portal.billing.gateway import CardSnapshot, StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.gateway.stripe_gateway import (
+    CardSnapshot,
+    StripeGateway,
+    SubscriptionSnapshot,
+)
 from clerk_portal.billing.services import upgrade_claim
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
     gateway_or_default,
-    in_db,
     load_account,
     write_subscription,
 )
 from clerk_portal.billing.services.customer import ensure_customer
-from clerk_portal.domain_errors import InvalidValue
+from clerk_portal.core.db import in_db
+from clerk_portal.core.errors import InvalidValue
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, BillingActivity
-from clerk_portal.settings import get_settings
+from clerk_portal.workspace import repository
 
 SUBSCRIBED = ("active", "past_due", "unpaid", "incomplete")
 IN_PROGRESS = (
@@ -359,7 +364,7 @@ async def _record_failure(
     workspace_id: int, actor_user_id: int | None, plan_name: str, message: str
 ) -> None:
     await in_db(
-        lambda session: repository.record_activity(
+        lambda session: ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
@@ -396,7 +401,7 @@ def _recorder(actor_user_id, plan_name, plan, interval, seats, numbers) -> Recor
             )
             # Several tabs may learn of the same subscription: it is recorded once.
             if not _recorded(session, account.workspace_id, snap.id):
-                repository.record_activity(
+                ledger.record_activity(
                     session,
                     workspace_id=account.workspace_id,
                     actor_user_id=actor_user_id,

@@ -8,7 +8,6 @@ from typing import Any
 
 import reflex as rx
 
-from clerk_portal.auth import guard
 from clerk_portal.billing import services
 from clerk_portal.components.card_form import (
     card_element,
@@ -16,8 +15,10 @@ from clerk_portal.components.card_form import (
     confirm_script,
     mount_script,
 )
-from clerk_portal.domain_errors import DomainError
-from clerk_portal.settings import get_settings
+from clerk_portal.core.errors import DomainError
+from clerk_portal.core.settings import get_settings
+from clerk_portal.demo import clock
+from clerk_portal.ui import guard
 
 CARD_ELEMENT = "card-element-billing"
 CARD_PURPOSES = {"replace": "Replace your card", "pay": "Pay the open invoice with another card"}
@@ -188,7 +189,7 @@ class BillingActions(rx.State):
         self.working = True
         yield
         try:
-            await services.advance_demo_clock(workspace_id=who.workspace_id, days=31)
+            await clock.advance_demo_clock(workspace_id=who.workspace_id, days=31)
         except DomainError as error:
             yield rx.toast.error(error.message)
         else:

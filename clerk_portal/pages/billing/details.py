@@ -7,12 +7,13 @@ from typing import Any
 
 import reflex as rx
 
-from clerk_portal import text_input
-from clerk_portal.auth import guard
-from clerk_portal.billing import repository, services
+from clerk_portal.billing import services
 from clerk_portal.billing.services.details import LIMITS
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import DomainError
+from clerk_portal.core import text_input
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import DomainError
+from clerk_portal.ui import guard
+from clerk_portal.workspace import repository
 
 FIELDS = (
     # (form name, label, account attribute, input type, autocomplete)

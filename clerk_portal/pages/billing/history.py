@@ -9,16 +9,16 @@ from typing import TypedDict
 
 import reflex as rx
 
-from clerk_portal import routes
-from clerk_portal.auth import guard
-from clerk_portal.billing import history
 from clerk_portal.billing.pricing import format_cents
+from clerk_portal.billing.read_models import history
 from clerk_portal.components.history_view import activity_timeline, invoiced_chart
-from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.shell import page_shell
-from clerk_portal.db import session_scope
+from clerk_portal.core import routes
+from clerk_portal.core.db import session_scope
 from clerk_portal.models import utcnow
-from clerk_portal.pages.billing.access import owners_only
+from clerk_portal.ui import guard
+from clerk_portal.ui.access import owners_only
+from clerk_portal.ui.live import LiveWatch
 
 PAGE_SIZE = 20
 # Team and number changes record the proration the owner saw before confirming; the sync that

@@ -8,16 +8,16 @@ from typing import TypedDict
 
 import reflex as rx
 
-from clerk_portal import routes
-from clerk_portal.auth import guard
-from clerk_portal.billing import repository
+from clerk_portal.billing import ledger
 from clerk_portal.billing.pricing import format_cents
 from clerk_portal.components.invoice_table import invoice_table
-from clerk_portal.components.live_watch import LiveWatch
 from clerk_portal.components.shell import page_shell
-from clerk_portal.db import session_scope
+from clerk_portal.core import routes
+from clerk_portal.core.db import session_scope
 from clerk_portal.models import Invoice
-from clerk_portal.pages.billing.access import owners_only
+from clerk_portal.ui import guard
+from clerk_portal.ui.access import owners_only
+from clerk_portal.ui.live import LiveWatch
 
 PAGE_SIZE = 10
 STATUS_COLORS = {"paid": "green", "open": "amber", "draft": "gray", "void": "gray"}
@@ -58,7 +58,7 @@ def _row(invoice: Invoice) -> InvoiceRow:
 
 def _page(workspace_id: int, cursor: str | None) -> tuple[list[InvoiceRow], str | None]:
     with session_scope() as session:
-        page = repository.invoice_page(
+        page = ledger.invoice_page(
             session, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
         )
         return [_row(invoice) for invoice in page.items], page.next_cursor

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal import routes
 from clerk_portal.components.card_form import card_script_tag
 from clerk_portal.components.shell import page_shell
-from clerk_portal.pages.billing.access import owners_only
+from clerk_portal.core import routes
 from clerk_portal.pages.billing.actions import (
     BillingActions,
     cancel_dialog,
@@ -16,6 +15,7 @@ from clerk_portal.pages.billing.actions import (
 )
 from clerk_portal.pages.billing.details import billing_details_card
 from clerk_portal.pages.billing.state import BillingState
+from clerk_portal.ui.access import owners_only
 
 
 def _row(label: str, value, value_id: str) -> rx.Component:

@@ -12,11 +12,11 @@ from typing import TypedDict
 
 import reflex as rx
 
-from clerk_portal.auth import guard
-from clerk_portal.billing.overview import BillingOverview, load_overview
 from clerk_portal.billing.pricing import format_cents
-from clerk_portal.components.live_watch import LiveWatch
-from clerk_portal.domain_errors import DomainError
+from clerk_portal.billing.read_models.overview import BillingOverview, load_overview
+from clerk_portal.core.errors import DomainError
+from clerk_portal.ui import guard
+from clerk_portal.ui.live import LiveWatch
 
 STATUS_LABELS = {
     "trialing": "Free trial",

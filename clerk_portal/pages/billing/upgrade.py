@@ -13,9 +13,7 @@ from typing import Any
 
 import reflex as rx
 
-from clerk_portal import routes
-from clerk_portal.auth import guard
-from clerk_portal.billing import repository, services
+from clerk_portal.billing import services
 from clerk_portal.billing.errors import OutcomeUnknown, PaymentRequiresAction
 from clerk_portal.components.card_form import (
     card_element,
@@ -25,7 +23,6 @@ from clerk_portal.components.card_form import (
     confirm_script,
     mount_script,
 )
-from clerk_portal.components.change_dialog import ConfirmedChange
 from clerk_portal.components.contact_sales import ContactSalesState, contact_sales_dialog
 from clerk_portal.components.plan_picker import (
     PlanSelection,
@@ -34,9 +31,13 @@ from clerk_portal.components.plan_picker import (
     plan_cards,
 )
 from clerk_portal.components.shell import page_shell
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import DomainError
-from clerk_portal.pages.billing.access import owners_only
+from clerk_portal.core import routes
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import DomainError
+from clerk_portal.ui import guard
+from clerk_portal.ui.access import owners_only
+from clerk_portal.ui.change_dialog import ConfirmedChange
+from clerk_portal.workspace import repository
 
 CARD_ELEMENT = "card-element-upgrade"
 PLAN_CHANGE = "plan_change"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from clerk_portal.settings import get_settings
+from clerk_portal.core.settings import get_settings
 from tests.support.oidc import running_provider
 
 PORTAL = "http://localhost:3000"
@@ -41,7 +41,7 @@ def portal_env(monkeypatch, database_url, provider):
 
 @pytest.fixture
 def http(portal_env):
-    from clerk_portal.api import build_api
+    from clerk_portal.web.api import build_api
 
     with TestClient(build_api(), base_url=PORTAL, follow_redirects=False) as client:
         yield client

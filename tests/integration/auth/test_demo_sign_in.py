@@ -6,12 +6,12 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from clerk_portal import routes
-from clerk_portal.auth.guard import principal_for_token
 from clerk_portal.auth.sessions import SESSION_COOKIE
-from clerk_portal.db import engine_for
-from clerk_portal.demo import seed_demo
-from clerk_portal.settings import get_settings
+from clerk_portal.core import routes
+from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import get_settings
+from clerk_portal.demo.seed import seed_demo
+from clerk_portal.ui.guard import principal_for_token
 
 from .conftest import PORTAL
 
@@ -73,7 +73,7 @@ def test_production_has_no_demo_sign_in_route(monkeypatch, seeded):
     for name, value in production.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    from clerk_portal.api import build_api
+    from clerk_portal.web.api import build_api
 
     paths = {route.path for route in build_api().routes}
     assert routes.AUTH_DEMO not in paths

@@ -7,16 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from clerk_portal.auth import guard
 from clerk_portal.auth.sessions import (
     SessionPolicy,
     create_session,
     resolve_session,
     revoke_session,
 )
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core.db import engine_for
 from clerk_portal.models import utcnow
+from clerk_portal.ui import guard
+from clerk_portal.workspace import repository
 
 POLICY = SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
 

@@ -7,13 +7,13 @@ import hashlib
 import pytest
 from sqlmodel import Session, select
 
-from clerk_portal import routes
-from clerk_portal.auth.guard import principal_for_token
 from clerk_portal.auth.sessions import LOGIN_COOKIE, SESSION_COOKIE
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
+from clerk_portal.core import routes
+from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import AuthSession, LoginAttempt, Membership, User
-from clerk_portal.settings import get_settings
+from clerk_portal.ui.guard import principal_for_token
+from clerk_portal.workspace import repository
 from tests.support.ports import free_port
 
 from .conftest import PORTAL

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from clerk_portal.billing import repository
-from clerk_portal.billing.services.common import in_db
+from clerk_portal.billing import ledger
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
+from clerk_portal.core.db import in_db
+from clerk_portal.workspace import repository
 
 from .conftest import Env, make_workspace
 
@@ -37,5 +38,5 @@ async def subscribe(
 
 
 async def activity_kinds(workspace_id: int) -> list[str]:
-    page = await in_db(lambda s: repository.activity_page(s, workspace_id=workspace_id, limit=100))
+    page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=100))
     return [a.kind for a in page.items]

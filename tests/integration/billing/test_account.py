@@ -6,10 +6,10 @@ import httpx
 import pytest
 
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import card, details, invoices
-from clerk_portal.billing.services.demo import advance_demo_clock
-from clerk_portal.domain_errors import InvalidValue, NotFound
+from clerk_portal.core.errors import InvalidValue, NotFound
+from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env, make_workspace
 from .helpers import subscribe

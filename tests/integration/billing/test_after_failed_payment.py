@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import card, invoices
-from clerk_portal.billing.services.demo import advance_demo_clock
-from clerk_portal.domain_errors import NotFound
+from clerk_portal.core.errors import NotFound
+from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env
 from .helpers import activity_kinds, subscribe

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from clerk_portal.billing import repository
 from clerk_portal.billing.services import cancel, details, plan_change
-from clerk_portal.billing.services.common import in_db
+from clerk_portal.core.db import in_db
+from clerk_portal.workspace import repository
 
 from .conftest import Env
 from .helpers import activity_kinds, subscribe

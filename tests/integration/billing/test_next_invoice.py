@@ -8,11 +8,13 @@ Stripe call.
 
 from __future__ import annotations
 
-from clerk_portal.billing import catalog, repository
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing import catalog
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import plan_change, quantities
-from clerk_portal.billing.services.common import in_db, refresh_upcoming_invoice
-from clerk_portal.billing.services.demo import advance_demo_clock
+from clerk_portal.billing.services.common import refresh_upcoming_invoice
+from clerk_portal.core.db import in_db
+from clerk_portal.demo.clock import advance_demo_clock
+from clerk_portal.workspace import repository
 
 from .conftest import Env, add_members
 from .helpers import subscribe

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from clerk_portal import workspace_changes
-from clerk_portal.billing import catalog, repository
+from clerk_portal.billing import catalog, ledger
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import cancel, card, plan_change
-from clerk_portal.billing.services.common import in_db
-from clerk_portal.billing.services.demo import advance_demo_clock
-from clerk_portal.domain_errors import DomainError
-from clerk_portal.workspace_changes import Actor
+from clerk_portal.core.db import in_db
+from clerk_portal.core.errors import DomainError
+from clerk_portal.demo.clock import advance_demo_clock
+from clerk_portal.workspace import changes as workspace_changes
+from clerk_portal.workspace import repository
+from clerk_portal.workspace.changes import Actor
 
 from .conftest import Env, add_members
 from .helpers import activity_kinds, subscribe
@@ -109,7 +110,7 @@ async def test_a_due_downgrade_that_no_longer_fits_is_dropped_not_applied(env: E
     assert (overview.plan, overview.pending_plan) == ("business", None)
     # Renewed on Business prices (the member added around the check was never synced to Stripe).
     assert overview.latest_invoices[0].total_cents == 10 * 4900
-    page = await in_db(lambda s: repository.activity_page(s, workspace_id=workspace_id, limit=50))
+    page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=50))
     dropped = [a for a in page.items if a.kind == "plan_change_dropped"]
     assert len(dropped) == 1 and "allows up to 10" in dropped[0].summary
     assert "plan_downgrade" not in await activity_kinds(workspace_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import plan_change
 
 from .conftest import Env, add_members

@@ -7,14 +7,15 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from clerk_portal.billing import mirror, repository
+from clerk_portal.billing import mirror
 from clerk_portal.billing.errors import StripeUnavailable
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.services.common import in_db
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
+from clerk_portal.core.db import in_db
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingActivity
-from clerk_portal.settings import get_settings
+from clerk_portal.workspace import repository
 
 from .conftest import Env, add_members, make_workspace
 
@@ -169,8 +170,8 @@ async def test_a_failing_stripe_neither_duplicates_nor_loses_the_update(env: Env
 
 
 async def test_a_hung_request_is_retried_with_the_same_key_and_applied_once(env: Env):
-    from clerk_portal.billing.gateway import StripeGateway
-    from clerk_portal.settings import get_settings
+    from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+    from clerk_portal.core.settings import get_settings
 
     workspace_id, sub_id, _ = await subscribed(env)
     add_members(workspace_id, 1)

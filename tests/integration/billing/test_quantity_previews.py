@@ -8,17 +8,18 @@ where "the newest proration lines" cannot tell one change from another.
 
 from __future__ import annotations
 
-from clerk_portal import billing_effect
-from clerk_portal.billing import repository
+from clerk_portal.billing import ledger
 from clerk_portal.billing.services import cancel, quantities
-from clerk_portal.billing.services.common import in_db
+from clerk_portal.billing.services import change_effect as billing_effect
+from clerk_portal.core.db import in_db
+from clerk_portal.workspace import repository
 
 from .conftest import Env
 from .helpers import subscribe
 
 
 async def _last_sync_amount(workspace_id: int) -> int | None:
-    page = await in_db(lambda s: repository.activity_page(s, workspace_id=workspace_id, limit=50))
+    page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=50))
     rows = [row for row in page.items if row.kind == "quantities"]
     return rows[0].amount_cents if rows else None
 

@@ -10,9 +10,9 @@ import sys
 import sqlalchemy as sa
 
 from clerk_portal.billing.reconcile import reconcile
-from clerk_portal.db import session_scope
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.settings import PROJECT_ROOT
 from clerk_portal.models import Invoice, SubscriptionItem
-from clerk_portal.settings import PROJECT_ROOT
 
 from .conftest import Env, add_members
 from .helpers import subscribe

@@ -8,17 +8,17 @@ import pytest
 import stripe
 from sqlmodel import select
 
-from clerk_portal.billing import live, repository
 from clerk_portal.billing.errors import BillingError, CardDeclined, PaymentRequiresAction
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services.upgrade import (
     complete_upgrade,
     finish_authenticated_upgrade,
     preview_upgrade,
     start_upgrade,
 )
-from clerk_portal.db import session_scope
+from clerk_portal.core.db import session_scope
 from clerk_portal.models import BillingAccount, BillingActivity, Invoice
+from clerk_portal.workspace import live, repository
 
 from .conftest import Env, make_workspace
 
@@ -278,8 +278,8 @@ async def test_the_billing_page_makes_no_stripe_call_and_updates_live(env: Env):
 async def test_trial_expiry_makes_the_app_read_only(env: Env):
     from datetime import timedelta
 
-    from clerk_portal.billing.services.trial import get_trial_state
     from clerk_portal.models import utcnow
+    from clerk_portal.workspace.trial import get_trial_state
 
     workspace_id, _ = make_workspace()
     state = await get_trial_state(workspace_id=workspace_id)

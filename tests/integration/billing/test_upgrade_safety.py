@@ -17,7 +17,7 @@ from clerk_portal.billing.errors import (
     PaymentRequiresAction,
     StripeUnavailable,
 )
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.reconcile import reconcile
 from clerk_portal.billing.services.upgrade import (
     IN_PROGRESS,
@@ -25,7 +25,7 @@ from clerk_portal.billing.services.upgrade import (
     finish_authenticated_upgrade,
     start_upgrade,
 )
-from clerk_portal.db import session_scope
+from clerk_portal.core.db import session_scope
 from clerk_portal.models import BillingAccount, BillingActivity
 
 from .conftest import Env, make_workspace

@@ -14,13 +14,12 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import select
 
-from clerk_portal.billing import repository, webhooks
-from clerk_portal.billing.overview import load_overview
+from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.services.common import in_db
-from clerk_portal.billing.services.demo import advance_demo_clock
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
-from clerk_portal.db import session_scope
+from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.core.db import in_db, session_scope
+from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.models import (
     BillingAccount,
     BillingActivity,
@@ -28,6 +27,7 @@ from clerk_portal.models import (
     SubscriptionItem,
     WebhookEvent,
 )
+from clerk_portal.workspace import repository
 
 from .conftest import WEBHOOK_SECRET, Env, add_members, make_workspace
 

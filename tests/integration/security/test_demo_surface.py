@@ -18,8 +18,8 @@ import psutil
 import pytest
 import stripe
 
-from clerk_portal import runner
-from clerk_portal.settings import SANDBOX_SECRET_KEY, Settings
+from clerk_portal.core.settings import SANDBOX_SECRET_KEY, Settings
+from clerk_portal.ops import runner
 from tests.support.ports import free_port, wait_for_http
 
 FOREIGN = "https://attacker.example"

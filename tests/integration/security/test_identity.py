@@ -17,16 +17,16 @@ import uvicorn
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from clerk_portal import routes
 from clerk_portal.auth import accounts
-from clerk_portal.auth.guard import principal_for_token
 from clerk_portal.auth.oidc import Identity, email_is_verified
 from clerk_portal.auth.sessions import SESSION_COOKIE
-from clerk_portal.billing import repository
-from clerk_portal.db import engine_for
-from clerk_portal.demo import seed_demo
+from clerk_portal.core import routes
+from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import get_settings
+from clerk_portal.demo.seed import seed_demo
 from clerk_portal.models import AuthSession, Membership, User
-from clerk_portal.settings import get_settings
+from clerk_portal.ui.guard import principal_for_token
+from clerk_portal.workspace import repository
 from tests.support.oidc import Provider, running_provider
 from tests.support.ports import free_port
 
@@ -54,7 +54,7 @@ def portal(provider) -> Iterator[str]:
         env.setenv("OIDC_CLIENT_SECRET", "test-secret")
         env.setenv("DATABASE_URL", "sqlite:///:memory:")
         get_settings.cache_clear()
-        from clerk_portal.api import build_api
+        from clerk_portal.web.api import build_api
 
         server = uvicorn.Server(
             uvicorn.Config(

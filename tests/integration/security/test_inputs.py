@@ -17,18 +17,17 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from clerk_portal import rate_limit, routes, text_input
-from clerk_portal import workspace_changes as changes
 from clerk_portal.auth import login_limits
 from clerk_portal.auth.sessions import LOGIN_ATTEMPT_LIFETIME
-from clerk_portal.billing import repository
 from clerk_portal.billing.services import cancel, details
 from clerk_portal.components import contact_sales
-from clerk_portal.db import engine_for, session_scope
-from clerk_portal.domain_errors import DomainError, InvalidValue
+from clerk_portal.core import rate_limit, routes, text_input
+from clerk_portal.core.db import engine_for, session_scope
+from clerk_portal.core.errors import DomainError, InvalidValue
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import EnterpriseInquiry, LoginAttempt, User, utcnow
-from clerk_portal.settings import get_settings
-from clerk_portal.workspace_changes import Actor
+from clerk_portal.workspace import changes, repository
+from clerk_portal.workspace.changes import Actor
 from tests.support.oidc import running_provider
 from tests.support.ports import free_port
 
@@ -67,7 +66,7 @@ def provider():
 
 @pytest.fixture
 def http(portal_database):
-    from clerk_portal.api import build_api
+    from clerk_portal.web.api import build_api
 
     with TestClient(build_api(), base_url=PORTAL, follow_redirects=False) as client:
         yield client

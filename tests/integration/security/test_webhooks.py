@@ -26,11 +26,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from clerk_portal import cli
-from clerk_portal.billing import webhooks
-from clerk_portal.db import engine_for, session_scope
+from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.core.db import engine_for, session_scope
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, WebhookEvent, utcnow
-from clerk_portal.settings import get_settings
+from clerk_portal.ops import cli
 from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess, start_sandbox
 from tests.support.webhooks import WebhookReceiver, chunked, raw_post, repeated, signature
 
@@ -133,7 +133,7 @@ def event(event_type: str, obj: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def workspace_with_customer(customer_id: str) -> int:
-    from clerk_portal.billing import repository
+    from clerk_portal.workspace import repository
 
     with session_scope() as session:
         workspace = repository.create_workspace(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clerk_portal.settings import get_settings
+from clerk_portal.core.settings import get_settings
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from clerk_portal import billing_effect
-from clerk_portal.billing import history, repository
-from clerk_portal.db import session_scope
+from clerk_portal.billing import ledger
+from clerk_portal.billing.read_models import history
+from clerk_portal.billing.services import change_effect as billing_effect
+from clerk_portal.core.db import session_scope
+from clerk_portal.workspace import repository
 
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
 
@@ -24,7 +26,7 @@ def _workspace() -> tuple[int, int]:
 
 def _invoice(workspace_id: int, key: str, created: datetime, cents: int, status: str) -> None:
     with session_scope() as session:
-        repository.upsert_invoice(
+        ledger.upsert_invoice(
             session,
             workspace_id=workspace_id,
             stripe_invoice_id=f"in_{key}",
@@ -61,7 +63,7 @@ def test_activity_names_who_did_it_and_pages_newest_first():
     workspace_id, owner_id = _workspace()
     with session_scope() as session:
         for index in range(3):
-            repository.record_activity(
+            ledger.record_activity(
                 session,
                 workspace_id=workspace_id,
                 kind="note",

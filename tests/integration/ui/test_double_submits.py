@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from clerk_portal import workspace_changes as changes
-from clerk_portal.billing import repository
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import MemberExistsError
-from clerk_portal.workspace_changes import Actor
+from clerk_portal.billing import ledger
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import MemberExistsError
+from clerk_portal.workspace import changes, repository
+from clerk_portal.workspace.changes import Actor
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def owner() -> Actor:
 
 def _invitations(workspace_id: int) -> list[str]:
     with session_scope() as session:
-        page = repository.activity_page(session, workspace_id=workspace_id, limit=100)
+        page = ledger.activity_page(session, workspace_id=workspace_id, limit=100)
         return [row.summary for row in page.items if row.kind == "member_invited"]
 
 

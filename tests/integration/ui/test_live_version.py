@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from clerk_portal import workspace_changes as changes
 from clerk_portal.auth import accounts
 from clerk_portal.auth.oidc import Identity
-from clerk_portal.billing import repository
-from clerk_portal.db import session_scope
+from clerk_portal.core.db import session_scope
 from clerk_portal.models import Membership
-from clerk_portal.workspace_changes import Actor
+from clerk_portal.workspace import changes, repository
+from clerk_portal.workspace.changes import Actor
 
 
 def _workspace() -> tuple[Actor, int]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from clerk_portal import workspace_changes as changes
 from clerk_portal.auth import sessions
-from clerk_portal.billing import repository
-from clerk_portal.db import session_scope
-from clerk_portal.domain_errors import DomainError, NotFound
+from clerk_portal.billing import ledger
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.errors import DomainError, NotFound
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import AuthSession, BillingActivity, Membership, PhoneNumber
-from clerk_portal.settings import get_settings
-from clerk_portal.workspace_changes import Actor
+from clerk_portal.workspace import changes, repository
+from clerk_portal.workspace.changes import Actor
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def _version(workspace_id: int) -> int:
 
 def _activity(workspace_id: int) -> list[BillingActivity]:
     with session_scope() as session:
-        return repository.activity_page(session, workspace_id=workspace_id).items
+        return ledger.activity_page(session, workspace_id=workspace_id).items
 
 
 def _member(workspace_id: int, email: str) -> Membership:

@@ -1,0 +1,90 @@
+"""Reads for the invoices and billing-history pages, from the mirror only (no Stripe call).
+
+Pages get cents and datetimes and format them at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import ledger
+from clerk_portal.models import Invoice, User
+
+# Finalized invoices: a draft may still change and a void one was never owed.
+INVOICED_STATUSES = ("open", "paid", "uncollectible")
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    id: int
+    actor_name: str
+    kind: str
+    summary: str
+    amount_cents: int | None
+    currency: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    year: int
+    month: int
+    invoiced_cents: int
+
+
+def activity_entries(
+    session: Session, *, workspace_id: int, limit: int = 20, cursor: str | None = None
+) -> ledger.Page[ActivityEntry]:
+    """Newest first, with the name of who did it ("Clerk Chat" for Stripe and the system)."""
+    page = ledger.activity_page(session, workspace_id=workspace_id, limit=limit, cursor=cursor)
+    actor_ids = {row.actor_user_id for row in page.items if row.actor_user_id is not None}
+    names = {
+        user.id: user.name or user.email
+        for user in session.exec(select(User).where(col(User.id).in_(actor_ids)))
+    }
+    entries = [
+        ActivityEntry(
+            id=row.id,
+            actor_name=(
+                names.get(row.actor_user_id, "A former member")
+                if row.actor_user_id is not None
+                else "Clerk Chat"
+            ),
+            kind=row.kind,
+            summary=row.summary,
+            amount_cents=row.amount_cents,
+            currency=row.currency,
+            created_at=row.created_at,
+        )
+        for row in page.items
+    ]
+    return ledger.Page(entries, page.next_cursor)
+
+
+def monthly_invoiced(
+    session: Session, *, workspace_id: int, now: datetime, months: int = 12
+) -> list[MonthTotal]:
+    """Amounts invoiced per calendar month (UTC), oldest first, the current month last."""
+    slots = _last_months(now, months)
+    start = datetime(slots[0][0], slots[0][1], 1, tzinfo=now.tzinfo)
+    invoices = session.exec(
+        select(Invoice.created, Invoice.total_cents).where(
+            Invoice.workspace_id == workspace_id,
+            col(Invoice.status).in_(INVOICED_STATUSES),
+            Invoice.created >= start,
+        )
+    ).all()
+    totals = dict.fromkeys(slots, 0)
+    for created, total_cents in invoices:
+        key = (created.year, created.month)
+        if key in totals:
+            totals[key] += total_cents
+    return [MonthTotal(year, month, cents) for (year, month), cents in totals.items()]
+
+
+def _last_months(now: datetime, months: int) -> list[tuple[int, int]]:
+    index = now.year * 12 + now.month - 1
+    return [((index - back) // 12, (index - back) % 12 + 1) for back in range(months - 1, -1, -1)]

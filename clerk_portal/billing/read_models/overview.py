@@ -1,0 +1,210 @@
+"""Everything the billing page shows, read from the mirror in one transaction: no Stripe call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import mirror, pricing
+from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.core.db import in_db
+from clerk_portal.models import Invoice, utcnow
+from clerk_portal.workspace import repository
+from clerk_portal.workspace.trial import TrialState, trial_state
+
+LATEST_INVOICES = 5
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    kind: str  # seat | number
+    description: str
+    quantity: int
+    unit_amount_cents: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    stripe_invoice_id: str
+    number: str | None
+    status: str
+    total_cents: int
+    amount_due_cents: int
+    amount_remaining_cents: int
+    created: datetime
+    pdf_url: str | None
+    hosted_url: str | None
+    payable: bool = False  # open: the owner can pay it with a card
+    voidable: bool = False  # open, of a subscription that has ended: nothing more is owed
+
+
+@dataclass(frozen=True)
+class BillingOverview:
+    workspace_id: int
+    mirror_version: int
+    plan: str | None
+    plan_name: str | None
+    interval: str | None
+    status: str
+    trial: TrialState
+    items: tuple[ItemLine, ...]
+    recurring_cents: int  # per interval, from the mirror's items
+    next_invoice_at: datetime | None
+    next_invoice_cents: int | None  # None: nothing will be billed (canceling, trial, ended)
+    card_brand: str | None
+    card_last4: str | None
+    card_exp_month: int | None
+    card_exp_year: int | None
+    seats_in_use: int
+    seats_billed: int
+    numbers_in_use: int
+    numbers_included: int
+    extra_numbers_billed: int
+    syncing: bool  # members or numbers changed and Stripe is being updated
+    pending_plan: str | None
+    pending_interval: str | None
+    pending_change_at: datetime | None
+    cancel_at_period_end: bool
+    cancel_at: datetime | None
+    past_due: bool
+    latest_invoices: tuple[InvoiceRow, ...]
+    billing_email: str | None
+    canceled_at: datetime | None = None
+    currency: str = "usd"
+
+    @property
+    def banner(self) -> str | None:
+        """The owner banner: a failed payment first, then the trial."""
+        if self.past_due:
+            return "Your last payment failed. Update your card and pay the open invoice."
+        if self.status == "unpaid":
+            return "Your subscription is unpaid: the workspace is read-only until you pay."
+        return self.trial.banner
+
+    @property
+    def plan_status(self) -> str:
+        """The plan card's sentence when there is no running subscription."""
+        if self.status == "canceled":
+            when = f" on {self.canceled_at:%b %-d, %Y}" if self.canceled_at else ""
+            why = " after a failed payment" if self.open_invoice else ""
+            return (
+                f"Your subscription was canceled{when}{why}. Subscribe again to keep using "
+                "Clerk Chat: choose a plan and add a card."
+            )
+        if self.trial.expired:
+            return "Your trial has ended. Upgrade to keep using Clerk Chat."
+        days = "1 day" if self.trial.days_left == 1 else f"{self.trial.days_left} days"
+        return f"You are on the free trial: {days} left."
+
+    @property
+    def open_invoice(self) -> InvoiceRow | None:
+        return next((row for row in self.latest_invoices if row.status == "open"), None)
+
+
+def build_overview(session: Session, workspace_id: int) -> BillingOverview:
+    account = repository.get_billing_account(session, workspace_id=workspace_id)
+    items = mirror.items_by_kind(session, workspace_id)
+    seats = repository.active_seat_count(session, workspace_id=workspace_id)
+    numbers = repository.active_number_count(session, workspace_id=workspace_id)
+    invoices = session.exec(
+        select(Invoice)
+        .where(Invoice.workspace_id == workspace_id, Invoice.status != "draft")
+        .order_by(col(Invoice.created).desc(), col(Invoice.id).desc())
+        .limit(LATEST_INVOICES)
+    ).all()
+    catalog = get_catalog()
+    plan = catalog.plans.get(account.plan) if account.plan else None
+    lines = tuple(
+        ItemLine(
+            kind,
+            _describe(kind, plan.name if plan else "", plan.included_numbers if plan else 0),
+            items[kind].quantity,
+            items[kind].unit_amount_cents,
+            items[kind].quantity * items[kind].unit_amount_cents,
+        )
+        for kind in ("seat", "number")
+        if kind in items
+    )
+    recurring = sum(line.amount_cents for line in lines)
+    live = account.stripe_subscription_id is not None and account.status not in ("canceled",)
+    next_cents: int | None = None
+    if live and not account.cancel_at_period_end:
+        # Stripe's upcoming invoice (pending prorations included; with a pending downgrade the
+        # invoice of the switch), until a first refresh the recurring total of what renews.
+        next_cents = account.upcoming_invoice_cents
+        if next_cents is None:
+            next_cents = recurring
+            if account.pending_plan and account.pending_interval:
+                pending = pricing.quote(
+                    account.pending_plan,
+                    account.pending_interval,  # type: ignore[arg-type]
+                    seats,
+                    numbers,
+                )
+                next_cents = pending.total_cents
+    return BillingOverview(
+        workspace_id=workspace_id,
+        mirror_version=account.mirror_version,
+        plan=account.plan,
+        plan_name=plan.name if plan else None,
+        interval=account.interval,
+        status=account.status,
+        trial=trial_state(account, utcnow()),
+        items=lines,
+        recurring_cents=recurring,
+        next_invoice_at=(account.upcoming_invoice_at or account.current_period_end)
+        if live
+        else None,
+        next_invoice_cents=next_cents,
+        card_brand=account.card_brand,
+        card_last4=account.card_last4,
+        card_exp_month=account.card_exp_month,
+        card_exp_year=account.card_exp_year,
+        seats_in_use=seats,
+        seats_billed=items["seat"].quantity if "seat" in items else 0,
+        numbers_in_use=numbers,
+        numbers_included=plan.included_numbers if plan else 0,
+        extra_numbers_billed=items["number"].quantity if "number" in items else 0,
+        syncing=account.quantities_dirty_since is not None,
+        pending_plan=account.pending_plan,
+        pending_interval=account.pending_interval,
+        pending_change_at=account.pending_change_at,
+        cancel_at_period_end=account.cancel_at_period_end,
+        cancel_at=account.current_period_end if account.cancel_at_period_end else None,
+        past_due=account.status == "past_due",
+        latest_invoices=tuple(_invoice_row(invoice, account.status) for invoice in invoices),
+        billing_email=account.billing_email,
+        canceled_at=account.canceled_at,
+        currency=catalog.currency,
+    )
+
+
+def _describe(kind: str, plan_name: str, included: int) -> str:
+    if kind == "seat":
+        return f"{plan_name} seats".strip()
+    return f"Extra phone numbers ({included} included)"
+
+
+def _invoice_row(invoice: Invoice, account_status: str) -> InvoiceRow:
+    is_open = invoice.status == "open"
+    return InvoiceRow(
+        stripe_invoice_id=invoice.stripe_invoice_id,
+        number=invoice.number,
+        status=invoice.status,
+        total_cents=invoice.total_cents,
+        amount_due_cents=invoice.amount_due_cents,
+        amount_remaining_cents=invoice.amount_remaining_cents,
+        created=invoice.created,
+        pdf_url=invoice.invoice_pdf_url,
+        hosted_url=invoice.hosted_invoice_url,
+        payable=is_open,
+        voidable=is_open and account_status in mirror.ENDED,
+    )
+
+
+async def load_overview(workspace_id: int) -> BillingOverview:
+    """The billing page's data from the mirror (zero Stripe calls)."""
+    return await in_db(lambda session: build_overview(session, workspace_id))

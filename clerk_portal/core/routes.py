@@ -1,0 +1,43 @@
+"""Page paths, in one place: pages, links and tests use these constants."""
+
+HOME = "/"
+BILLING = "/billing"
+UPGRADE = "/billing/upgrade"
+TEAM = "/team"
+NUMBERS = "/numbers"
+INVOICES = "/invoices"
+HISTORY = "/billing/history"
+PRICING = "/pricing"
+
+NAVIGATION = (
+    ("Billing", BILLING),
+    ("Team", TEAM),
+    ("Numbers", NUMBERS),
+    ("Invoices", INVOICES),
+    ("History", HISTORY),
+)
+
+LOGIN = "/login"
+
+# Backend HTTP routes (Starlette, same port as the pages in production).
+HEALTHZ = "/healthz"
+AUTH_LOGIN = "/auth/login"
+AUTH_CALLBACK = "/auth/callback"
+AUTH_LOGOUT = "/auth/logout"
+AUTH_DEMO = "/auth/demo"
+STRIPE_WEBHOOK = "/stripe/webhook"
+
+
+def safe_return_path(candidate: str | None, default: str = BILLING) -> str:
+    """Only paths on this site: never `//evil.example` or `https://…` (open redirects)."""
+    if candidate and candidate.startswith("/") and not candidate.startswith(("//", "/\\")):
+        return candidate
+    return default
+
+
+def backend_url(path: str) -> str:
+    """Backend routes share the page's origin, except in `make dev` (backend on its own port)."""
+    from clerk_portal.core.settings import get_settings
+
+    port = get_settings().dev_backend_port
+    return f"http://localhost:{port}{path}" if port else path

@@ -1,0 +1,67 @@
+"""The demo workspace a sales rep walks through: seeded once, signed into with one click."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from clerk_portal.auth.accounts import DEMO_ISSUER
+from clerk_portal.models import User, Workspace, utcnow
+from clerk_portal.workspace import repository
+
+DEMO_WORKSPACE = "Acme Dental"
+TRIAL_DAYS = 14
+TRIAL_DAYS_LEFT = 9
+# (subject = the role it signs in as, name, email)
+DEMO_PEOPLE = (
+    ("owner", "Olivia Park", "olivia@acmedental.example"),
+    ("admin", "Adam Reyes", "adam@acmedental.example"),
+    ("member", "Mia Chen", "mia@acmedental.example"),
+)
+# 555-01xx numbers are reserved for fiction.
+DEMO_NUMBERS = ("+14155550123", "+14155550188")
+
+
+def seed_demo(session: Session, *, now: datetime | None = None) -> Workspace:
+    """Create the demo workspace unless it exists (idempotent: a second call changes nothing)."""
+    now = now or utcnow()
+    owner_subject, _, owner_email = DEMO_PEOPLE[0]
+    users = {
+        subject: repository.upsert_user(
+            session, issuer=DEMO_ISSUER, subject=subject, email=email, name=name
+        )
+        for subject, name, email in DEMO_PEOPLE
+    }
+    existing = session.exec(
+        select(Workspace).where(Workspace.name == DEMO_WORKSPACE).order_by(Workspace.id)
+    ).first()
+    if existing is not None:
+        return existing
+    started = now - timedelta(days=TRIAL_DAYS - TRIAL_DAYS_LEFT)
+    workspace = repository.create_workspace(
+        session,
+        name=DEMO_WORKSPACE,
+        owner_email=owner_email,
+        owner_user_id=users[owner_subject].id,
+        trial_days=TRIAL_DAYS,
+        now=started,
+    )
+    for subject, _name, email in DEMO_PEOPLE[1:]:
+        repository.add_member(
+            session,
+            workspace_id=workspace.id,
+            email=email,
+            role=subject,
+            user_id=users[subject].id,
+            now=started,
+        )
+    for number in DEMO_NUMBERS:
+        repository.add_number(session, workspace_id=workspace.id, e164=number, now=started)
+    return workspace
+
+
+def demo_user(session: Session, role: str) -> User | None:
+    return session.exec(
+        select(User).where(User.issuer == DEMO_ISSUER, User.subject == role)
+    ).first()

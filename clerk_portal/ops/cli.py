@@ -1,0 +1,105 @@
+"""Command line: `python -m clerk_portal COMMAND` (make run and make dev call `run`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from clerk_portal.core.settings import SettingsError, get_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from clerk_portal.ops.runner import run_portal
+
+    return run_portal(dev=args.dev)
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from clerk_portal.ops import migrations
+
+    migrations.upgrade()
+    return 0
+
+
+def _sync_catalog(args: argparse.Namespace) -> int:
+    from clerk_portal.billing import catalog_sync
+
+    return catalog_sync.run(args.catalog)
+
+
+def _seed_demo(_args: argparse.Namespace) -> int:
+    from clerk_portal.core.db import session_scope
+    from clerk_portal.demo.seed import seed_demo
+
+    with session_scope() as session:
+        workspace = seed_demo(session)
+    print(f"demo workspace {workspace.name!r} (id {workspace.id}) is ready")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from clerk_portal.billing import reconcile
+
+    return reconcile.run(fix=args.fix)
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    from clerk_portal.billing.webhooks import admin as webhook_admin
+
+    if args.action == "replay":
+        return webhook_admin.run_replay(args.event_ids, replay_all=args.all)
+    return webhook_admin.show(dead_only=args.action == "dead")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m clerk_portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="migrate, then serve the portal (make run)")
+    run.add_argument("--dev", action="store_true", help="hot reload (Reflex development mode)")
+    run.set_defaults(handler=_run)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser("seed-demo", help="create the demo workspace (once)")
+    seed.set_defaults(handler=_seed_demo)
+
+    sync = commands.add_parser(
+        "sync-catalog", help="create or update the Stripe products and prices of the catalog"
+    )
+    sync.add_argument(
+        "--catalog", help="a catalog file (default: clerk_portal/billing/catalog.toml)"
+    )
+    sync.set_defaults(handler=_sync_catalog)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="compare members and numbers, Stripe's quantities and the mirror; report drift",
+    )
+    reconcile.add_argument("--fix", action="store_true", help="correct the drift (idempotent)")
+    reconcile.set_defaults(handler=_reconcile)
+
+    hooks = commands.add_parser(
+        "webhooks", help="the webhook inbox: list events not applied, replay dead ones"
+    )
+    actions = hooks.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every event not applied yet: pending, failing, dead")
+    actions.add_parser("dead", help="the dead letters only (never retried on their own)")
+    replay = actions.add_parser("replay", help="apply dead events again now (after a fix)")
+    replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID", help="evt_… ids")
+    replay.add_argument("--all", action="store_true", help="every dead event")
+    hooks.set_defaults(handler=_webhooks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+    except SettingsError as error:
+        print(f"clerk_portal will not start: {error}", file=sys.stderr)
+        return 2
+    return args.handler(args)

@@ -1,0 +1,205 @@
+"""Who is asking, and may they? One guard for every event handler, background task and API route.
+
+Reflex lets the browser call any registered handler by name with any arguments, so the UI hiding a
+button proves nothing: each protected handler is wrapped by `requires_role(...)`, which resolves the
+caller from the server-side session behind the HttpOnly cookie (sent with the websocket handshake,
+never serialised to the browser) and the caller's *current* membership, on every call. A refused
+call changes no state, writes nothing and calls nobody: it only returns a message or a redirect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlencode
+
+from clerk_portal.auth.sessions import (
+    SESSION_COOKIE,
+    SessionPolicy,
+    resolve_session,
+    revoke_member_sessions,
+)
+from clerk_portal.core import routes
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.settings import get_settings
+from clerk_portal.models import User, Workspace
+from clerk_portal.workspace import repository
+
+OWNER = frozenset({"owner"})
+TEAM_MANAGERS = frozenset({"owner", "admin"})
+ANY_MEMBER = frozenset({"owner", "admin", "member"})
+
+NOT_SIGNED_IN = "Please sign in again: your session has ended."
+BILLING_OWNERS_ONLY = "Only workspace owners can manage billing."
+TEAM_MANAGERS_ONLY = "Only workspace owners and admins can manage the team and numbers."
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    user_name: str
+    user_email: str
+    workspace_id: int
+    workspace_name: str
+    role: str
+
+
+class AccessDenied(Exception):
+    def __init__(self, message: str, *, signed_in: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.signed_in = signed_in
+
+
+def cookie_value(cookie_header: str | None, name: str) -> str | None:
+    if not cookie_header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel else None
+
+
+def principal_for_token(token: str | None) -> Principal | None:
+    """The caller behind a session cookie, checked against the current membership (blocking)."""
+    if not token:
+        return None
+    policy = SessionPolicy.from_settings(get_settings())
+    with session_scope() as session:
+        record = resolve_session(session, token=token, policy=policy)
+        if record is None or record.workspace_id is None:
+            return None
+        membership = repository.membership_for_user(
+            session, workspace_id=record.workspace_id, user_id=record.user_id
+        )
+        if membership is None:  # removed since the session began: it ends here
+            revoke_member_sessions(
+                session, user_id=record.user_id, workspace_id=record.workspace_id
+            )
+            return None
+        user = session.get(User, record.user_id)
+        workspace = session.get(Workspace, record.workspace_id)
+        if user is None or workspace is None:
+            return None
+        return Principal(
+            user_id=user.id,
+            user_name=user.name or user.email,
+            user_email=user.email,
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            role=membership.role,
+        )
+
+
+def session_token_of(state) -> str | None:
+    """The session cookie from the websocket handshake of this browser tab."""
+    return cookie_value(state.router.headers.cookie, SESSION_COOKIE)
+
+
+async def current_principal(state) -> Principal | None:
+    return await asyncio.to_thread(principal_for_token, session_token_of(state))
+
+
+def check_role(principal: Principal | None, roles: frozenset[str]) -> Principal:
+    if principal is None:
+        raise AccessDenied(NOT_SIGNED_IN, signed_in=False)
+    if principal.role not in roles:
+        message = BILLING_OWNERS_ONLY if roles == OWNER else TEAM_MANAGERS_ONLY
+        raise AccessDenied(message, signed_in=True)
+    return principal
+
+
+# The principal of the handler call in progress (set by the guard, read by the handler).
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+
+
+def principal() -> Principal:
+    """Inside a guarded handler: who called it (already checked)."""
+    return _current.get()
+
+
+def login_redirect(state):
+    """To sign-in, back to this page afterwards; "session ended" only if there was a session."""
+    import reflex as rx
+
+    query = {"next": routes.safe_return_path(state.router.url.path)}
+    if session_token_of(state):
+        query["reason"] = "session_ended"
+    return rx.redirect(f"{routes.LOGIN}?{urlencode(query)}")
+
+
+def _refusal(state, denied: AccessDenied, *, quiet: bool = False):
+    import reflex as rx
+
+    if not denied.signed_in:
+        return login_redirect(state)
+    return None if quiet else rx.toast.error(denied.message)
+
+
+def requires_role(roles: frozenset[str], *, quiet: bool = False) -> Callable:
+    """Wrap an event handler (coroutine, async generator or background task) in the guard.
+
+    `quiet`: a page loader refuses signed-in people without a toast (the page itself says who
+    may see it); everything else about the refusal is the same.
+    """
+
+    def decorate(handler: Callable) -> Callable:
+        if inspect.isasyncgenfunction(handler):
+
+            @functools.wraps(handler)
+            async def guarded_generator(self, *args, **kwargs):
+                try:
+                    who = check_role(await current_principal(self), roles)
+                except AccessDenied as denied:
+                    yield _refusal(self, denied, quiet=quiet)
+                    return
+                token = _current.set(who)
+                try:
+                    async for update in handler(self, *args, **kwargs):
+                        yield update
+                finally:
+                    _current.reset(token)
+
+            guarded = guarded_generator
+        else:
+
+            @functools.wraps(handler)
+            async def guarded_call(self, *args, **kwargs):
+                try:
+                    who = check_role(await current_principal(self), roles)
+                except AccessDenied as denied:
+                    return _refusal(self, denied, quiet=quiet)
+                token = _current.set(who)
+                try:
+                    result = handler(self, *args, **kwargs)
+                    return await result if inspect.isawaitable(result) else result
+                finally:
+                    _current.reset(token)
+
+            guarded = guarded_call
+        guarded.__guard_roles__ = roles
+        guarded.__guard_quiet__ = quiet
+        return guarded
+
+    return decorate
+
+
+def public_handler(handler: Callable) -> Callable:
+    """Mark a handler as deliberately public: it reads or changes only what its own tab shows,
+    or (contact sales) accepts a form anyone may send. Tests list every such handler by name."""
+    handler.__public_handler__ = True
+    return handler
+
+
+owner_only = requires_role(OWNER)
+owner_page_loader = requires_role(OWNER, quiet=True)
+team_managers_only = requires_role(TEAM_MANAGERS)
+members_only = requires_role(ANY_MEMBER)

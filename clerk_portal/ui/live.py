@@ -1,0 +1,45 @@
+"""Keep an open page's body current: reload it when its workspace's live version moves.
+
+`LiveWatch` is a state mixin. A page's loader returns `watch_live`, which hands the page to the
+tab's one watcher, the shell's (`SessionState.watch_live`), and implements `_live_reload(who)`;
+another tab's team change, a Stripe webhook or a quantity sync raises the version
+(`billing.live`), the shell refreshes itself and then calls `live_reload`, which re-reads the body.
+Unmounting the page (`stop_live`) or loading another one ends that. Rows read off the lock are
+set only if the tab still belongs to the person they were read for (`_still_shown_to`): someone
+else may have signed in on it meanwhile.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from clerk_portal.ui import guard
+from clerk_portal.ui.state import SessionState
+
+
+class LiveWatch(rx.State, mixin=True):
+    async def _live_reload(self, who: guard.Principal) -> None:
+        """Read the rows again off the state lock, then set them inside `async with self`."""
+        raise NotImplementedError
+
+    async def _still_shown_to(self, who: guard.Principal) -> bool:
+        """Inside `async with self`: the tab was not reset for another session since."""
+        identity = (await self.get_state(SessionState))._tab_identity
+        return identity.endswith(f":{who.user_id}:{who.workspace_id}")
+
+    @rx.event
+    @guard.members_only
+    async def watch_live(self):
+        (await self.get_state(SessionState))._live_page = self.get_full_name()
+
+    @rx.event(background=True)
+    @guard.members_only
+    async def live_reload(self):
+        await self._live_reload(guard.principal())
+
+    @rx.event
+    @guard.members_only
+    async def stop_live(self):
+        shell = await self.get_state(SessionState)
+        if shell._live_page == self.get_full_name():  # not a page loaded since
+            shell._live_page = ""

@@ -1,0 +1,246 @@
+"""Who is signed in and which workspace the shell shows; every page loads this first.
+
+The shell also holds the tab's one live watcher (`watch_live`): it long-polls the workspace's
+live version (`billing.live`) and, when it moves, refreshes the shell (trial message, read-only
+state) and the page's body (`components.live_watch.LiveWatch`). A changed role loads the page
+again as the new role sees it (navigation, billing or not). The watcher ends when its tab
+disconnects or loads another page (Reflex cancels a page-load chain then), when a newer watcher
+of the tab starts, when the person is no longer a member, when the tab's session ends or
+changes hands, or after the session's idle lifetime (it reads the session and the membership
+without touching them, so it keeps no session alive by itself).
+
+A tab's states outlive sign-out (Reflex keys them by the tab's client token): `TabChangesHands`
+resets them all, before anything is sent, when the session behind the tab is no longer the one
+they were built for (see `clerk_portal.ui.tab_session`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TypedDict
+
+import reflex as rx
+from reflex.middleware import Middleware
+from reflex.state import StateUpdate
+
+from clerk_portal.auth import accounts
+from clerk_portal.auth.sessions import SessionPolicy, resolve_session, set_workspace
+from clerk_portal.billing import services
+from clerk_portal.core import routes
+from clerk_portal.core.db import session_scope
+from clerk_portal.core.settings import get_settings
+from clerk_portal.ui import guard, tab_session
+from clerk_portal.workspace import live, repository
+
+WAIT_SECONDS = 5.0  # how soon a watcher notices that its tab went away
+
+
+class WorkspaceOption(TypedDict):
+    id: str
+    name: str
+    role: str
+
+
+class SessionState(rx.State):
+    signed_in: bool = False
+    user_name: str = ""
+    role: str = ""
+    workspace_name: str = ""
+    workspaces: list[WorkspaceOption] = []
+    on_trial: bool = False
+    trial_days_left: int = 0
+    trial_expired: bool = False
+    read_only: bool = False
+    _live_since: int = 0  # the live version the shell was read at
+    _live_generation: int = 0  # a newer watcher of this tab makes older ones stop
+    _live_page: str = ""  # the page state whose body follows too (see LiveWatch)
+    _tab_identity: str = ""  # the session the tab's states were built for (tab_session)
+
+    @rx.var
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+    @rx.var
+    def manages_team(self) -> bool:
+        return self.role in ("owner", "admin")
+
+    @rx.event
+    @guard.public_handler
+    async def load_session(self):
+        """on_load of every signed-in page: no session, no page."""
+        principal = await guard.current_principal(self)
+        await self._change_hands(tab_session.identity_of(guard.session_token_of(self), principal))
+        if principal is None:
+            self.signed_in, self.role = False, ""
+            return guard.login_redirect(self)
+        # Read before the shell, so a change made while it loads still wakes the watcher.
+        self._live_since = await live.mirror_version(principal.workspace_id)
+        options = await asyncio.to_thread(_workspace_options, principal.user_id)
+        self._show_trial(await services.get_trial_state(workspace_id=principal.workspace_id))
+        self.signed_in = True
+        self.user_name = principal.user_name
+        self.role = principal.role
+        self.workspace_name = principal.workspace_name
+        self.workspaces = options
+        self._live_generation += 1
+        self._live_page = ""  # the page's loader names it again (LiveWatch.watch_live)
+        return SessionState.watch_live
+
+    async def _change_hands(self, identity: str) -> None:
+        """Reset every state of the tab when its session changes (sign-out, someone else, expiry,
+        removal, another workspace): nothing built for the previous one may reach the tab."""
+        previous, generation = self._tab_identity, self._live_generation
+        if identity == previous:
+            return
+        if previous:  # a tab that showed nobody yet holds nothing to forget
+            for state_class in tab_session.portal_state_classes():
+                (await self.get_state(state_class)).reset()
+        self._tab_identity = identity
+        self._live_generation = generation + 1  # the previous session's watcher stops
+
+    def _show_trial(self, trial: services.TrialState) -> None:
+        self.on_trial = trial.on_trial
+        self.trial_days_left, self.trial_expired = trial.days_left, trial.expired
+        self.read_only = trial.read_only
+
+    @rx.event(background=True)
+    @guard.members_only
+    async def watch_live(self):
+        who = guard.principal()
+        async with self:
+            if not self.signed_in:
+                return  # started without load_session (a stray call): nothing to follow
+            generation, since = self._live_generation, self._live_since
+            client_token = self.router.session.client_token
+            session_token = guard.session_token_of(self)
+            path = self.router.url.path
+        deadline = time.monotonic() + 60 * get_settings().session_idle_minutes
+        while time.monotonic() < deadline and tab_connected(client_token):
+            version = await live.wait_for_change(who.workspace_id, since, timeout=WAIT_SECONDS)
+            async with self:
+                if self._live_generation != generation:
+                    return  # the page was left, or a newer watcher took over
+            if version == since:
+                continue
+            since = version
+            alive = await asyncio.to_thread(tab_session.session_alive, session_token)
+            role = await asyncio.to_thread(current_role, who) if alive else None
+            if role is None:  # signed out, expired or removed: forget it all, off to sign-in
+                async with self:
+                    if self._live_generation != generation:
+                        return
+                    await self._change_hands("")
+                    redirect = guard.login_redirect(self)
+                yield redirect
+                return
+            trial = await services.get_trial_state(workspace_id=who.workspace_id)
+            async with self:
+                if self._live_generation != generation:
+                    return
+                role_changed = role != self.role
+                if not role_changed:
+                    self._show_trial(trial)
+                page = self._live_page
+            if role_changed:  # the page again, as the new role sees it (with a new watcher)
+                yield page_load_events(path)
+                return
+            if page:
+                yield rx.State.get_class_substate(page).live_reload
+
+    @rx.event
+    @guard.members_only
+    async def switch_workspace(self, workspace_id: str):
+        """Open another workspace the user is an active member of (checked server-side)."""
+        token = guard.session_token_of(self)
+        switched = await asyncio.to_thread(_switch, token, guard.principal().user_id, workspace_id)
+        if not switched:
+            return rx.toast.error("You are not a member of that workspace.")
+        return rx.redirect(routes.BILLING)
+
+
+class TabChangesHands(Middleware):
+    """Before each event of a tab (the reconnect's full snapshot included), reset every state
+    if the session behind the tab is not the one they were built for."""
+
+    async def preprocess(self, app, state, event):
+        shell = await state.get_state(SessionState)
+        token = guard.session_token_of(shell)
+        changed = tab_session.fingerprint(token) != tab_session.cookie_part(shell._tab_identity)
+        if changed and _from_a_closed_connection(app, shell):
+            return StateUpdate()  # chained for a connection (and session) the tab no longer has
+        if changed or event.name in _HYDRATE_EVENTS:
+            principal = await asyncio.to_thread(guard.principal_for_token, token)
+            await shell._change_hands(tab_session.identity_of(token, principal))
+        return None
+
+
+_HYDRATE_EVENTS = {f"{rx.State.get_full_name()}.{name}" for name in ("hydrate", "hydrate_and_load")}
+
+
+def _from_a_closed_connection(app, shell: SessionState) -> bool:
+    """An event produced for an earlier websocket of the tab (a background task's follow-up)."""
+    namespace = app.event_namespace
+    if namespace is None:
+        return False
+    session = shell.router.session
+    # No socket for the tab on this worker: nothing receives the frames now, and the next
+    # connection's first event resets the tab (its cookie is not this one).
+    current = namespace.token_to_sid.get(session.client_token)
+    return current is not None and current != session.session_id
+
+
+def current_role(who: guard.Principal) -> str | None:
+    """The member's role now (None once removed); reads, never touches the session."""
+    with session_scope() as session:
+        member = repository.membership_for_user(
+            session, workspace_id=who.workspace_id, user_id=who.user_id
+        )
+        return member.role if member else None
+
+
+_served: list[rx.App] = []
+
+
+def serve(app: rx.App) -> None:
+    """The app module hands over its app: this layer cannot import it (it imports every page)."""
+    _served[:] = [app]
+
+
+def _app() -> rx.App:
+    if not _served:
+        raise RuntimeError("the app module did not call clerk_portal.ui.state.serve(app)")
+    return _served[0]
+
+
+def tab_connected(client_token: str) -> bool:
+    """Whether the tab's websocket is still open on this worker (its watcher runs here too)."""
+    namespace = _app().event_namespace
+    return namespace is None or client_token in namespace.token_to_sid
+
+
+def page_load_events(path: str) -> list:
+    """The page's on_load handlers (the shell's, then the page's own), as a navigation runs them."""
+    return list(_app().get_load_events(path))
+
+
+def _workspace_options(user_id: int) -> list[WorkspaceOption]:
+    with session_scope() as session:
+        return [
+            WorkspaceOption(id=str(workspace.id), name=workspace.name, role=role)
+            for workspace, role in accounts.user_workspaces(session, user_id=user_id)
+        ]
+
+
+def _switch(token: str | None, user_id: int, workspace_id: str) -> bool:
+    if not workspace_id.isdigit():
+        return False
+    with session_scope() as session:
+        allowed = {w.id for w, _ in accounts.user_workspaces(session, user_id=user_id)}
+        record = resolve_session(
+            session, token=token, policy=SessionPolicy.from_settings(get_settings())
+        )
+        if record is None or int(workspace_id) not in allowed:
+            return False
+        set_workspace(session, record=record, workspace_id=int(workspace_id))
+        return True
