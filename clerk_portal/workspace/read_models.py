@@ -1,8 +1,8 @@
 """Reads for the team and numbers pages: the rows they show, as plain frozen values (no ORM object
 leaves the transaction).
 
-It sits with the repository in the lowest workspace layer and imports only `models` and `core`, so
-it writes its own queries: the same rows, in the same order, as `repository.list_members` and
+It sits with the repository in the lowest workspace layer and writes its own queries (one each,
+names joined in): the same rows, in the same order, as `repository.list_members` and
 `repository.list_numbers` (tests/integration/ui/test_workspace_read_models.py holds them to it).
 """
 
@@ -15,8 +15,7 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.core.db import in_db
 from clerk_portal.models import Membership, PhoneNumber, User, format_e164
-
-SEAT_STATUSES = ("active", "invited")  # who is in the team: everyone but the removed
+from clerk_portal.workspace.repository import SEAT_STATUSES
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from clerk_portal.core.db import in_db
+from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 
 
@@ -17,7 +18,7 @@ class CurrentPlan:
     numbers: int  # active numbers
     plan: str | None
     interval: str | None
-    subscribed: bool  # a subscription that has not been canceled
+    subscribed: bool  # a subscription that has not ended
 
 
 def current_plan(session: Session, *, workspace_id: int) -> CurrentPlan:
@@ -27,7 +28,7 @@ def current_plan(session: Session, *, workspace_id: int) -> CurrentPlan:
         numbers=repository.active_number_count(session, workspace_id=workspace_id),
         plan=account.plan,
         interval=account.interval,
-        subscribed=bool(account.stripe_subscription_id) and account.status != "canceled",
+        subscribed=bool(account.stripe_subscription_id) and account.status not in ENDED,
     )
 
 
