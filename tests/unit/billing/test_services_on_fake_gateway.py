@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from clerk_portal.billing.catalog import get_catalog
-from clerk_portal.billing.errors import CardDeclined
+from clerk_portal.billing.errors import CardDeclined, GatewayError, PaymentRequiresAction
 from clerk_portal.billing.gateway.fake import FakeGateway
 from clerk_portal.billing.services.cancel import cancel_at_period_end, resume
 from clerk_portal.billing.services.card import complete_card_update, start_card_update
@@ -28,6 +28,7 @@ from tests.integration.billing.conftest import add_members, make_workspace
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 DECLINED = "4000000000009995"
+AUTHENTICATE = "4000002760003184"
 DAY = 86400
 PRICES = {
     (plan.id, kind, interval): plan.price_cents(kind, interval)
@@ -331,3 +332,42 @@ async def test_a_new_card_becomes_the_default_everywhere_and_the_old_one_is_deta
     after = account(workspace_id)
     assert (after.stripe_payment_method_id, after.card_brand) == (new.id, "mastercard")
     assert len(activity(workspace_id, "card_updated")) == 1
+
+
+async def test_a_card_that_needs_3d_secure_opens_an_incomplete_subscription_to_confirm(
+    fake: FakeGateway,
+):
+    with pytest.raises(PaymentRequiresAction) as needed:
+        await upgraded(fake, card=AUTHENTICATE)
+
+    assert needed.value.client_secret and needed.value.subscription_id
+    sub = await fake.retrieve_subscription(needed.value.subscription_id)
+    assert sub.status == "incomplete"
+    assert sub.latest_invoice is not None and sub.latest_invoice.amount_paid == 0
+    [workspace_id] = [a.workspace_id for a in _accounts()]
+    assert account(workspace_id).status == "trialing"  # nothing is mirrored until it is paid
+
+
+# --- the fake's own rules -----------------------------------------------------------------------
+
+
+async def test_the_fake_replays_a_used_key_and_refuses_it_with_other_parameters(
+    fake: FakeGateway,
+):
+    first = await fake.create_customer(name="A", email=None, metadata={}, idempotency_key="k")
+    again = await fake.create_customer(name="A", email=None, metadata={}, idempotency_key="k")
+    assert again == first
+    with pytest.raises(GatewayError, match="same parameters"):
+        await fake.create_customer(name="B", email=None, metadata={}, idempotency_key="k")
+
+
+async def test_what_the_fake_does_not_model_is_refused_not_imitated(fake: FakeGateway):
+    workspace_id, _ = await upgraded(fake)
+    with pytest.raises(NotImplementedError, match="renewals"):
+        await advance(fake, workspace_id, 40 * DAY)
+    with pytest.raises(NotImplementedError, match="subscription parameters"):
+        await fake.update_subscription(
+            account(workspace_id).stripe_subscription_id or "",
+            {"coupon": "HALF"},
+            idempotency_key="coupon",
+        )
