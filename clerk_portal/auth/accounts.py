@@ -100,18 +100,3 @@ def user_workspaces(session: Session, *, user_id: int) -> list[tuple[Workspace, 
         .order_by(col(Membership.joined_at), col(Workspace.id))
     ).all()
     return [(workspace, role) for workspace, role in rows]
-
-
-def workspace_owners(session: Session, *, workspace_id: int) -> list[str]:
-    """Names (or emails) of the active owners: members are told who manages billing."""
-    rows = session.exec(
-        select(Membership, User)
-        .join(User, col(User.id) == col(Membership.user_id), isouter=True)
-        .where(
-            Membership.workspace_id == workspace_id,
-            Membership.role == "owner",
-            Membership.status == "active",
-        )
-        .order_by(col(Membership.id))
-    ).all()
-    return [(user.name if user and user.name else membership.email) for membership, user in rows]

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger
 from clerk_portal.billing.catalog import get_catalog
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
     CardSnapshot,
     CustomerSnapshot,
     InvoiceSnapshot,

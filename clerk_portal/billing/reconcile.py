@@ -23,12 +23,14 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import GatewayError
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     InvoiceSnapshot,
     StripeGateway,
     SubscriptionSnapshot,
+    gateway_or_default,
 )
-from clerk_portal.billing.services.common import gateway_or_default, write_mirror
+from clerk_portal.billing.services.common import write_mirror
 from clerk_portal.billing.services.quantities import sync_dirty_accounts, sync_quantities
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, Invoice, Workspace
@@ -131,7 +133,7 @@ def _stripe_quantities(snapshot: SubscriptionSnapshot) -> dict[str, int]:
     }
 
 
-async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift]:
+async def _check(local: _Local, gateway: BillingGateway, fix: bool) -> list[Drift]:
     drifts: list[tuple[str, str]] = []
     subscription: SubscriptionSnapshot | None = None
     live = [s for s in await gateway.list_subscriptions(local.customer_id) if s.status in ADOPTABLE]
@@ -205,7 +207,7 @@ def _extra_detail(extra: SubscriptionSnapshot, invoices: list[InvoiceSnapshot], 
     return f"{what}, not the one the mirror follows: {action}{money}"
 
 
-async def _cancel_extra(gateway: StripeGateway, extra: SubscriptionSnapshot) -> None:
+async def _cancel_extra(gateway: BillingGateway, extra: SubscriptionSnapshot) -> None:
     """Cancel at once, without proration credit: the refund of what it charged is a person's."""
     await gateway.cancel_subscription(
         extra.id,
@@ -216,7 +218,7 @@ async def _cancel_extra(gateway: StripeGateway, extra: SubscriptionSnapshot) -> 
 
 async def _fix(
     local: _Local,
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     subscription: SubscriptionSnapshot | None,
     invoices: list[InvoiceSnapshot],
     team: bool,
@@ -240,7 +242,7 @@ async def _fix(
         await sync_quantities(workspace_id=local.workspace_id, gateway=gateway)
 
 
-async def reconcile(*, fix: bool = False, gateway: StripeGateway | None = None) -> list[Drift]:
+async def reconcile(*, fix: bool = False, gateway: BillingGateway | None = None) -> list[Drift]:
     """Every drift found (and fixed, with `fix=True`), workspace by workspace."""
     gateway = gateway_or_default(gateway)
     drifts: list[Drift] = []

@@ -44,14 +44,14 @@ from starlette.routing import Route
 
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import NotFoundAtStripe
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     SignatureError,
-    StripeGateway,
     VerifiedEvent,
+    gateway_or_default,
     verify_webhook,
 )
 from clerk_portal.billing.services.common import (
-    gateway_or_default,
     refresh_upcoming_invoice,
     write_mirror,
 )
@@ -193,7 +193,7 @@ _tasks: set[asyncio.Task[Any]] = set()
 _semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
 
-def dispatch(row_id: int, gateway: StripeGateway | None = None) -> None:
+def dispatch(row_id: int, gateway: BillingGateway | None = None) -> None:
     """Process the row soon, in this process (the worker loop catches anything missed)."""
     task = asyncio.get_running_loop().create_task(_process_limited(row_id, gateway))
     _tasks.add(task)
@@ -207,7 +207,7 @@ async def drain() -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def _process_limited(row_id: int, gateway: StripeGateway | None) -> None:
+async def _process_limited(row_id: int, gateway: BillingGateway | None) -> None:
     loop = asyncio.get_running_loop()
     semaphore = _semaphores.setdefault(loop, asyncio.Semaphore(CONCURRENCY))
     async with semaphore:
@@ -215,7 +215,7 @@ async def _process_limited(row_id: int, gateway: StripeGateway | None) -> None:
 
 
 async def process_event(
-    row_id: int, *, gateway: StripeGateway | None = None, claimed: bool = False
+    row_id: int, *, gateway: BillingGateway | None = None, claimed: bool = False
 ) -> bool:
     """Claim (unless `claimed`) and apply one stored event; returns whether this call applied it."""
     payload = await in_db(lambda session: _claim(session, row_id, claimed))
@@ -320,7 +320,7 @@ def _find_workspace(session: Session, event: dict[str, Any]) -> tuple[int | None
     return account.workspace_id, account.mirror_version
 
 
-async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway) -> None:
+async def apply_event(row_id: int, event: dict[str, Any], gateway: BillingGateway) -> None:
     event_type = str(event.get("type"))
     workspace_id, version = await in_db(lambda session: _find_workspace(session, event))
     if workspace_id is None or event_type not in HANDLED:
@@ -356,7 +356,7 @@ async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway
 _upcoming_scheduled: set[tuple[asyncio.AbstractEventLoop, int]] = set()
 
 
-def _refresh_upcoming_soon(workspace_id: int, gateway: StripeGateway) -> None:
+def _refresh_upcoming_soon(workspace_id: int, gateway: BillingGateway) -> None:
     """One preview of the next invoice for a burst of events (a renewal sends a dozen), taken
     after them, off the event's own processing. A refresh already scheduled has not started
     yet, so it will read what this event committed."""
@@ -379,7 +379,7 @@ def _refresh_upcoming_soon(workspace_id: int, gateway: StripeGateway) -> None:
 
 
 def _fetcher(
-    event_type: str, obj: dict[str, Any], gateway: StripeGateway
+    event_type: str, obj: dict[str, Any], gateway: BillingGateway
 ) -> Callable[[], Awaitable[Any]]:
     if event_type in SUBSCRIPTION_EVENTS:
         return lambda: gateway.retrieve_subscription(obj["id"])
@@ -491,7 +491,7 @@ def _claim_due(session: Session, limit: int) -> list[int]:
     return ids
 
 
-async def process_pending(*, limit: int = 100, gateway: StripeGateway | None = None) -> int:
+async def process_pending(*, limit: int = 100, gateway: BillingGateway | None = None) -> int:
     """Process due inbox rows (unprocessed, unleased, backoff over); returns how many applied."""
     ids = await in_db(lambda session: _claim_due(session, limit))
     applied = 0

@@ -47,10 +47,10 @@ from sqlmodel import SQLModel, select
 from clerk_portal.billing import mirror
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.catalog_sync import sync_catalog
+from clerk_portal.billing.gateway import current_gateway
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import cancel, card, plan_change, quantities, upgrade
 from clerk_portal.billing.services import change_effect as billing_effect
-from clerk_portal.billing.services.common import current_gateway
 from clerk_portal.core.db import engine_for, in_db
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.settings import get_settings
