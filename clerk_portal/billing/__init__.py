@@ -7,7 +7,8 @@
 - `mirror` writes Stripe's answers into the tables (compare-and-swap on Stripe's own versions);
   `ledger` the billing history (activity lines, invoices) and sales leads.
 - `webhooks/` Stripe's events: route, inbox (stored once, claimed, retried), handlers by type.
-- `services/` the use cases (upgrade, quantities, plan change, card, cancel, details, invoices).
+- `services/` the use cases (upgrade, quantities, plan change, card, cancel, details, invoices,
+  sales leads).
 - `read_models/` the rows the billing pages show, read from the mirror (no Stripe call).
 - `reconcile` finds and fixes drift between Stripe and the mirror.
 

@@ -8,17 +8,16 @@ from typing import TypedDict
 
 import reflex as rx
 
+from clerk_portal.components.change_dialog import confirm_dialog
 from clerk_portal.components.number_table import add_number_form, number_table
 from clerk_portal.components.shell import page_shell
-from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import DomainError
-from clerk_portal.models import format_e164
 from clerk_portal.ui import guard
-from clerk_portal.ui.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.ui.change_dialog import PendingChange
 from clerk_portal.ui.live import LiveWatch
 from clerk_portal.ui.state import SessionState
 from clerk_portal.workspace import changes as workspace_changes
-from clerk_portal.workspace import repository
+from clerk_portal.workspace import read_models
 from clerk_portal.workspace.changes import Actor
 
 
@@ -34,17 +33,15 @@ def _actor() -> Actor:
     return Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
 
 
-def _number_rows(workspace_id: int) -> list[NumberRow]:
-    with session_scope() as session:
-        numbers = repository.list_numbers(session, workspace_id=workspace_id)
+async def _number_rows(workspace_id: int) -> list[NumberRow]:
     return [
         NumberRow(
             id=str(phone.id),
-            number=format_e164(phone.e164),
+            number=phone.readable,
             e164=phone.e164,
-            added=phone.created_at.strftime("%b %-d, %Y"),
+            added=phone.added_at.strftime("%b %-d, %Y"),
         )
-        for phone in numbers
+        for phone in await read_models.load_numbers(workspace_id)
     ]
 
 
@@ -56,12 +53,12 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
     @rx.event
     @guard.members_only
     async def load_numbers(self):
-        self.numbers = await asyncio.to_thread(_number_rows, guard.principal().workspace_id)
+        self.numbers = await _number_rows(guard.principal().workspace_id)
         self.loaded = True
         return NumbersState.watch_live
 
     async def _live_reload(self, who: guard.Principal) -> None:
-        rows = await asyncio.to_thread(_number_rows, who.workspace_id)
+        rows = await _number_rows(who.workspace_id)
         async with self:
             if await self._still_shown_to(who):
                 self.numbers = rows
@@ -82,7 +79,7 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
         self._open_change(
             "add",
             {"e164": e164},
-            f"Add {format_e164(e164)}?",
+            f"Add {read_models.readable_number(e164)}?",
             "The number can send and receive texts in this workspace from now on.",
             "Add number",
         )
@@ -136,7 +133,7 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
                 self.number_error = refusal
             yield rx.toast.error(refusal)
             return
-        self.numbers = await asyncio.to_thread(_number_rows, actor.workspace_id)
+        self.numbers = await _number_rows(actor.workspace_id)
         success = rx.toast.success(f"{done.summary}.")
         yield [success, rx.set_value("number-input", "")] if action == "add" else success
 

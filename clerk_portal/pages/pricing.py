@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal.components.contact_sales import ContactSalesState, contact_sales_dialog
+from clerk_portal.components.contact_sales import contact_sales_dialog
 from clerk_portal.components.plan_picker import (
     PlanSelection,
     interval_switch,
@@ -13,6 +13,7 @@ from clerk_portal.components.plan_picker import (
     team_steppers,
 )
 from clerk_portal.core import routes
+from clerk_portal.ui.contact_sales import ContactSalesState
 from clerk_portal.workspace.trial import TRIAL_DAYS
 
 

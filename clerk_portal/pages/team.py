@@ -7,17 +7,16 @@ import asyncio
 from typing import TypedDict
 
 import reflex as rx
-from sqlmodel import col, select
 
+from clerk_portal.components.change_dialog import confirm_dialog
 from clerk_portal.components.team_table import invite_form, member_table
-from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
-from clerk_portal.ui.change_dialog import PendingChange, confirm_dialog
+from clerk_portal.ui.change_dialog import PendingChange
 from clerk_portal.ui.live import LiveWatch
 from clerk_portal.ui.state import SessionState
 from clerk_portal.workspace import changes as workspace_changes
-from clerk_portal.workspace import repository
+from clerk_portal.workspace import read_models
 from clerk_portal.workspace.changes import Actor
 
 
@@ -36,27 +35,18 @@ def _actor() -> Actor:
     return Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
 
 
-def _member_rows(actor: Actor) -> list[MemberRow]:
-    from clerk_portal.models import User
-
-    with session_scope() as session:
-        members = repository.list_members(session, workspace_id=actor.workspace_id)
-        user_ids = [member.user_id for member in members if member.user_id is not None]
-        names = {
-            user.id: user.name
-            for user in session.exec(select(User).where(col(User.id).in_(user_ids)))
-        }
+async def _member_rows(actor: Actor) -> list[MemberRow]:
     return [
         MemberRow(
-            id=str(member.id),
-            name=names.get(member.user_id, "") if member.user_id else "",
+            id=str(member.membership_id),
+            name=member.name,
             email=member.email,
             role=member.role,
             status=member.status,
             is_you=member.user_id == actor.user_id,
             manageable=actor.role == "owner" or member.role != "owner",
         )
-        for member in members
+        for member in await read_models.load_team_members(actor.workspace_id)
     ]
 
 
@@ -68,13 +58,13 @@ class TeamState(PendingChange, LiveWatch, rx.State):
     @rx.event
     @guard.members_only
     async def load_team(self):
-        self.members = await asyncio.to_thread(_member_rows, _actor())
+        self.members = await _member_rows(_actor())
         self.loaded = True
         return TeamState.watch_live
 
     async def _live_reload(self, who: guard.Principal) -> None:
         actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
-        rows = await asyncio.to_thread(_member_rows, actor)
+        rows = await _member_rows(actor)
         async with self:
             if await self._still_shown_to(who):
                 self.members = rows
@@ -147,7 +137,7 @@ class TeamState(PendingChange, LiveWatch, rx.State):
         if done is None:
             yield rx.toast.error(refusal)
             return
-        self.members = await asyncio.to_thread(_member_rows, actor)
+        self.members = await _member_rows(actor)
         success = rx.toast.success(f"{done.summary}.")
         yield [success, rx.set_value("invite-email", "")] if action == "invite" else success
 
@@ -163,9 +153,9 @@ class TeamState(PendingChange, LiveWatch, rx.State):
                 role=workspace_changes.parse_role(role),
             )
         except DomainError as refused:
-            self.members = await asyncio.to_thread(_member_rows, actor)  # undo the select
+            self.members = await _member_rows(actor)  # undo the select
             return rx.toast.error(refused.message)
-        self.members = await asyncio.to_thread(_member_rows, actor)
+        self.members = await _member_rows(actor)
         return rx.toast.success(f"{done.summary}.")
 
 

@@ -1,4 +1,4 @@
-"""Confirm a team or numbers change; owners see its billing effect first, admins just confirm.
+"""The state that confirms a change: owners see its billing effect first, admins just confirm.
 
 `ConfirmedChange` is the mechanism every confirmed change shares (this dialog, the plan change):
 the page puts what it will do in backend-only vars (the browser cannot change them) and the tab
@@ -6,8 +6,8 @@ gets only a token. The confirm button sends the token back, so a stale or forged
 script calling the handler, a review replaced since) does nothing, and the repeat of the
 confirmation just carried out (a double click) does nothing quietly.
 
-`PendingChange` adds the dialog: it opens it and fills `billing_effect` for owners. Cancelling
-forgets the change.
+`PendingChange` adds the dialog's state (`components.change_dialog.confirm_dialog` draws it): it
+opens it and fills `billing_effect` for owners. Cancelling forgets the change.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import reflex as rx
 from clerk_portal.billing.services import change_effect as billing_effect
 from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
-from clerk_portal.ui.state import SessionState
 from clerk_portal.workspace.changes import Change
 
 
@@ -117,55 +116,3 @@ class PendingChange(ConfirmedChange, mixin=True):
     @guard.team_managers_only
     def cancel_change(self):
         self._close_change()
-
-
-def confirm_dialog(state: type[PendingChange]) -> rx.Component:
-    effect = rx.cond(
-        SessionState.is_owner,
-        rx.cond(
-            state.effect_loading,
-            rx.hstack(
-                rx.spinner(size="2"),
-                rx.text("Working out the billing effect…", size="2"),
-                align="center",
-                id="billing-effect-loading",
-            ),
-            rx.cond(
-                state.billing_effect != "",
-                rx.callout(
-                    state.billing_effect, icon="receipt", color_scheme="blue", id="billing-effect"
-                ),
-            ),
-        ),
-    )
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(state.confirm_title),
-            rx.alert_dialog.description(state.confirm_text, margin_bottom="12px"),
-            effect,
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=state.cancel_change,
-                        id="cancel-change",
-                    )
-                ),
-                rx.button(
-                    state.confirm_label,
-                    on_click=state.confirm_change(state.confirm_token),
-                    loading=state.saving,
-                    disabled=state.effect_loading | state.saving,
-                    id="confirm-change",
-                ),
-                justify="end",
-                spacing="3",
-                margin_top="16px",
-            ),
-            max_width="460px",
-        ),
-        open=state.confirm_open,
-        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), state.cancel_change),
-    )

@@ -3,6 +3,8 @@
 - `repository`: plain functions over a session (create a workspace, invite, remove, add numbers,
   seat and number counts); flush, never commit.
 - `trial`: the trial's length (`TRIAL_DAYS`, the one place) and what its state means.
+- `read_models`: the rows the team and numbers pages show (members with their users' names,
+  active numbers), as frozen dataclasses, read off the event loop.
 - `members`: the member reads the UI layer makes (a role now, the owners' names).
 - `live`: the workspace's live version, raised in the transaction of every change (`touch`) and
   awaited by open tabs (`wait_for_change`).

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from clerk_portal.auth import login_limits, sessions
-from clerk_portal.components.contact_sales import PER_CLIENT, TOO_MANY_FROM_YOU, ContactSalesState
 from clerk_portal.core import routes
 from clerk_portal.core.db import engine_for
 from clerk_portal.pages.team import TeamState
+from clerk_portal.ui.contact_sales import PER_CLIENT, TOO_MANY_FROM_YOU, ContactSalesState
 from tests.support.inputs import SocketFrom, fresh_source, http_from
 from tests.support.reflex_socket import Reply
 

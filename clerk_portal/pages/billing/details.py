@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import reflex as rx
 
 from clerk_portal.billing import services
+from clerk_portal.billing.read_models.details import load_saved_details
 from clerk_portal.billing.services.details import LIMITS
 from clerk_portal.core import text_input
-from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
-from clerk_portal.workspace import repository
 
 FIELDS = (
-    # (form name, label, account attribute, input type, autocomplete)
+    # (form name, label, attribute of SavedDetails, input type, autocomplete)
     ("email", "Billing email", "billing_email", "email", "email"),
     ("name", "Name on invoices", "billing_name", "text", "organization"),
     ("line1", "Address line 1", "address_line1", "text", "address-line1"),
@@ -30,10 +28,9 @@ FIELDS = (
 )
 
 
-def _current(workspace_id: int) -> dict[str, str]:
-    with session_scope() as session:
-        account = repository.get_billing_account(session, workspace_id=workspace_id)
-        return {name: getattr(account, attribute) or "" for name, _, attribute, _, _ in FIELDS}
+async def _current(workspace_id: int) -> dict[str, str]:
+    details = await load_saved_details(workspace_id)
+    return {name: getattr(details, attribute) for name, _, attribute, _, _ in FIELDS}
 
 
 class BillingDetailsState(rx.State):
@@ -48,7 +45,7 @@ class BillingDetailsState(rx.State):
     @rx.event
     @guard.owner_page_loader
     async def load_details(self):
-        self.values = await asyncio.to_thread(_current, guard.principal().workspace_id)
+        self.values = await _current(guard.principal().workspace_id)
         self._just_saved = {}
         self.loaded = True
 
@@ -70,7 +67,7 @@ class BillingDetailsState(rx.State):
         except DomainError as error:
             self.error = error.message
         else:
-            self.values = await asyncio.to_thread(_current, who.workspace_id)
+            self.values = await _current(who.workspace_id)
             self._just_saved = submitted
             yield rx.toast.success("Billing details saved: they appear on your next invoices.")
         finally:

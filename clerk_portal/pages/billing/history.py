@@ -10,12 +10,10 @@ from typing import TypedDict
 import reflex as rx
 
 from clerk_portal.billing.pricing import format_cents
-from clerk_portal.billing.read_models import history
+from clerk_portal.billing.read_models import history, history_page
 from clerk_portal.components.history_view import activity_timeline, invoiced_chart
 from clerk_portal.components.shell import page_shell
 from clerk_portal.core import routes
-from clerk_portal.core.db import session_scope
-from clerk_portal.models import utcnow
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.live import LiveWatch
@@ -67,33 +65,24 @@ def _amount_label(entry: history.ActivityEntry) -> str:
     return amount
 
 
-def _activity(workspace_id: int, cursor: str | None) -> tuple[list[ActivityRow], str | None]:
-    with session_scope() as session:
-        page = history.activity_entries(
-            session, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
-        )
+async def _activity(workspace_id: int, cursor: str | None) -> tuple[list[ActivityRow], str | None]:
+    page = await history_page.load_activity(workspace_id, limit=PAGE_SIZE, cursor=cursor)
     return [_activity_row(entry) for entry in page.items], page.next_cursor
 
 
-def _months(workspace_id: int) -> list[MonthBar]:
-    now = utcnow()
-    with session_scope() as session:
-        totals = history.monthly_invoiced(session, workspace_id=workspace_id, now=now)
+async def _months(workspace_id: int) -> list[MonthBar]:
     return [
         MonthBar(
             month=f"{calendar.month_abbr[total.month]} {total.year % 100:02d}",
             dollars=total.invoiced_cents / 100,
             label=format_cents(total.invoiced_cents),
         )
-        for total in totals
+        for total in await history_page.load_monthly_invoiced(workspace_id)
     ]
 
 
 async def _first_page(workspace_id: int):
-    return await asyncio.gather(
-        asyncio.to_thread(_activity, workspace_id, None),
-        asyncio.to_thread(_months, workspace_id),
-    )
+    return await asyncio.gather(_activity(workspace_id, None), _months(workspace_id))
 
 
 class HistoryState(LiveWatch, rx.State):
@@ -133,9 +122,7 @@ class HistoryState(LiveWatch, rx.State):
             return
         self.loading_more = True
         yield
-        rows, self._cursor = await asyncio.to_thread(
-            _activity, guard.principal().workspace_id, self._cursor
-        )
+        rows, self._cursor = await _activity(guard.principal().workspace_id, self._cursor)
         self.entries = [*self.entries, *rows]
         self.has_more, self.loading_more = self._cursor is not None, False
 

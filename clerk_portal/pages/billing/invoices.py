@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import TypedDict
 
 import reflex as rx
 
-from clerk_portal.billing import ledger
 from clerk_portal.billing.pricing import format_cents
+from clerk_portal.billing.read_models.invoices import ListedInvoice, load_invoice_page
 from clerk_portal.components.invoice_table import invoice_table
 from clerk_portal.components.shell import page_shell
 from clerk_portal.core import routes
-from clerk_portal.core.db import session_scope
-from clerk_portal.models import Invoice
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.live import LiveWatch
@@ -39,7 +36,7 @@ def _day(moment: datetime | None) -> str:
     return moment.strftime("%b %-d, %Y") if moment else "—"
 
 
-def _row(invoice: Invoice) -> InvoiceRow:
+def _row(invoice: ListedInvoice) -> InvoiceRow:
     start, end = _day(invoice.period_start), _day(invoice.period_end)
     # A subscription's first invoice has an empty period (start = end): show the one day.
     period = start if start == end else f"{start} – {end}"
@@ -51,17 +48,14 @@ def _row(invoice: Invoice) -> InvoiceRow:
         amount=format_cents(invoice.total_cents, invoice.currency),
         status=invoice.status,
         status_color=STATUS_COLORS.get(invoice.status, "red"),
-        pdf_url=invoice.invoice_pdf_url or "",
+        pdf_url=invoice.pdf_url or "",
         payable=invoice.status == "open",
     )
 
 
-def _page(workspace_id: int, cursor: str | None) -> tuple[list[InvoiceRow], str | None]:
-    with session_scope() as session:
-        page = ledger.invoice_page(
-            session, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
-        )
-        return [_row(invoice) for invoice in page.items], page.next_cursor
+async def _page(workspace_id: int, cursor: str | None) -> tuple[list[InvoiceRow], str | None]:
+    page = await load_invoice_page(workspace_id, limit=PAGE_SIZE, cursor=cursor)
+    return [_row(invoice) for invoice in page.items], page.next_cursor
 
 
 class InvoicesState(LiveWatch, rx.State):
@@ -74,14 +68,14 @@ class InvoicesState(LiveWatch, rx.State):
     @rx.event
     @guard.owner_page_loader  # non-owners read who the owners are on the page, no toast
     async def load_invoices(self):
-        rows, self._cursor = await asyncio.to_thread(_page, guard.principal().workspace_id, None)
+        rows, self._cursor = await _page(guard.principal().workspace_id, None)
         self.invoices, self.has_more, self.loaded = rows, self._cursor is not None, True
         return InvoicesState.watch_live
 
     async def _live_reload(self, who: guard.Principal) -> None:
         if who.role != "owner":
             return
-        rows, cursor = await asyncio.to_thread(_page, who.workspace_id, None)
+        rows, cursor = await _page(who.workspace_id, None)
         async with self:  # back to the newest page: a new invoice goes on top
             if await self._still_shown_to(who):
                 self.invoices, self._cursor, self.has_more = rows, cursor, cursor is not None
@@ -93,9 +87,7 @@ class InvoicesState(LiveWatch, rx.State):
             return
         self.loading_more = True
         yield
-        rows, self._cursor = await asyncio.to_thread(
-            _page, guard.principal().workspace_id, self._cursor
-        )
+        rows, self._cursor = await _page(guard.principal().workspace_id, self._cursor)
         self.invoices = [*self.invoices, *rows]
         self.has_more, self.loading_more = self._cursor is not None, False
 

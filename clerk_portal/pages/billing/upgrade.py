@@ -15,6 +15,7 @@ import reflex as rx
 
 from clerk_portal.billing import services
 from clerk_portal.billing.errors import OutcomeUnknown, PaymentRequiresAction
+from clerk_portal.billing.read_models.current_plan import load_current_plan
 from clerk_portal.components.card_form import (
     card_element,
     card_form_refusal,
@@ -23,7 +24,7 @@ from clerk_portal.components.card_form import (
     confirm_script,
     mount_script,
 )
-from clerk_portal.components.contact_sales import ContactSalesState, contact_sales_dialog
+from clerk_portal.components.contact_sales import contact_sales_dialog
 from clerk_portal.components.plan_picker import (
     PlanSelection,
     interval_switch,
@@ -32,12 +33,11 @@ from clerk_portal.components.plan_picker import (
 )
 from clerk_portal.components.shell import page_shell
 from clerk_portal.core import routes
-from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.change_dialog import ConfirmedChange
-from clerk_portal.workspace import repository
+from clerk_portal.ui.contact_sales import ContactSalesState
 
 CARD_ELEMENT = "card-element-upgrade"
 PLAN_CHANGE = "plan_change"
@@ -47,19 +47,6 @@ STILL_CHECKING = (
     "Stripe has not confirmed the upgrade yet. Reload this page in a minute to see whether it "
     "went through: you will not be charged twice."
 )
-
-
-def _workspace(workspace_id: int) -> tuple[int, int, str | None, str | None, bool]:
-    with session_scope() as session:
-        account = repository.get_billing_account(session, workspace_id=workspace_id)
-        subscribed = bool(account.stripe_subscription_id) and account.status != "canceled"
-        return (
-            repository.active_seat_count(session, workspace_id=workspace_id),
-            repository.active_number_count(session, workspace_id=workspace_id),
-            account.plan,
-            account.interval,
-            subscribed,
-        )
 
 
 class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
@@ -76,13 +63,13 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
     @guard.owner_page_loader
     async def load_upgrade(self):
         who = guard.principal()
-        seats, numbers, plan, interval, subscribed = await asyncio.to_thread(
-            _workspace, who.workspace_id
-        )
-        self.seats, self.numbers, self.subscribed = max(seats, 1), numbers, subscribed
+        current = await load_current_plan(who.workspace_id)
+        self.seats, self.numbers = max(current.seats, 1), current.numbers
+        self.subscribed = current.subscribed
         self.error, self.notice, self.working = "", "", False
         self._selection_changed()
-        if subscribed and plan and interval:
+        plan, interval = current.plan, current.interval
+        if current.subscribed and plan and interval:
             self.plan, self.interval = plan, interval
             self.current_label = f"{plan.title()} · {interval}ly"
             return None

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from clerk_portal.auth import login_limits
 from clerk_portal.auth.sessions import LOGIN_ATTEMPT_LIFETIME
 from clerk_portal.billing.services import cancel, details
-from clerk_portal.components import contact_sales
+from clerk_portal.billing.services import sales_leads as contact_sales
 from clerk_portal.core import rate_limit, routes, text_input
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.errors import DomainError, InvalidValue

@@ -1,0 +1,85 @@
+"""Reads for the team and numbers pages: the rows they show, as plain frozen values (no ORM object
+leaves the transaction).
+
+It sits with the repository in the lowest workspace layer and writes its own queries (one each,
+names joined in): the same rows, in the same order, as `repository.list_members` and
+`repository.list_numbers` (tests/integration/ui/test_workspace_read_models.py holds them to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from clerk_portal.core.db import in_db
+from clerk_portal.models import Membership, PhoneNumber, User, format_e164
+from clerk_portal.workspace.repository import SEAT_STATUSES
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    membership_id: int
+    user_id: int | None  # None: an invitation nobody has accepted yet
+    name: str  # the user's name ("" for an invitation)
+    email: str
+    role: str
+    status: str
+
+
+@dataclass(frozen=True)
+class WorkspaceNumber:
+    id: int
+    e164: str
+    readable: str  # "+1 415 555 0100"
+    added_at: datetime
+
+
+def team_members(session: Session, *, workspace_id: int) -> tuple[TeamMember, ...]:
+    """Invited and active members, oldest invitation first, with their users' names."""
+    rows = session.exec(
+        select(Membership, User.name)
+        .join(User, col(Membership.user_id) == col(User.id), isouter=True)
+        .where(Membership.workspace_id == workspace_id, col(Membership.status).in_(SEAT_STATUSES))
+        .order_by(col(Membership.invited_at), col(Membership.id))
+    ).all()
+    return tuple(
+        TeamMember(
+            membership_id=member.id,
+            user_id=member.user_id,
+            name=(name or "") if member.user_id else "",
+            email=member.email,
+            role=member.role,
+            status=member.status,
+        )
+        for member, name in rows
+        if member.id is not None
+    )
+
+
+def workspace_numbers(session: Session, *, workspace_id: int) -> tuple[WorkspaceNumber, ...]:
+    """Active numbers, oldest first."""
+    rows = session.exec(
+        select(PhoneNumber.id, PhoneNumber.e164, PhoneNumber.created_at)
+        .where(PhoneNumber.workspace_id == workspace_id, PhoneNumber.status == "active")
+        .order_by(col(PhoneNumber.created_at), col(PhoneNumber.id))
+    ).all()
+    return tuple(
+        WorkspaceNumber(id=number_id, e164=e164, readable=format_e164(e164), added_at=created_at)
+        for number_id, e164, created_at in rows
+        if number_id is not None
+    )
+
+
+def readable_number(e164: str) -> str:
+    """How the pages write a number in a sentence: `+14155550100` → `+1 415 555 0100`."""
+    return format_e164(e164)
+
+
+async def load_team_members(workspace_id: int) -> tuple[TeamMember, ...]:
+    return await in_db(lambda session: team_members(session, workspace_id=workspace_id))
+
+
+async def load_numbers(workspace_id: int) -> tuple[WorkspaceNumber, ...]:
+    return await in_db(lambda session: workspace_numbers(session, workspace_id=workspace_id))
