@@ -128,7 +128,7 @@ def test_every_handler_is_discovered_and_the_owner_only_ones_exist():
     handlers = guarded_handlers()
     names = {name for name, _handler, _roles in handlers}
 
-    assert "clerk_portal___state____session_state.switch_workspace" in {
+    assert "clerk_portal___ui___state____session_state.switch_workspace" in {
         name.split(".", 1)[1] for name in names
     }
     assert all(roles for _name, _handler, roles in handlers)
