@@ -20,8 +20,9 @@ def test_every_enabled_event_type_has_a_handler_and_every_handler_is_enabled():
     assert unsubscribed == [], f"handled, never sent by Stripe: {unsubscribed}"
 
 
-def test_a_second_handler_for_an_event_type_is_refused():
+def test_a_second_handler_for_an_event_type_is_refused(monkeypatch: pytest.MonkeyPatch):
     before = dict(handlers.HANDLERS)
+    monkeypatch.setattr(handlers, "HANDLERS", dict(before))  # whatever happens, restored after
 
     def twin(*_args: object) -> None:
         raise AssertionError("never registered, never called")
