@@ -24,7 +24,7 @@ from clerk_portal.billing.catalog import (
     Plan,
     load_catalog,
 )
-from clerk_portal.billing.gateway.stripe_gateway import GatewayError, PriceInfo, StripeGateway
+from clerk_portal.billing.gateway import BillingGateway, GatewayError, PriceInfo, StripeGateway
 from clerk_portal.billing.pricing import format_cents
 
 Outcome = Literal["unchanged", "created", "replaced", "reactivated"]
@@ -66,7 +66,7 @@ def product_id(plan: Plan, kind: Kind) -> str:
     return f"prod_clerk_{plan.id}_{kind}"
 
 
-async def sync_catalog(gateway: StripeGateway, catalog: Catalog) -> SyncReport:
+async def sync_catalog(gateway: BillingGateway, catalog: Catalog) -> SyncReport:
     products = {
         product_id(plan, kind): await _ensure_product(gateway, plan, kind)
         for plan in catalog.self_serve_plans
@@ -84,7 +84,7 @@ async def sync_catalog(gateway: StripeGateway, catalog: Catalog) -> SyncReport:
     return SyncReport(tuple(prices), products)
 
 
-async def _ensure_product(gateway: StripeGateway, plan: Plan, kind: Kind) -> str:
+async def _ensure_product(gateway: BillingGateway, plan: Plan, kind: Kind) -> str:
     wanted_id = product_id(plan, kind)
     name = f"Clerk Chat {plan.name} {KIND_NAMES[kind]}"
     metadata = {"clerk_plan": plan.id, "clerk_kind": kind}
@@ -107,7 +107,7 @@ async def _ensure_product(gateway: StripeGateway, plan: Plan, kind: Kind) -> str
 
 
 async def _sync_price(
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     catalog: Catalog,
     plan: Plan,
     kind: Kind,

@@ -23,15 +23,18 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import GatewayError
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     InvoiceSnapshot,
     StripeGateway,
     SubscriptionSnapshot,
+    gateway_or_default,
 )
-from clerk_portal.billing.services.common import gateway_or_default, write_mirror
+from clerk_portal.billing.services.common import write_mirror
 from clerk_portal.billing.services.quantities import sync_dirty_accounts, sync_quantities
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, Invoice, Workspace
+from clerk_portal.models.status import ADOPTABLE, BILLED, FROM_STRIPE
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.reconcile")
@@ -110,7 +113,7 @@ def _account_fields(account: BillingAccount) -> dict[str, Any]:
 
 def _expected_fields(snapshot: SubscriptionSnapshot) -> dict[str, Any]:
     plan, interval = mirror.plan_of(snapshot)
-    status = mirror.STATUS_MAP.get(snapshot.status, snapshot.status)
+    status = FROM_STRIPE.get(snapshot.status, snapshot.status)
     return {
         "status": status,
         "plan": plan,
@@ -130,14 +133,10 @@ def _stripe_quantities(snapshot: SubscriptionSnapshot) -> dict[str, int]:
     }
 
 
-async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift]:
+async def _check(local: _Local, gateway: BillingGateway, fix: bool) -> list[Drift]:
     drifts: list[tuple[str, str]] = []
     subscription: SubscriptionSnapshot | None = None
-    live = [
-        s
-        for s in await gateway.list_subscriptions(local.customer_id)
-        if s.status in mirror.ADOPTABLE
-    ]
+    live = [s for s in await gateway.list_subscriptions(local.customer_id) if s.status in ADOPTABLE]
     if local.subscription_id:
         subscription = await gateway.retrieve_subscription(local.subscription_id)
     elif live:
@@ -177,7 +176,7 @@ async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift
             )
             drifts.append(("invoice", f"{invoice.number or invoice.id} {what}"))
     team_drift = None
-    if subscription is not None and subscription.status in ("active", "past_due", "trialing"):
+    if subscription is not None and subscription.status in BILLED:
         plan, _ = mirror.plan_of(subscription)
         billed = _stripe_quantities(subscription)
         wanted_numbers = pricing.number_quantity(plan, local.numbers) if plan else 0
@@ -208,7 +207,7 @@ def _extra_detail(extra: SubscriptionSnapshot, invoices: list[InvoiceSnapshot], 
     return f"{what}, not the one the mirror follows: {action}{money}"
 
 
-async def _cancel_extra(gateway: StripeGateway, extra: SubscriptionSnapshot) -> None:
+async def _cancel_extra(gateway: BillingGateway, extra: SubscriptionSnapshot) -> None:
     """Cancel at once, without proration credit: the refund of what it charged is a person's."""
     await gateway.cancel_subscription(
         extra.id,
@@ -219,7 +218,7 @@ async def _cancel_extra(gateway: StripeGateway, extra: SubscriptionSnapshot) -> 
 
 async def _fix(
     local: _Local,
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     subscription: SubscriptionSnapshot | None,
     invoices: list[InvoiceSnapshot],
     team: bool,
@@ -243,7 +242,7 @@ async def _fix(
         await sync_quantities(workspace_id=local.workspace_id, gateway=gateway)
 
 
-async def reconcile(*, fix: bool = False, gateway: StripeGateway | None = None) -> list[Drift]:
+async def reconcile(*, fix: bool = False, gateway: BillingGateway | None = None) -> list[Drift]:
     """Every drift found (and fixed, with `fix=True`), workspace by workspace."""
     gateway = gateway_or_default(gateway)
     drifts: list[Drift] = []

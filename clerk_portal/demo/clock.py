@@ -7,15 +7,15 @@ renewals, invoice payments and retries for that workspace only. Production has n
 from __future__ import annotations
 
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway.stripe_gateway import ClockSnapshot, StripeGateway
-from clerk_portal.billing.services.common import gateway_or_default, load_account
+from clerk_portal.billing.gateway import BillingGateway, ClockSnapshot, gateway_or_default
+from clerk_portal.billing.services.common import load_account
 from clerk_portal.core.settings import get_settings
 
 DAY = 86400
 
 
 async def advance_demo_clock(
-    *, workspace_id: int, days: float = 31, gateway: StripeGateway | None = None
+    *, workspace_id: int, days: float = 31, gateway: BillingGateway | None = None
 ) -> ClockSnapshot:
     """Advance the workspace's test clock by `days`; the webhooks then update the mirror.
 

@@ -6,10 +6,9 @@ import asyncio
 
 import reflex as rx
 
-from clerk_portal.auth import accounts
-from clerk_portal.core.db import session_scope
 from clerk_portal.ui import guard
 from clerk_portal.ui.state import SessionState
+from clerk_portal.workspace import members
 
 
 class BillingAccessState(rx.State):
@@ -19,12 +18,7 @@ class BillingAccessState(rx.State):
     @guard.members_only
     async def load_owners(self) -> None:
         workspace_id = guard.principal().workspace_id
-        self.owner_names = await asyncio.to_thread(_owners, workspace_id)
-
-
-def _owners(workspace_id: int) -> list[str]:
-    with session_scope() as session:
-        return accounts.workspace_owners(session, workspace_id=workspace_id)
+        self.owner_names = await asyncio.to_thread(members.owner_names, workspace_id=workspace_id)
 
 
 def managed_by_owners() -> rx.Component:

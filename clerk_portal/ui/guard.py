@@ -14,21 +14,13 @@ import contextvars
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode
 
-from clerk_portal.auth.sessions import (
-    SESSION_COOKIE,
-    SessionPolicy,
-    resolve_session,
-    revoke_member_sessions,
-)
+from clerk_portal.auth import principals
+from clerk_portal.auth.principals import Principal  # pages name it guard.Principal
+from clerk_portal.auth.sessions import SESSION_COOKIE
 from clerk_portal.core import routes
-from clerk_portal.core.db import session_scope
-from clerk_portal.core.settings import get_settings
-from clerk_portal.models import User, Workspace
-from clerk_portal.workspace import repository
 
 OWNER = frozenset({"owner"})
 TEAM_MANAGERS = frozenset({"owner", "admin"})
@@ -37,16 +29,6 @@ ANY_MEMBER = frozenset({"owner", "admin", "member"})
 NOT_SIGNED_IN = "Please sign in again: your session has ended."
 BILLING_OWNERS_ONLY = "Only workspace owners can manage billing."
 TEAM_MANAGERS_ONLY = "Only workspace owners and admins can manage the team and numbers."
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    user_name: str
-    user_email: str
-    workspace_id: int
-    workspace_name: str
-    role: str
 
 
 class AccessDenied(Exception):
@@ -68,35 +50,9 @@ def cookie_value(cookie_header: str | None, name: str) -> str | None:
     return morsel.value if morsel else None
 
 
-def principal_for_token(token: str | None) -> Principal | None:
+def principal_for_token(token: str | None, *, touch: bool = True) -> Principal | None:
     """The caller behind a session cookie, checked against the current membership (blocking)."""
-    if not token:
-        return None
-    policy = SessionPolicy.from_settings(get_settings())
-    with session_scope() as session:
-        record = resolve_session(session, token=token, policy=policy)
-        if record is None or record.workspace_id is None:
-            return None
-        membership = repository.membership_for_user(
-            session, workspace_id=record.workspace_id, user_id=record.user_id
-        )
-        if membership is None:  # removed since the session began: it ends here
-            revoke_member_sessions(
-                session, user_id=record.user_id, workspace_id=record.workspace_id
-            )
-            return None
-        user = session.get(User, record.user_id)
-        workspace = session.get(Workspace, record.workspace_id)
-        if user is None or workspace is None:
-            return None
-        return Principal(
-            user_id=user.id,
-            user_name=user.name or user.email,
-            user_email=user.email,
-            workspace_id=workspace.id,
-            workspace_name=workspace.name,
-            role=membership.role,
-        )
+    return principals.principal_for_token(token=token, touch=touch)
 
 
 def session_token_of(state) -> str | None:
@@ -104,8 +60,8 @@ def session_token_of(state) -> str | None:
     return cookie_value(state.router.headers.cookie, SESSION_COOKIE)
 
 
-async def current_principal(state) -> Principal | None:
-    return await asyncio.to_thread(principal_for_token, session_token_of(state))
+async def current_principal(state, *, touch: bool = True) -> Principal | None:
+    return await asyncio.to_thread(principal_for_token, session_token_of(state), touch=touch)
 
 
 def check_role(principal: Principal | None, roles: frozenset[str]) -> Principal:
@@ -144,11 +100,13 @@ def _refusal(state, denied: AccessDenied, *, quiet: bool = False):
     return None if quiet else rx.toast.error(denied.message)
 
 
-def requires_role(roles: frozenset[str], *, quiet: bool = False) -> Callable:
+def requires_role(roles: frozenset[str], *, quiet: bool = False, touch: bool = True) -> Callable:
     """Wrap an event handler (coroutine, async generator or background task) in the guard.
 
     `quiet`: a page loader refuses signed-in people without a toast (the page itself says who
-    may see it); everything else about the refusal is the same.
+    may see it); everything else about the refusal is the same. `touch=False`: the call is not
+    the person's activity (a live reload the server started), so it checks the session without
+    moving its idle deadline.
     """
 
     def decorate(handler: Callable) -> Callable:
@@ -157,7 +115,7 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False) -> Callable:
             @functools.wraps(handler)
             async def guarded_generator(self, *args, **kwargs):
                 try:
-                    who = check_role(await current_principal(self), roles)
+                    who = check_role(await current_principal(self, touch=touch), roles)
                 except AccessDenied as denied:
                     yield _refusal(self, denied, quiet=quiet)
                     return
@@ -174,7 +132,7 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False) -> Callable:
             @functools.wraps(handler)
             async def guarded_call(self, *args, **kwargs):
                 try:
-                    who = check_role(await current_principal(self), roles)
+                    who = check_role(await current_principal(self, touch=touch), roles)
                 except AccessDenied as denied:
                     return _refusal(self, denied, quiet=quiet)
                 token = _current.set(who)
@@ -187,6 +145,7 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False) -> Callable:
             guarded = guarded_call
         guarded.__guard_roles__ = roles
         guarded.__guard_quiet__ = quiet
+        guarded.__guard_touch__ = touch
         return guarded
 
     return decorate
@@ -203,3 +162,5 @@ owner_only = requires_role(OWNER)
 owner_page_loader = requires_role(OWNER, quiet=True)
 team_managers_only = requires_role(TEAM_MANAGERS)
 members_only = requires_role(ANY_MEMBER)
+# A page body's live reload: started by the tab's watcher, not by the person.
+members_following_live = requires_role(ANY_MEMBER, touch=False)

@@ -3,10 +3,14 @@
 `LiveWatch` is a state mixin. A page's loader returns `watch_live`, which hands the page to the
 tab's one watcher, the shell's (`SessionState.watch_live`), and implements `_live_reload(who)`;
 another tab's team change, a Stripe webhook or a quantity sync raises the version
-(`billing.live`), the shell refreshes itself and then calls `live_reload`, which re-reads the body.
-Unmounting the page (`stop_live`) or loading another one ends that. Rows read off the lock are
-set only if the tab still belongs to the person they were read for (`_still_shown_to`): someone
-else may have signed in on it meanwhile.
+(`workspace.live`), the shell re-checks the session, refreshes itself and then calls
+`live_reload`, which re-reads the body. Unmounting the page (`stop_live`) or loading another one
+ends that. A page has no loop of its own.
+
+`live_reload` checks the caller again, without touching the session (the watcher's call is not
+the person's activity, so it keeps no idle session alive). Rows read off the lock are set only if
+the tab still belongs to the person they were read for (`_still_shown_to`): someone else may
+have signed in on it meanwhile.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ class LiveWatch(rx.State, mixin=True):
         (await self.get_state(SessionState))._live_page = self.get_full_name()
 
     @rx.event(background=True)
-    @guard.members_only
+    @guard.members_following_live  # the watcher's call, not the person's: touches no session
     async def live_reload(self):
         await self._live_reload(guard.principal())
 

@@ -1,13 +1,15 @@
 """Who is signed in and which workspace the shell shows; every page loads this first.
 
-The shell also holds the tab's one live watcher (`watch_live`): it long-polls the workspace's
-live version (`billing.live`) and, when it moves, refreshes the shell (trial message, read-only
-state) and the page's body (`components.live_watch.LiveWatch`). A changed role loads the page
-again as the new role sees it (navigation, billing or not). The watcher ends when its tab
-disconnects or loads another page (Reflex cancels a page-load chain then), when a newer watcher
-of the tab starts, when the person is no longer a member, when the tab's session ends or
-changes hands, or after the session's idle lifetime (it reads the session and the membership
-without touching them, so it keeps no session alive by itself).
+The shell also holds the tab's one live watcher (`watch_live`), the only one of the portal: it
+waits on the workspace's live version (`clerk_portal.workspace.live.wait_for_change`, its one
+way of learning of a change) and, when it moves, re-checks the session and the role, refreshes
+the shell (trial message, read-only state) and then has the page reload its body
+(`clerk_portal.ui.live.LiveWatch`). A changed role loads the page again as the new role sees it
+(navigation, billing or not). The watcher ends when its tab disconnects or loads another page
+(Reflex cancels a page-load chain then), when a newer watcher of the tab starts, when the person
+is no longer a member, when the tab's session ends or changes hands, or after the session's idle
+lifetime (it reads the session and the membership without touching them, and so does the page's
+reload, so it keeps no session alive by itself).
 
 A tab's states outlive sign-out (Reflex keys them by the tab's client token): `TabChangesHands`
 resets them all, before anything is sent, when the session behind the tab is no longer the one
@@ -24,14 +26,12 @@ import reflex as rx
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
 
-from clerk_portal.auth import accounts
-from clerk_portal.auth.sessions import SessionPolicy, resolve_session, set_workspace
+from clerk_portal.auth import principals
 from clerk_portal.billing import services
 from clerk_portal.core import routes
-from clerk_portal.core.db import session_scope
 from clerk_portal.core.settings import get_settings
 from clerk_portal.ui import guard, tab_session
-from clerk_portal.workspace import live, repository
+from clerk_portal.workspace import live, members
 
 WAIT_SECONDS = 5.0  # how soon a watcher notices that its tab went away
 
@@ -153,7 +153,12 @@ class SessionState(rx.State):
     async def switch_workspace(self, workspace_id: str):
         """Open another workspace the user is an active member of (checked server-side)."""
         token = guard.session_token_of(self)
-        switched = await asyncio.to_thread(_switch, token, guard.principal().user_id, workspace_id)
+        switched = await asyncio.to_thread(
+            principals.switch_workspace,
+            token=token,
+            user_id=guard.principal().user_id,
+            workspace_id=workspace_id,
+        )
         if not switched:
             return rx.toast.error("You are not a member of that workspace.")
         return rx.redirect(routes.BILLING)
@@ -192,11 +197,7 @@ def _from_a_closed_connection(app, shell: SessionState) -> bool:
 
 def current_role(who: guard.Principal) -> str | None:
     """The member's role now (None once removed); reads, never touches the session."""
-    with session_scope() as session:
-        member = repository.membership_for_user(
-            session, workspace_id=who.workspace_id, user_id=who.user_id
-        )
-        return member.role if member else None
+    return members.member_role(workspace_id=who.workspace_id, user_id=who.user_id)
 
 
 _served: list[rx.App] = []
@@ -225,22 +226,7 @@ def page_load_events(path: str) -> list:
 
 
 def _workspace_options(user_id: int) -> list[WorkspaceOption]:
-    with session_scope() as session:
-        return [
-            WorkspaceOption(id=str(workspace.id), name=workspace.name, role=role)
-            for workspace, role in accounts.user_workspaces(session, user_id=user_id)
-        ]
-
-
-def _switch(token: str | None, user_id: int, workspace_id: str) -> bool:
-    if not workspace_id.isdigit():
-        return False
-    with session_scope() as session:
-        allowed = {w.id for w, _ in accounts.user_workspaces(session, user_id=user_id)}
-        record = resolve_session(
-            session, token=token, policy=SessionPolicy.from_settings(get_settings())
-        )
-        if record is None or int(workspace_id) not in allowed:
-            return False
-        set_workspace(session, record=record, workspace_id=int(workspace_id))
-        return True
+    return [
+        WorkspaceOption(id=str(workspace_id), name=name, role=role)
+        for workspace_id, name, role in principals.workspace_choices(user_id=user_id)
+    ]

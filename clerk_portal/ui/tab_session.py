@@ -11,11 +11,8 @@ from __future__ import annotations
 import hashlib
 
 import reflex as rx
-from sqlmodel import Session
 
-from clerk_portal.auth.sessions import SessionPolicy, resolve_session
-from clerk_portal.core.db import get_engine
-from clerk_portal.core.settings import get_settings
+from clerk_portal.auth import principals
 from clerk_portal.ui import guard
 
 
@@ -38,11 +35,7 @@ def cookie_part(identity: str) -> str:
 
 def session_alive(token: str | None) -> bool:
     """Whether the session still stands, read only: a live watcher keeps no session alive."""
-    if not token:
-        return False
-    with Session(get_engine()) as session:  # never committed: resolving touches the session
-        policy = SessionPolicy.from_settings(get_settings())
-        return resolve_session(session, token=token, policy=policy) is not None
+    return principals.session_alive(token=token)
 
 
 def _walk(state: type[rx.State]):

@@ -69,7 +69,7 @@ async def bench(database_url: str, events: int, workspaces: int) -> None:
     from clerk_portal.billing import webhooks
     from clerk_portal.billing.catalog import get_catalog
     from clerk_portal.billing.catalog_sync import sync_catalog
-    from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+    from clerk_portal.billing.gateway import StripeGateway
     from clerk_portal.billing.read_models.overview import load_overview
     from clerk_portal.billing.services import quantities, upgrade
     from clerk_portal.billing.webhooks import route as webhook_route

@@ -8,11 +8,18 @@ Every check reads the frames the tab really receives over the websocket.
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
+from sqlmodel import Session, select
 
 from clerk_portal.core import routes
+from clerk_portal.core.db import engine_for
+from clerk_portal.models import AuthSession, utcnow
+from clerk_portal.workspace import live, repository
 from tests.support.tabs import (
     LOAD_DETAILS,
     Tab,
@@ -127,3 +134,52 @@ def test_a_tab_whose_session_ended_elsewhere_is_emptied_and_sent_to_sign_in(port
         assert invoices == [[]], "the tab's invoices were not emptied"
     finally:
         tab.close()
+
+
+def test_live_updates_keep_no_idle_session_alive(portal, owner):
+    """A tab left open while others work is not its person's activity: each live reload checks
+    the session but moves its idle deadline no further (before, the page's reload did, so a
+    busy workspace kept an unattended tab signed in for ever)."""
+    tab = Tab(portal.url, cookie=owner.new_cookie())
+    try:
+        tab.open(routes.NUMBERS)
+        # A first reload: the page load's own chain (its loaders touch the session) is over.
+        _number_arrives(portal, owner, tab)
+        idle_since = _set_last_seen(portal, tab.cookie, minutes_ago=5)
+
+        _number_arrives(portal, owner, tab)
+
+        assert _last_seen(portal, tab.cookie) == idle_since, "the live reload touched the session"
+    finally:
+        tab.close()
+
+
+def _number_arrives(portal, owner, tab: Tab) -> None:
+    """Another tab adds a number; wait until the numbers page's live reload shows it here."""
+    since = len(tab.frames)
+    e164 = f"+1628{uuid.uuid4().int % 10**7:07d}"
+    with Session(engine_for(portal.database_url)) as session:
+        repository.add_number(session, workspace_id=owner.workspace.id, e164=e164)
+        live.touch(session, workspace_id=owner.workspace.id)
+        session.commit()
+    tab.wait_for(lambda frame: e164 in repr(frame.get("delta") or {}), since=since)
+
+
+def _session_row(session: Session, cookie: str) -> AuthSession:
+    token = cookie.partition("=")[2]
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return session.exec(select(AuthSession).where(AuthSession.token_hash == digest)).one()
+
+
+def _set_last_seen(portal, cookie: str, *, minutes_ago: int) -> datetime:
+    with Session(engine_for(portal.database_url)) as session:
+        record = _session_row(session, cookie)
+        record.last_seen_at = utcnow() - timedelta(minutes=minutes_ago)
+        session.add(record)
+        session.commit()
+    return _last_seen(portal, cookie)
+
+
+def _last_seen(portal, cookie: str) -> datetime:
+    with Session(engine_for(portal.database_url)) as session:
+        return _session_row(session, cookie).last_seen_at

@@ -12,7 +12,7 @@ import pytest
 
 from clerk_portal.billing.catalog import DEFAULT_CATALOG_PATH, get_catalog, load_catalog
 from clerk_portal.billing.catalog_sync import sync_catalog
-from clerk_portal.billing.gateway.stripe_gateway import GatewayError, StripeGateway
+from clerk_portal.billing.gateway import GatewayError, StripeGateway
 from clerk_portal.core.settings import PROJECT_ROOT, Settings
 
 try:

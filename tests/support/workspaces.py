@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from clerk_portal.auth import sessions
 from clerk_portal.billing import ledger
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+from clerk_portal.billing.gateway import StripeGateway
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
 from clerk_portal.core.db import engine_for
 from clerk_portal.core.settings import get_settings

@@ -15,10 +15,9 @@ from sqlmodel import Session
 
 from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
 from clerk_portal.billing.services.common import (
     actor_name,
-    gateway_or_default,
     load_account,
     write_subscription,
 )
@@ -26,6 +25,7 @@ from clerk_portal.core import text_input
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import InvalidValue
 from clerk_portal.models import BillingAccount
+from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 
 # Stripe's `cancellation_details.feedback` values, with the words the page shows.
@@ -58,7 +58,7 @@ def _check_reason(reason: str, comment: str | None) -> str | None:
 
 async def _live_subscription(workspace_id: int):
     view = await load_account(workspace_id)
-    if not view.subscription_id or view.status in ("canceled",):
+    if not view.subscription_id or view.status in ENDED:
         raise BillingError("There is no active subscription to cancel.")
     return view
 
@@ -69,7 +69,7 @@ async def cancel_at_period_end(
     actor_user_id: int | None,
     reason: str,
     comment: str | None = None,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> CancelResult:
     """Idempotent: the same cancellation sent again (a double click, another tab) writes nothing;
     sent at once, Stripe replays the first answer and the history keeps one row."""
@@ -111,7 +111,7 @@ async def cancel_at_period_end(
 
 
 async def resume(
-    *, workspace_id: int, actor_user_id: int | None, gateway: StripeGateway | None = None
+    *, workspace_id: int, actor_user_id: int | None, gateway: BillingGateway | None = None
 ) -> SubscriptionSnapshot:
     """Undo a cancellation before the period ends. Idempotent like the cancel: a resume sent
     again (a double click, another tab) writes nothing; sent at once, Stripe replays the first."""
@@ -147,7 +147,7 @@ async def cancel_now(
     reason: str,
     comment: str | None = None,
     allow_immediate: bool = False,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> SubscriptionSnapshot:
     """End the subscription today (no refund). Refused unless `allow_immediate=True`."""
     if not allow_immediate:

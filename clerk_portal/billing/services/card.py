@@ -16,14 +16,14 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     CardSnapshot,
     InvoiceSnapshot,
-    StripeGateway,
+    gateway_or_default,
 )
 from clerk_portal.billing.services.common import (
     actor_name,
-    gateway_or_default,
     load_account,
     write_mirror,
 )
@@ -32,6 +32,7 @@ from clerk_portal.billing.services.upgrade import confirmed_card
 from clerk_portal.core.db import in_db
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, Invoice
+from clerk_portal.models.status import ENDED
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def _card_label(card: CardSnapshot) -> str:
 
 
 async def start_card_update(
-    *, workspace_id: int, gateway: StripeGateway | None = None
+    *, workspace_id: int, gateway: BillingGateway | None = None
 ) -> CardSetup:
     gateway = gateway_or_default(gateway)
     view = await ensure_customer(await load_account(workspace_id), gateway)
@@ -70,7 +71,7 @@ async def complete_card_update(
     workspace_id: int,
     actor_user_id: int | None,
     setup_intent_id: str,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> CardSnapshot:
     gateway = gateway_or_default(gateway)
     view = await load_account(workspace_id)
@@ -78,7 +79,7 @@ async def complete_card_update(
         raise BillingError("Start again: the card form has expired.")
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
     await gateway.set_default_payment_method(view.customer_id, card.id)
-    if view.subscription_id and view.status != "canceled":
+    if view.subscription_id and view.status not in ENDED:
         await gateway.update_subscription(
             view.subscription_id,
             {"default_payment_method": card.id},
@@ -110,7 +111,7 @@ async def pay_open_invoice(
     actor_user_id: int | None,
     setup_intent_id: str,
     invoice_id: str | None = None,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> PaymentResult:
     """After a failed payment: a new card, then the open invoice paid with it (`invoice_id`, one
     of this workspace's open invoices, or the newest)."""

@@ -16,34 +16,16 @@ from sqlmodel import Session, select
 from clerk_portal.billing import mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import GatewayError, StripeUnavailable
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+from clerk_portal.billing.gateway import BillingGateway
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
-from clerk_portal.core.settings import Settings, get_settings
 from clerk_portal.models import BillingAccount, User, Workspace
+from clerk_portal.models.status import BILLED
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing")
 T = TypeVar("T")
 _CAS_ATTEMPTS = 4
-_gateways: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Settings, StripeGateway]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def current_gateway() -> StripeGateway:
-    """The gateway of the running event loop, built from the current settings."""
-    loop = asyncio.get_running_loop()
-    settings = get_settings()
-    entry = _gateways.get(loop)
-    if entry is None or entry[0] is not settings:
-        entry = (settings, StripeGateway.from_settings(settings))
-        _gateways[loop] = entry
-    return entry[1]
-
-
-def gateway_or_default(gateway: StripeGateway | None) -> StripeGateway:
-    return gateway or current_gateway()
 
 
 @dataclass(frozen=True)
@@ -130,7 +112,7 @@ async def write_mirror(
 
 async def write_subscription(
     view: AccountView,
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     snapshot: Any,
     *,
     apply: Callable[[Session, BillingAccount, Any], T],
@@ -148,10 +130,6 @@ async def write_subscription(
     return result
 
 
-# Subscriptions that Stripe will invoice again (a canceling or ended one has no next invoice).
-INVOICED_AGAIN = ("active", "past_due", "trialing")
-
-
 @dataclass
 class _Refreshes:
     """One workspace's refreshes in one event loop: requests are numbered; a refresh covers
@@ -167,7 +145,7 @@ _refreshes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Refr
 )
 
 
-async def refresh_upcoming_invoice(workspace_id: int, gateway: StripeGateway) -> None:
+async def refresh_upcoming_invoice(workspace_id: int, gateway: BillingGateway) -> None:
     """Mirror Stripe's preview of the next invoice, which the billing page shows as is.
 
     Called after every subscription write and on every invoice, invoice item and subscription
@@ -187,7 +165,7 @@ async def refresh_upcoming_invoice(workspace_id: int, gateway: StripeGateway) ->
         state.covered = started
 
 
-async def _refresh_upcoming(workspace_id: int, gateway: StripeGateway) -> None:
+async def _refresh_upcoming(workspace_id: int, gateway: BillingGateway) -> None:
     """A preview taken while the mirror moved may be older than the change that moved it, so
     it is taken again."""
     for _attempt in range(_CAS_ATTEMPTS):
@@ -228,7 +206,7 @@ class _Upcoming:
 
 def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
     account = repository.get_billing_account(session, workspace_id=workspace_id)
-    live = account.status in INVOICED_AGAIN and not account.cancel_at_period_end
+    live = account.status in BILLED and not account.cancel_at_period_end
     pending = (account.pending_plan, account.pending_interval or "month")
     return _Upcoming(
         account.mirror_version,
@@ -241,7 +219,7 @@ def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
 
 
 async def _preview_params(
-    gateway: StripeGateway, workspace_id: int, source: _Upcoming
+    gateway: BillingGateway, workspace_id: int, source: _Upcoming
 ) -> dict[str, Any]:
     """A pending downgrade is the portal's own: Stripe renews at the old prices unless asked
     for the invoice of the switch (the new plan's prices, no proration: `plan_change` swaps
@@ -257,7 +235,7 @@ async def _preview_params(
 
 
 async def swapped_items(
-    gateway: StripeGateway, workspace_id: int, plan: str, interval: str, seats: int, numbers: int
+    gateway: BillingGateway, workspace_id: int, plan: str, interval: str, seats: int, numbers: int
 ) -> list[dict]:
     """The subscription's items on `plan`/`interval`, quantities for the given counts."""
     chosen = get_catalog().plan(plan)

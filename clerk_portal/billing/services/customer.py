@@ -7,7 +7,7 @@ import time
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+from clerk_portal.billing.gateway import BillingGateway
 from clerk_portal.billing.services.common import AccountView, account_view
 from clerk_portal.core.db import in_db
 from clerk_portal.core.settings import get_settings
@@ -26,7 +26,7 @@ def _owner_email(session: Session, workspace_id: int) -> str | None:
     ).first()
 
 
-async def ensure_customer(view: AccountView, gateway: StripeGateway) -> AccountView:
+async def ensure_customer(view: AccountView, gateway: BillingGateway) -> AccountView:
     """The view with a Stripe customer id, creating the customer (and demo clock) if needed.
 
     Idempotent under concurrency and crashes: the clock id is saved before the customer is

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from clerk_portal.billing import ledger, mirror
-from clerk_portal.billing.gateway.stripe_gateway import CustomerSnapshot, StripeGateway
+from clerk_portal.billing.gateway import BillingGateway, CustomerSnapshot, gateway_or_default
 from clerk_portal.billing.services.common import (
     actor_name,
-    gateway_or_default,
     load_account,
     write_mirror,
 )
@@ -130,7 +129,7 @@ async def update_billing_details(
     workspace_id: int,
     actor_user_id: int | None,
     details: BillingDetails,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> CustomerSnapshot:
     """Idempotent: details equal to the saved ones write nothing (a double click, a second tab);
     sent at once, Stripe replays the first answer and the history keeps one row."""

@@ -7,17 +7,17 @@ from sqlmodel import Session, select
 
 from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.errors import BillingError
-from clerk_portal.billing.gateway.stripe_gateway import InvoiceSnapshot, StripeGateway
+from clerk_portal.billing.gateway import BillingGateway, InvoiceSnapshot, gateway_or_default
 from clerk_portal.billing.read_models.overview import InvoiceRow, _invoice_row
 from clerk_portal.billing.services.common import (
     actor_name,
-    gateway_or_default,
     load_account,
     write_mirror,
 )
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, Invoice
+from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 
 
@@ -37,7 +37,7 @@ async def list_invoices(
 
 
 async def invoice_pdf_url(
-    *, workspace_id: int, stripe_invoice_id: str, gateway: StripeGateway | None = None
+    *, workspace_id: int, stripe_invoice_id: str, gateway: BillingGateway | None = None
 ) -> str:
     """The PDF link of one of this workspace's invoices (asks Stripe only if not mirrored yet)."""
 
@@ -70,7 +70,7 @@ async def void_open_invoice(
     workspace_id: int,
     actor_user_id: int | None,
     stripe_invoice_id: str,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> InvoiceSnapshot:
     """Void an open invoice of a canceled subscription: nothing more will be collected for it."""
     gateway = gateway_or_default(gateway)
@@ -80,7 +80,7 @@ async def void_open_invoice(
         invoice = _invoice_of(session, workspace_id, stripe_invoice_id)
         if invoice is None:
             raise NotFound("That invoice is not in this workspace.")
-        if invoice.status != "open" or account.status not in mirror.ENDED:
+        if invoice.status != "open" or account.status not in ENDED:
             raise BillingError(
                 "Only an open invoice of a canceled subscription can be voided: pay it instead."
             )

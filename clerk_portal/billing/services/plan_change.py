@@ -27,16 +27,16 @@ from sqlmodel import Session, col, select
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import BillingError, GatewayError
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     ClockSnapshot,
     PreviewLine,
-    StripeGateway,
     SubscriptionSnapshot,
+    gateway_or_default,
 )
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
-    gateway_or_default,
     load_account,
     log,
     refresh_upcoming_invoice,
@@ -45,10 +45,10 @@ from clerk_portal.billing.services.common import (
 )
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models.status import CHANGEABLE
 from clerk_portal.workspace import repository
 
 LEAD_SECONDS = 15 * 60
-CHANGEABLE = ("active", "trialing")
 STALE_REVIEW = (
     "The plan or its price changed since you reviewed it: review the change again. "
     "Nothing was changed or charged."
@@ -151,7 +151,7 @@ async def _context(workspace_id: int, plan: str, interval: str) -> tuple[Account
 
 
 async def preview_plan_change(
-    *, workspace_id: int, plan: str, interval: str, gateway: StripeGateway | None = None
+    *, workspace_id: int, plan: str, interval: str, gateway: BillingGateway | None = None
 ) -> PlanChangePreview:
     """What switching costs: Stripe's `create_preview` for upgrades, the catalog for downgrades.
     Its `review` is what `change_plan` needs to charge exactly this."""
@@ -161,7 +161,7 @@ async def preview_plan_change(
 
 
 async def _preview(
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     view: AccountView,
     seats: int,
     numbers: int,
@@ -203,7 +203,7 @@ async def _preview(
     return await _reviewed(shown, view, proration_date, seats, numbers)
 
 
-async def _stripe_now(gateway: StripeGateway, view: AccountView) -> int:
+async def _stripe_now(gateway: BillingGateway, view: AccountView) -> int:
     """Now, as Stripe sees this customer (a demo customer lives on a test clock)."""
     if view.test_clock_id:
         return (await gateway.retrieve_test_clock(view.test_clock_id)).frozen_time
@@ -257,7 +257,7 @@ async def change_plan(
     plan: str,
     interval: str,
     review: PlanChangeReview | None = None,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> PlanChangeResult:
     """Switch to `plan`/`interval`. With the owner's `review` (the page always passes it), only
     exactly what it showed happens: another selection, or a price that moved since, is refused
@@ -341,7 +341,7 @@ async def change_plan(
 
 
 async def _on_stripe_already(
-    gateway: StripeGateway, view: AccountView, plan: str, interval: str
+    gateway: BillingGateway, view: AccountView, plan: str, interval: str
 ) -> bool:
     subscription = await gateway.retrieve_subscription(view.subscription_id or "")
     return mirror.plan_of(subscription) == (plan, interval)
@@ -349,7 +349,7 @@ async def _on_stripe_already(
 
 async def _check_review(
     review: PlanChangeReview,
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     view: AccountView,
     seats: int,
     numbers: int,
@@ -427,7 +427,7 @@ async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -
 async def apply_due_change(
     *,
     workspace_id: int,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
     clock: ClockSnapshot | None = None,
     until: int | None = None,
 ) -> ClockSnapshot | None:
@@ -502,7 +502,7 @@ async def apply_due_change(
 
 
 async def _switch(
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     view: AccountView,
     items: list[dict],
     account: BillingAccount,
@@ -549,7 +549,7 @@ def _drop_pending(session: Session, workspace_id: int, plan: str, interval: str,
     )
 
 
-async def apply_due_changes(*, gateway: StripeGateway | None = None) -> int:
+async def apply_due_changes(*, gateway: BillingGateway | None = None) -> int:
     """The periodic job: apply pending downgrades due soon (accounts on real time only)."""
     cutoff = utcnow().timestamp() + LEAD_SECONDS
 

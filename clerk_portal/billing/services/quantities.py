@@ -29,22 +29,21 @@ from sqlmodel import Session, col, select
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import BillingError, GatewayError
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway, SubscriptionSnapshot
+from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
 from clerk_portal.billing.services.common import (
     AccountView,
     account_view,
-    gateway_or_default,
     load_account,
     refresh_upcoming_invoice,
     write_mirror,
 )
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models.status import BILLED
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.quantities")
 DEBOUNCE_SECONDS = 1.5
-SYNCABLE = ("active", "past_due", "trialing")
 _scheduled: dict[int, asyncio.Task[None]] = {}
 _tasks: set[asyncio.Task[None]] = set()  # scheduled and running: what a flush waits for
 _locks: dict[int, asyncio.Lock] = {}
@@ -89,7 +88,7 @@ async def request_quantity_sync(
     workspace_id: int,
     *,
     delay: float = DEBOUNCE_SECONDS,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> None:
     """Call after a member or number change is committed: the sync follows after `delay`."""
     await in_db(lambda session: _mark_dirty(session, workspace_id))
@@ -121,7 +120,7 @@ def _mark_dirty(session: Session, workspace_id: int) -> None:
     )
 
 
-async def _sync_later(workspace_id: int, delay: float, gateway: StripeGateway | None) -> None:
+async def _sync_later(workspace_id: int, delay: float, gateway: BillingGateway | None) -> None:
     await asyncio.sleep(delay)
     _scheduled.pop(workspace_id, None)
     try:
@@ -176,7 +175,7 @@ def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _
 
 
 async def sync_quantities(
-    *, workspace_id: int, gateway: StripeGateway | None = None
+    *, workspace_id: int, gateway: BillingGateway | None = None
 ) -> SyncOutcome:
     """Make Stripe's seat and number quantities match the team (one update at most)."""
     lock = _locks.setdefault(workspace_id, asyncio.Lock())
@@ -184,11 +183,11 @@ async def sync_quantities(
         return await _sync(workspace_id, gateway_or_default(gateway))
 
 
-async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
+async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
     target = await in_db(lambda session: _read_target(session, workspace_id))
     if (
         target.subscription_id is None
-        or target.status not in SYNCABLE
+        or target.status not in BILLED
         or target.plan is None
         or target.seat_item is None
     ):
@@ -244,13 +243,13 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
     return SyncOutcome(True, target.seats, billed_numbers)
 
 
-async def _pending_ids(gateway: StripeGateway, customer_id: str | None) -> set[str]:
+async def _pending_ids(gateway: BillingGateway, customer_id: str | None) -> set[str]:
     if customer_id is None:
         return set()
     return {item.id for item in await gateway.list_pending_invoice_items(customer_id)}
 
 
-async def _prorated_since(gateway: StripeGateway, target: _Plan, before: set[str]) -> int:
+async def _prorated_since(gateway: BillingGateway, target: _Plan, before: set[str]) -> int:
     """What Stripe prorated for the update just sent: the proration items it created.
 
     The items are told apart by id, not by date: on a test clock (and within one second) every
@@ -293,7 +292,7 @@ def _quantity_summary(seats_from: int, seats_to: int, numbers_from: int, numbers
 
 
 async def sync_dirty_accounts(
-    *, older_than: float = 30.0, gateway: StripeGateway | None = None
+    *, older_than: float = 30.0, gateway: BillingGateway | None = None
 ) -> int:
     """Sync accounts left dirty for `older_than` seconds (a lost task); returns how many."""
     cutoff = utcnow() - timedelta(seconds=older_than)
@@ -323,7 +322,7 @@ async def preview_quantity_change(
     workspace_id: int,
     seats_delta: int = 0,
     numbers_delta: int = 0,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> QuantityPreview:
     """What adding or removing members or numbers will cost, from Stripe's `create_preview`.
 
@@ -341,7 +340,7 @@ async def preview_quantity_change(
         if problems and view.subscription_id:
             raise BillingError(" ".join(problems))
     billed_numbers = pricing.number_quantity(plan, numbers)
-    if not view.subscription_id or target.seat_item is None or view.status not in SYNCABLE:
+    if not view.subscription_id or target.seat_item is None or view.status not in BILLED:
         quote = pricing.quote(plan, interval, seats, numbers)  # type: ignore[arg-type]
         return QuantityPreview(seats, numbers, 0, quote.total_cents, interval)
     catalog_plan = get_catalog().plan(plan)
@@ -383,7 +382,7 @@ def _preview_params(
     }
 
 
-async def _stripe_now(view: AccountView, gateway: StripeGateway) -> int:
+async def _stripe_now(view: AccountView, gateway: BillingGateway) -> int:
     """Stripe's "now" for this customer: its test clock's time in demo mode."""
     if view.test_clock_id:
         return (await gateway.retrieve_test_clock(view.test_clock_id)).frozen_time

@@ -29,16 +29,16 @@ from clerk_portal.billing.errors import (
     OutcomeUnknown,
     PaymentRequiresAction,
 )
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     CardSnapshot,
-    StripeGateway,
     SubscriptionSnapshot,
+    gateway_or_default,
 )
 from clerk_portal.billing.services import upgrade_claim
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
-    gateway_or_default,
     load_account,
     write_subscription,
 )
@@ -47,9 +47,9 @@ from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import InvalidValue
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, BillingActivity
+from clerk_portal.models.status import ADOPTABLE, CHANGEABLE, SUBSCRIBED
 from clerk_portal.workspace import repository
 
-SUBSCRIBED = ("active", "past_due", "unpaid", "incomplete")
 IN_PROGRESS = (
     "An upgrade is already in progress in another tab or window. Finish it there (this page "
     "then shows it), or, if you closed it, try again in a few minutes."
@@ -111,7 +111,7 @@ async def preview_upgrade(*, workspace_id: int, plan: str, interval: str) -> Upg
 
 
 async def start_upgrade(
-    *, workspace_id: int, plan: str, interval: str, gateway: StripeGateway | None = None
+    *, workspace_id: int, plan: str, interval: str, gateway: BillingGateway | None = None
 ) -> UpgradeStart:
     """A SetupIntent for the card form, plus the preview to show next to it."""
     gateway = gateway_or_default(gateway)
@@ -140,7 +140,7 @@ async def complete_upgrade(
     plan: str,
     interval: str,
     keep_trial: bool = False,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> UpgradeResult:
     """Subscribe with the confirmed card. `keep_trial=True` bills at the trial's end instead.
 
@@ -206,7 +206,7 @@ async def complete_upgrade(
         raise
 
 
-async def _items(gateway: StripeGateway, plan: str, interval: str, seats: int, numbers: int):
+async def _items(gateway: BillingGateway, plan: str, interval: str, seats: int, numbers: int):
     chosen = get_catalog().plan(plan)
     seat_price = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
     number_price = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
@@ -218,7 +218,7 @@ async def _items(gateway: StripeGateway, plan: str, interval: str, seats: int, n
 
 async def _subscribe(
     view: AccountView,
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     attempt: int,
     card: CardSnapshot,
     record: Recorder,
@@ -269,7 +269,7 @@ async def _subscribe(
     return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
-async def _found_out(view: AccountView, gateway: StripeGateway, record: Recorder):
+async def _found_out(view: AccountView, gateway: BillingGateway, record: Recorder):
     """Stripe's answer was lost: a live subscription is the answer, else nobody knows yet."""
     try:
         adopted = await _adopt_live(view, gateway, record)
@@ -282,7 +282,7 @@ async def _found_out(view: AccountView, gateway: StripeGateway, record: Recorder
 
 async def _adopt_live(
     view: AccountView,
-    gateway: StripeGateway,
+    gateway: BillingGateway,
     record: Recorder,
     *,
     abandon_incomplete: bool = False,
@@ -293,7 +293,7 @@ async def _adopt_live(
     if abandon_incomplete:
         for stale in (s for s in listed if s.status == "incomplete"):
             await _abandon(gateway, view.namespace, stale.id)
-    live = [s for s in listed if s.status in mirror.ADOPTABLE]
+    live = [s for s in listed if s.status in ADOPTABLE]
     if not live:
         return None
     snapshot = await gateway.retrieve_subscription(live[-1].id)  # Stripe lists newest first
@@ -322,7 +322,7 @@ async def finish_authenticated_upgrade(
     subscription_id: str,
     plan: str,
     interval: str,
-    gateway: StripeGateway | None = None,
+    gateway: BillingGateway | None = None,
 ) -> UpgradeResult:
     """After the browser's 3-D Secure confirmation: the subscription is paid (record it) or it
     is not (cancel it, so the workspace stays on its trial with nothing charged)."""
@@ -335,7 +335,7 @@ async def finish_authenticated_upgrade(
     if snapshot.customer != view.customer_id:
         raise BillingError("That payment belongs to another workspace.")
     chosen = get_catalog().plan(plan)
-    if snapshot.status not in ("active", "trialing"):
+    if snapshot.status not in CHANGEABLE:
         await _abandon(gateway, view.namespace, subscription_id)
         await _release(workspace_id, setup_intent_id)
         message = "The payment was not confirmed, so nothing was charged. Please try again."
@@ -348,7 +348,7 @@ async def finish_authenticated_upgrade(
     return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
-async def _abandon(gateway: StripeGateway, namespace: str, subscription_id: str) -> None:
+async def _abandon(gateway: BillingGateway, namespace: str, subscription_id: str) -> None:
     """Cancel an unpaid attempt and void its first invoice: Stripe leaves the invoice of a
     canceled subscription open (only its automatic collection stops)."""
     canceled = await gateway.cancel_subscription(
@@ -432,7 +432,7 @@ def _recorded(session: Session, workspace_id: int, subscription_id: str) -> bool
     return any((row.details or {}).get("subscription") == subscription_id for row in upgrades)
 
 
-async def confirmed_card(gateway: StripeGateway, setup_intent_id: str, customer_id: str):
+async def confirmed_card(gateway: BillingGateway, setup_intent_id: str, customer_id: str):
     """The card of a succeeded SetupIntent of this customer (refuses anyone else's)."""
     if not isinstance(setup_intent_id, str) or not setup_intent_id.startswith("seti_"):
         raise InvalidValue("That card confirmation is not valid.")

@@ -12,7 +12,7 @@ from functools import partial
 
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+from clerk_portal.billing.gateway import BillingGateway, StripeGateway
 from clerk_portal.billing.webhooks import worker
 from clerk_portal.core.db import in_db, session_scope
 from clerk_portal.models import WebhookEvent
@@ -91,7 +91,7 @@ def _outcome(session: Session, row_id: int) -> tuple[bool, str | None, bool]:
 
 
 async def replay(
-    event_ids: list[str] | None, *, gateway: StripeGateway | None = None
+    event_ids: list[str] | None, *, gateway: BillingGateway | None = None
 ) -> dict[str, str]:
     """Apply dead events again now (after a fix); `None` replays every dead one.
     Returns, per event id, "applied" or why not (a new failure is retried, then dead again)."""

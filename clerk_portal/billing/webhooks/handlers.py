@@ -20,18 +20,18 @@ from typing import Any, Generic, TypeVar
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror, pricing
-from clerk_portal.billing.gateway.stripe_gateway import (
+from clerk_portal.billing.gateway import (
+    BillingGateway,
     CardSnapshot,
     CustomerSnapshot,
     InvoiceSnapshot,
-    StripeGateway,
     SubscriptionSnapshot,
 )
 from clerk_portal.models import BillingAccount, Invoice
 
 S = TypeVar("S")
 # Reads the event's object (`data.object`) again from Stripe.
-Fetch = Callable[[dict[str, Any], StripeGateway], Awaitable[S]]
+Fetch = Callable[[dict[str, Any], BillingGateway], Awaitable[S]]
 # Applies what `Fetch` read to the workspace's mirror.
 Apply = Callable[[Session, BillingAccount, S], None]
 
@@ -136,7 +136,7 @@ def find_workspace(session: Session, event: Mapping[str, Any]) -> tuple[int | No
 # --- subscriptions --------------------------------------------------------------------------
 
 
-async def subscription_by_id(obj: dict[str, Any], gateway: StripeGateway) -> SubscriptionSnapshot:
+async def subscription_by_id(obj: dict[str, Any], gateway: BillingGateway) -> SubscriptionSnapshot:
     return await gateway.retrieve_subscription(obj["id"])
 
 
@@ -200,7 +200,7 @@ def _paid_before(session: Session, workspace_id: int, trial_end: int) -> bool:
 # --- invoices -------------------------------------------------------------------------------
 
 
-async def invoice_by_id(obj: dict[str, Any], gateway: StripeGateway) -> InvoiceSnapshot:
+async def invoice_by_id(obj: dict[str, Any], gateway: BillingGateway) -> InvoiceSnapshot:
     return await gateway.retrieve_invoice(obj["id"])
 
 
@@ -259,7 +259,7 @@ only_the_next_invoice("invoiceitem.created", "invoiceitem.updated", "invoiceitem
 
 
 async def customer_and_card(
-    obj: dict[str, Any], gateway: StripeGateway
+    obj: dict[str, Any], gateway: BillingGateway
 ) -> tuple[CustomerSnapshot, CardSnapshot | None]:
     """The customer and its default card (None when it has none)."""
     customer = await gateway.retrieve_customer(customer_of({"data": {"object": obj}}) or "")

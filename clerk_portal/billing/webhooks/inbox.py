@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing.gateway.stripe_gateway import VerifiedEvent
+from clerk_portal.billing.gateway import VerifiedEvent
 from clerk_portal.billing.webhooks import checks
 from clerk_portal.models import WebhookEvent, utcnow
 

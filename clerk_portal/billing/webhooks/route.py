@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from clerk_portal.billing.gateway.stripe_gateway import SignatureError, verify_webhook
+from clerk_portal.billing.gateway import SignatureError, verify_webhook
 from clerk_portal.billing.webhooks import checks, handlers, inbox
 from clerk_portal.billing.webhooks.worker import dispatch
 from clerk_portal.core import routes

@@ -20,12 +20,8 @@ from typing import Any
 from sqlmodel import Session
 
 from clerk_portal.billing.errors import NotFoundAtStripe
-from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
-from clerk_portal.billing.services.common import (
-    gateway_or_default,
-    refresh_upcoming_invoice,
-    write_mirror,
-)
+from clerk_portal.billing.gateway import BillingGateway, gateway_or_default
+from clerk_portal.billing.services.common import refresh_upcoming_invoice, write_mirror
 from clerk_portal.billing.webhooks import checks, handlers, inbox
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount
@@ -39,7 +35,7 @@ _semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 _upcoming_scheduled: set[tuple[asyncio.AbstractEventLoop, int]] = set()
 
 
-def dispatch(row_id: int, gateway: StripeGateway | None = None) -> None:
+def dispatch(row_id: int, gateway: BillingGateway | None = None) -> None:
     """Process the row soon, in this process (the worker loop catches anything missed)."""
     task = asyncio.get_running_loop().create_task(_process_limited(row_id, gateway))
     _tasks.add(task)
@@ -53,7 +49,7 @@ async def drain() -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def _process_limited(row_id: int, gateway: StripeGateway | None) -> None:
+async def _process_limited(row_id: int, gateway: BillingGateway | None) -> None:
     loop = asyncio.get_running_loop()
     semaphore = _semaphores.setdefault(loop, asyncio.Semaphore(CONCURRENCY))
     async with semaphore:
@@ -61,7 +57,7 @@ async def _process_limited(row_id: int, gateway: StripeGateway | None) -> None:
 
 
 async def process_event(
-    row_id: int, *, gateway: StripeGateway | None = None, claimed: bool = False
+    row_id: int, *, gateway: BillingGateway | None = None, claimed: bool = False
 ) -> bool:
     """Claim (unless `claimed`) and apply one stored event; returns whether this call applied it."""
     payload = await in_db(lambda session: inbox.claim(session, row_id, claimed))
@@ -83,7 +79,7 @@ async def process_event(
     return True
 
 
-async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway) -> None:
+async def apply_event(row_id: int, event: dict[str, Any], gateway: BillingGateway) -> None:
     """Apply one claimed event with its type's handler; raises inbox.AlreadyProcessed when
     another worker applied it first (nothing of ours is committed then)."""
     handler = handlers.handler_for(str(event.get("type")))
@@ -122,7 +118,7 @@ async def apply_event(row_id: int, event: dict[str, Any], gateway: StripeGateway
         _refresh_upcoming_soon(workspace_id, gateway)
 
 
-def _refresh_upcoming_soon(workspace_id: int, gateway: StripeGateway) -> None:
+def _refresh_upcoming_soon(workspace_id: int, gateway: BillingGateway) -> None:
     """One preview of the next invoice for a burst of events (a renewal sends a dozen), taken
     after them, off the event's own processing. A refresh already scheduled has not started
     yet, so it will read what this event committed."""
@@ -147,7 +143,7 @@ def _refresh_upcoming_soon(workspace_id: int, gateway: StripeGateway) -> None:
 # --- the safety net ---------------------------------------------------------------------------
 
 
-async def process_pending(*, limit: int = 100, gateway: StripeGateway | None = None) -> int:
+async def process_pending(*, limit: int = 100, gateway: BillingGateway | None = None) -> int:
     """Process due inbox rows (unprocessed, unleased, backoff over); returns how many applied."""
     ids = await in_db(lambda session: inbox.claim_due(session, limit))
     applied = 0

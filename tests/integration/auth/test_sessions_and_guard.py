@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clerk_portal.auth.sessions import (
     SessionPolicy,
@@ -14,7 +14,7 @@ from clerk_portal.auth.sessions import (
     revoke_session,
 )
 from clerk_portal.core.db import engine_for
-from clerk_portal.models import utcnow
+from clerk_portal.models import AuthSession, utcnow
 from clerk_portal.ui import guard
 from clerk_portal.workspace import repository
 
@@ -132,3 +132,37 @@ def test_check_role_messages():
 def test_malformed_cookies_mean_nobody(header):
     token = guard.cookie_value(header, "clerk_session")
     assert guard.principal_for_token(token) is None
+
+
+def test_a_check_that_is_not_the_persons_activity_keeps_no_session_alive(db, acme):
+    """A live reload checks the session without touching it (`touch=False`); a call by the
+    person moves its idle deadline on, and only that."""
+    workspace, olivia, *_ = acme
+    token = create_session(
+        db,
+        user_id=olivia.id,
+        workspace_id=workspace.id,
+        policy=POLICY,
+        now=utcnow() - timedelta(minutes=5),
+    )
+    db.commit()
+    record = db.exec(select(AuthSession).where(AuthSession.user_id == olivia.id)).one()
+    idle_since = record.last_seen_at
+
+    assert guard.principal_for_token(token, touch=False).role == "owner"
+    db.refresh(record)
+    assert record.last_seen_at == idle_since
+
+    assert guard.principal_for_token(token).role == "owner"
+    db.refresh(record)
+    assert record.last_seen_at > idle_since
+
+
+def test_a_removed_member_is_refused_by_a_check_that_touches_nothing(db, acme):
+    workspace, _olivia, mia, member = acme
+    token = create_session(db, user_id=mia.id, workspace_id=workspace.id, policy=POLICY)
+    db.commit()
+    repository.remove_member(db, workspace_id=workspace.id, membership_id=member.id)
+    db.commit()
+
+    assert guard.principal_for_token(token, touch=False) is None

@@ -47,14 +47,14 @@ from sqlmodel import SQLModel, select
 from clerk_portal.billing import mirror
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.catalog_sync import sync_catalog
+from clerk_portal.billing.gateway import current_gateway
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import cancel, card, plan_change, quantities, upgrade
 from clerk_portal.billing.services import change_effect as billing_effect
-from clerk_portal.billing.services.common import current_gateway
 from clerk_portal.core.db import engine_for, in_db
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.settings import get_settings
-from clerk_portal.demo.clock import advance_demo_clock
+from clerk_portal.demo import clock as demo_clock
 from clerk_portal.models import BillingAccount, BillingActivity, Invoice
 from clerk_portal.workspace import changes as workspace_changes
 from clerk_portal.workspace import repository
@@ -985,7 +985,9 @@ class MoneyMachine(RuleBasedStateMachine):
         assert sub is not None
         clock = self.oracle.get(f"/v1/test_helpers/test_clocks/{sub['test_clock']}")
         days = (moment + HOUR - clock["frozen_time"]) / 86400
-        _, refusal = self.attempt(lambda: advance_demo_clock(workspace_id=self.ws, days=days))
+        _, refusal = self.attempt(
+            lambda: demo_clock.advance_demo_clock(workspace_id=self.ws, days=days)
+        )
         self.unexpected(refusal)
         self.world.settle()
 

@@ -170,7 +170,7 @@ async def test_a_failing_stripe_neither_duplicates_nor_loses_the_update(env: Env
 
 
 async def test_a_hung_request_is_retried_with_the_same_key_and_applied_once(env: Env):
-    from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
+    from clerk_portal.billing.gateway import StripeGateway
     from clerk_portal.core.settings import get_settings
 
     workspace_id, sub_id, _ = await subscribed(env)

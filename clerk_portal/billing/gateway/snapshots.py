@@ -1,0 +1,198 @@
+"""What the gateway returns: frozen dataclasses, never Stripe objects (this module imports no
+`stripe`). Amounts are integer cents, times are Unix seconds as Stripe gives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CardSnapshot",
+    "ClockSnapshot",
+    "CustomerRef",
+    "CustomerSnapshot",
+    "InvoiceItemSnapshot",
+    "InvoicePreview",
+    "InvoiceSnapshot",
+    "ItemSnapshot",
+    "PreviewLine",
+    "PriceInfo",
+    "ProductInfo",
+    "SetupIntentResult",
+    "SignatureError",
+    "SubscriptionSnapshot",
+    "VerifiedEvent",
+]
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    id: str
+    name: str
+    active: bool
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PriceInfo:
+    id: str
+    product_id: str
+    unit_amount: int | None
+    currency: str
+    interval: str | None
+    active: bool
+    lookup_key: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    id: str
+    email: str | None = None
+    name: str | None = None
+    address: dict[str, str | None] | None = None
+    default_payment_method: str | None = None
+    test_clock: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    custom_fields: tuple[tuple[str, str], ...] = ()
+    deleted: bool = False
+
+
+# The decision document calls the small customer result `CustomerRef`.
+CustomerRef = CustomerSnapshot
+
+
+@dataclass(frozen=True)
+class SetupIntentResult:
+    id: str
+    client_secret: str | None
+    status: str
+    customer: str | None = None
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class CardSnapshot:
+    id: str
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    customer: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemSnapshot:
+    id: str
+    price_id: str
+    lookup_key: str | None
+    quantity: int
+    unit_amount: int
+    interval: str | None
+
+
+@dataclass(frozen=True)
+class InvoiceSnapshot:
+    id: str
+    customer: str | None
+    subscription_id: str | None
+    number: str | None
+    status: str
+    currency: str
+    subtotal: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    amount_remaining: int
+    period_start: int | None
+    period_end: int | None
+    created: int
+    billing_reason: str | None = None
+    hosted_invoice_url: str | None = None
+    invoice_pdf: str | None = None
+    next_payment_attempt: int | None = None
+    # Only when expanded: what the browser needs to confirm the payment (3-D Secure).
+    confirmation_client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceItemSnapshot:
+    id: str
+    amount: int
+    proration: bool
+    subscription_id: str | None
+
+
+@dataclass(frozen=True)
+class SubscriptionSnapshot:
+    id: str
+    status: str
+    customer: str
+    items: tuple[ItemSnapshot, ...]
+    current_period_start: int | None
+    current_period_end: int | None
+    cancel_at_period_end: bool
+    cancel_at: int | None
+    canceled_at: int | None
+    trial_end: int | None
+    latest_invoice_id: str | None
+    default_payment_method: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    cancellation_feedback: str | None = None
+    cancellation_comment: str | None = None
+    latest_invoice: InvoiceSnapshot | None = None
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    description: str
+    amount: int
+    quantity: int | None
+    price_id: str | None
+    proration: bool
+    period_start: int | None
+    period_end: int | None
+
+
+@dataclass(frozen=True)
+class InvoicePreview:
+    amount_due: int
+    subtotal: int
+    total: int
+    currency: str
+    lines: tuple[PreviewLine, ...]
+    period_start: int | None
+    period_end: int | None
+
+    @property
+    def proration_cents(self) -> int:
+        return sum(line.amount for line in self.lines if line.proration)
+
+    @property
+    def recurring_cents(self) -> int:
+        return sum(line.amount for line in self.lines if not line.proration)
+
+
+@dataclass(frozen=True)
+class ClockSnapshot:
+    id: str
+    frozen_time: int
+    status: str
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    """A webhook event whose signature checked out (the payload as Stripe sent it)."""
+
+    id: str
+    type: str
+    created: int
+    payload: dict[str, Any]
+
+    @property
+    def object(self) -> dict[str, Any]:
+        return self.payload.get("data", {}).get("object") or {}
+
+
+class SignatureError(Exception):
+    """A webhook whose signature is missing, wrong, too old or from the future."""

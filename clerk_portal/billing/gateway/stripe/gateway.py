@@ -1,0 +1,448 @@
+"""`StripeGateway`: the `BillingGateway` protocol over stripe-python's async `StripeClient`.
+
+Client set-up (`from_settings`: the secret key, `STRIPE_API_BASE` for the sandbox, the HTTPX pool,
+the timeout and the SDK's network retries) and one method per call. Every write carries an
+explicit idempotency key; every request goes through `errors.call`; every answer is converted by
+`convert` before it leaves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+import stripe
+
+from clerk_portal.billing.errors import GatewayError
+from clerk_portal.billing.gateway.keys import default_payment_method_key, detach_key
+from clerk_portal.billing.gateway.snapshots import (
+    CardSnapshot,
+    ClockSnapshot,
+    CustomerSnapshot,
+    InvoiceItemSnapshot,
+    InvoicePreview,
+    InvoiceSnapshot,
+    PriceInfo,
+    ProductInfo,
+    SetupIntentResult,
+    SubscriptionSnapshot,
+)
+from clerk_portal.billing.gateway.stripe import convert
+from clerk_portal.billing.gateway.stripe.errors import call, gateway_error
+from clerk_portal.core.settings import Settings, get_settings
+
+__all__ = ["StripeGateway"]
+
+_LOOKUP_KEYS_PER_LIST = 10  # Stripe's limit for `lookup_keys[]` on GET /v1/prices
+_PRICE_CACHE_SECONDS = 300
+
+
+class StripeGateway:
+    """Async Stripe calls; one instance per event loop (its HTTP pool belongs to that loop)."""
+
+    def __init__(self, client: stripe.StripeClient, http_client: stripe.HTTPClient) -> None:
+        self._client = client
+        self._http_client = http_client
+        self._prices: dict[str, tuple[float, PriceInfo]] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, timeout: float = 30, max_network_retries: int = 2
+    ) -> StripeGateway:
+        settings = settings or get_settings()
+        http_client = stripe.HTTPXClient(timeout=timeout)
+        base = settings.stripe_api_base_url
+        client = stripe.StripeClient(
+            settings.stripe_secret,
+            base_addresses={"api": base} if base else None,
+            http_client=http_client,
+            max_network_retries=max_network_retries,
+        )
+        return cls(client, http_client)
+
+    async def aclose(self) -> None:
+        await self._http_client.close_async()  # type: ignore[no-untyped-call]
+
+    async def __aenter__(self) -> StripeGateway:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def v1(self) -> Any:
+        return self._client.v1
+
+    # --- products -----------------------------------------------------------------------------
+
+    async def retrieve_product(self, product_id: str) -> ProductInfo | None:
+        """The product, or None when Stripe has no product with that id."""
+        try:
+            product = await self._client.v1.products.retrieve_async(product_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise gateway_error("retrieve product", error) from error
+        except stripe.StripeError as error:
+            raise gateway_error("retrieve product", error) from error
+        return convert.to_product(product)
+
+    async def create_product(
+        self,
+        *,
+        product_id: str,
+        name: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> ProductInfo:
+        params: Any = {"id": product_id, "name": name, "metadata": dict(metadata)}
+        product = await self._call(
+            "create product",
+            lambda: self.v1.products.create_async(params, {"idempotency_key": idempotency_key}),
+        )
+        return convert.to_product(product)
+
+    async def update_product(
+        self, product_id: str, *, name: str, active: bool, metadata: Mapping[str, str]
+    ) -> ProductInfo:
+        params: Any = {"name": name, "active": active, "metadata": dict(metadata)}
+        product = await self._call(
+            "update product", lambda: self.v1.products.update_async(product_id, params)
+        )
+        return convert.to_product(product)
+
+    # --- prices -------------------------------------------------------------------------------
+
+    async def list_prices_by_lookup_keys(self, lookup_keys: Iterable[str]) -> list[PriceInfo]:
+        """Every price (active or not) that holds one of the lookup keys."""
+        keys = list(dict.fromkeys(lookup_keys))
+        found: list[PriceInfo] = []
+        for start in range(0, len(keys), _LOOKUP_KEYS_PER_LIST):
+            params: Any = {"lookup_keys": keys[start : start + _LOOKUP_KEYS_PER_LIST], "limit": 100}
+            page = await self._call("list prices", partial(self.v1.prices.list_async, params))
+            found += [convert.to_price(price) for price in page.data]
+        return found
+
+    async def price_for(self, lookup_key: str) -> PriceInfo:
+        """The active price holding `lookup_key` (cached for a few minutes)."""
+        cached = self._prices.get(lookup_key)
+        if cached and time.monotonic() - cached[0] < _PRICE_CACHE_SECONDS:
+            return cached[1]
+        from clerk_portal.billing.catalog import get_catalog
+
+        now = time.monotonic()
+        for price in await self.list_prices_by_lookup_keys(get_catalog().lookup_keys()):
+            if price.active and price.lookup_key:
+                self._prices[price.lookup_key] = (now, price)
+        cached = self._prices.get(lookup_key)
+        if cached is None:
+            raise GatewayError(
+                f"Stripe has no price {lookup_key!r}: run `python -m clerk_portal sync-catalog`."
+            )
+        return cached[1]
+
+    async def create_price(
+        self,
+        *,
+        product_id: str,
+        unit_amount: int,
+        currency: str,
+        interval: str,
+        lookup_key: str,
+        idempotency_key: str,
+        transfer_lookup_key: bool = True,
+        nickname: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> PriceInfo:
+        """A recurring per-unit price; `transfer_lookup_key` takes the key from its holder."""
+        params: Any = {
+            "product": product_id,
+            "unit_amount": unit_amount,
+            "currency": currency,
+            "recurring": {"interval": interval, "usage_type": "licensed"},
+            "lookup_key": lookup_key,
+            "transfer_lookup_key": transfer_lookup_key,
+            "metadata": dict(metadata or {}),
+        }
+        if nickname:
+            params["nickname"] = nickname
+        price = await self._call(
+            "create price",
+            lambda: self.v1.prices.create_async(params, {"idempotency_key": idempotency_key}),
+        )
+        self._prices.clear()
+        return convert.to_price(price)
+
+    async def set_price_active(self, price_id: str, *, active: bool) -> PriceInfo:
+        """Prices are immutable but can be retired (`active=False`) or brought back.
+
+        No explicit idempotency key: setting a flag is idempotent by itself, and a key per price
+        would replay a stale answer after the flag went back and forth within 24 hours.
+        """
+        params: Any = {"active": active}
+        price = await self._call(
+            "update price", lambda: self.v1.prices.update_async(price_id, params)
+        )
+        self._prices.clear()
+        return convert.to_price(price)
+
+    async def deactivate_price(self, price_id: str) -> PriceInfo:
+        return await self.set_price_active(price_id, active=False)
+
+    # --- customers ----------------------------------------------------------------------------
+
+    async def create_customer(
+        self,
+        *,
+        name: str,
+        email: str | None,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        test_clock: str | None = None,
+    ) -> CustomerSnapshot:
+        params: Any = {"name": name, "metadata": dict(metadata)}
+        if email:
+            params["email"] = email
+        if test_clock:
+            params["test_clock"] = test_clock
+        customer = await self._call(
+            "create the customer",
+            lambda: self.v1.customers.create_async(params, {"idempotency_key": idempotency_key}),
+        )
+        return convert.to_customer(customer)
+
+    async def retrieve_customer(self, customer_id: str) -> CustomerSnapshot:
+        customer = await self._call(
+            "read the customer", lambda: self.v1.customers.retrieve_async(customer_id)
+        )
+        return convert.to_customer(customer)
+
+    async def update_customer(
+        self, customer_id: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> CustomerSnapshot:
+        customer = await self._call(
+            "update the billing details",
+            lambda: self.v1.customers.update_async(
+                customer_id, dict(params), {"idempotency_key": idempotency_key}
+            ),
+        )
+        return convert.to_customer(customer)
+
+    async def set_default_payment_method(
+        self, customer_id: str, payment_method_id: str
+    ) -> CustomerSnapshot:
+        params: Any = {"invoice_settings": {"default_payment_method": payment_method_id}}
+        customer = await self._call(
+            "make the card the default",
+            lambda: self.v1.customers.update_async(
+                customer_id,
+                params,
+                {"idempotency_key": default_payment_method_key(customer_id, payment_method_id)},
+            ),
+        )
+        return convert.to_customer(customer)
+
+    # --- setup intents and payment methods ----------------------------------------------------
+
+    async def create_setup_intent(
+        self, *, customer_id: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> SetupIntentResult:
+        params: Any = {
+            "customer": customer_id,
+            "usage": "off_session",
+            "payment_method_types": ["card"],
+            "metadata": dict(metadata),
+        }
+        intent = await self._call(
+            "start the card form",
+            lambda: self.v1.setup_intents.create_async(
+                params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return convert.to_setup_intent(intent)
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentResult:
+        intent = await self._call(
+            "read the card confirmation",
+            lambda: self.v1.setup_intents.retrieve_async(setup_intent_id),
+        )
+        return convert.to_setup_intent(intent)
+
+    async def retrieve_payment_method(self, payment_method_id: str) -> CardSnapshot:
+        pm = await self._call(
+            "read the card", lambda: self.v1.payment_methods.retrieve_async(payment_method_id)
+        )
+        return convert.to_card(pm)
+
+    async def detach_payment_method(self, payment_method_id: str) -> None:
+        try:
+            await self._call(
+                "remove the old card",
+                lambda: self.v1.payment_methods.detach_async(
+                    payment_method_id, options={"idempotency_key": detach_key(payment_method_id)}
+                ),
+            )
+        except GatewayError as error:
+            if "not attached" not in error.message:
+                raise
+
+    # --- subscriptions ------------------------------------------------------------------------
+
+    async def create_subscription(
+        self, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        body: Any = {**params, "expand": ["latest_invoice", "latest_invoice.confirmation_secret"]}
+        sub = await self._call(
+            "start the subscription",
+            lambda: self.v1.subscriptions.create_async(body, {"idempotency_key": idempotency_key}),
+            write=True,
+        )
+        return convert.to_subscription(sub)
+
+    async def update_subscription(
+        self, subscription_id: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        body: Any = {**params, "expand": ["latest_invoice"]}
+        sub = await self._call(
+            "change the subscription",
+            lambda: self.v1.subscriptions.update_async(
+                subscription_id, body, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_subscription(sub)
+
+    async def cancel_subscription(
+        self, subscription_id: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        body: Any = dict(params)
+        sub = await self._call(
+            "cancel the subscription",
+            lambda: self.v1.subscriptions.cancel_async(
+                subscription_id, body, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_subscription(sub)
+
+    async def retrieve_subscription(self, subscription_id: str) -> SubscriptionSnapshot:
+        params: Any = {"expand": ["latest_invoice"]}
+        sub = await self._call(
+            "read the subscription",
+            lambda: self.v1.subscriptions.retrieve_async(subscription_id, params),
+        )
+        return convert.to_subscription(sub)
+
+    async def list_subscriptions(self, customer_id: str) -> list[SubscriptionSnapshot]:
+        params: Any = {"customer": customer_id, "status": "all", "limit": 100}
+        page = await self._call(
+            "list subscriptions", lambda: self.v1.subscriptions.list_async(params)
+        )
+        return [convert.to_subscription(sub) for sub in page.data]
+
+    # --- invoices -----------------------------------------------------------------------------
+
+    async def retrieve_invoice(self, invoice_id: str) -> InvoiceSnapshot:
+        invoice = await self._call(
+            "read the invoice", lambda: self.v1.invoices.retrieve_async(invoice_id)
+        )
+        return convert.to_invoice(invoice)
+
+    async def list_invoices(self, customer_id: str, *, limit: int = 100) -> list[InvoiceSnapshot]:
+        params: Any = {"customer": customer_id, "limit": limit}
+        page = await self._call("list invoices", lambda: self.v1.invoices.list_async(params))
+        return [convert.to_invoice(invoice) for invoice in page.data]
+
+    async def pay_invoice(
+        self, invoice_id: str, *, payment_method_id: str | None, idempotency_key: str
+    ) -> InvoiceSnapshot:
+        params: Any = {"off_session": True}
+        if payment_method_id:
+            params["payment_method"] = payment_method_id
+        invoice = await self._call(
+            "pay the invoice",
+            lambda: self.v1.invoices.pay_async(
+                invoice_id, params, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_invoice(invoice)
+
+    async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> InvoiceSnapshot:
+        """Void a finalized invoice (a replay with the same key answers the first void)."""
+        invoice = await self._call(
+            "void the invoice",
+            lambda: self.v1.invoices.void_invoice_async(
+                invoice_id, options={"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_invoice(invoice)
+
+    async def list_pending_invoice_items(self, customer_id: str) -> list[InvoiceItemSnapshot]:
+        """The customer's newest 100 invoice items not yet on an invoice (prorations among them)."""
+        params: Any = {"customer": customer_id, "pending": True, "limit": 100}
+        page = await self._call(
+            "list invoice items", lambda: self.v1.invoice_items.list_async(params)
+        )
+        return [convert.to_invoice_item(item) for item in page.data]
+
+    async def preview_invoice(self, params: Mapping[str, Any]) -> InvoicePreview:
+        """`POST /v1/invoices/create_preview` (reads only: no idempotency key needed)."""
+        body: Any = dict(params)
+        invoice = await self._call(
+            "preview the invoice", lambda: self.v1.invoices.create_preview_async(body)
+        )
+        return convert.to_preview(invoice)
+
+    # --- test clocks and events ---------------------------------------------------------------
+
+    async def create_test_clock(
+        self, *, frozen_time: int, name: str, idempotency_key: str
+    ) -> ClockSnapshot:
+        params: Any = {"frozen_time": frozen_time, "name": name}
+        clock = await self._call(
+            "create a test clock",
+            lambda: self.v1.test_helpers.test_clocks.create_async(
+                params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return convert.to_clock(clock)
+
+    async def retrieve_test_clock(self, clock_id: str) -> ClockSnapshot:
+        clock = await self._call(
+            "read the test clock", lambda: self.v1.test_helpers.test_clocks.retrieve_async(clock_id)
+        )
+        return convert.to_clock(clock)
+
+    async def advance_test_clock(
+        self, clock_id: str, *, frozen_time: int, idempotency_key: str
+    ) -> ClockSnapshot:
+        params: Any = {"frozen_time": frozen_time}
+        clock = await self._call(
+            "advance the test clock",
+            lambda: self.v1.test_helpers.test_clocks.advance_async(
+                clock_id, params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return convert.to_clock(clock)
+
+    async def retrieve_event(self, event_id: str) -> dict[str, Any]:
+        event = await self._call("read the event", lambda: self.v1.events.retrieve_async(event_id))
+        found: dict[str, Any] = event.to_dict()
+        return found
+
+    async def list_events(self, *, limit: int = 100, starting_after: str | None = None) -> Any:
+        params: Any = {"limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = await self._call("list events", lambda: self.v1.events.list_async(params))
+        return [event.to_dict() for event in page.data], bool(page.has_more)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    # Every request goes through `errors.call` (retries of 429s, error mapping); a staticmethod
+    # so that a test's subclass can wrap it.
+    _call = staticmethod(call)

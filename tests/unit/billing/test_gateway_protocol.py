@@ -1,0 +1,34 @@
+"""The Stripe gateway and the fake implement the same `BillingGateway`, method for method, so
+that the services' unit tests on the fake test the calls production makes."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from clerk_portal.billing.gateway import BillingGateway, StripeGateway
+from clerk_portal.billing.gateway.fake import FakeGateway
+
+PROTOCOL_METHODS = sorted(
+    name
+    for name, member in vars(BillingGateway).items()
+    if inspect.iscoroutinefunction(member) and not name.startswith("_")
+)
+
+
+def test_the_protocol_names_every_call():
+    assert len(PROTOCOL_METHODS) == 31
+    assert {"create_subscription", "preview_invoice", "price_for", "aclose"} <= set(
+        PROTOCOL_METHODS
+    )
+
+
+@pytest.mark.parametrize("implementation", [StripeGateway, FakeGateway], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("name", PROTOCOL_METHODS)
+def test_each_implementation_has_the_protocols_signature(implementation: type, name: str):
+    wanted = inspect.signature(getattr(BillingGateway, name), eval_str=True)
+    method = getattr(implementation, name, None)
+    assert method is not None, f"{implementation.__name__} lacks {name}"
+    assert inspect.iscoroutinefunction(method), f"{implementation.__name__}.{name} is not async"
+    assert inspect.signature(method, eval_str=True) == wanted
