@@ -2,8 +2,7 @@
 
 import reflex as rx
 
-from clerk_portal.billing import reconcile
-from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.billing import reconcile, webhooks
 from clerk_portal.core import routes
 from clerk_portal.pages import login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade

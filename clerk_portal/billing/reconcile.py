@@ -257,8 +257,8 @@ async def reconcile(*, fix: bool = False, gateway: BillingGateway | None = None)
 async def reconcile_forever(interval_seconds: float = 300) -> None:
     """The periodic billing jobs (register as a Reflex lifespan task): reconcile with fixes,
     retry lost quantity syncs, apply due plan changes and process missed webhook events."""
+    from clerk_portal.billing import webhooks
     from clerk_portal.billing.services.plan_change import apply_due_changes
-    from clerk_portal.billing.webhooks import inbox as webhooks
 
     while True:
         await asyncio.sleep(interval_seconds)

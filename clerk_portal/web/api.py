@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from clerk_portal.auth.routes import auth_routes
-from clerk_portal.billing.webhooks.inbox import webhook_routes
+from clerk_portal.billing.webhooks import webhook_routes
 from clerk_portal.core import routes
 from clerk_portal.core.db import get_engine
 from clerk_portal.core.settings import get_settings

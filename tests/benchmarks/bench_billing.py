@@ -66,12 +66,13 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
 
 
 async def bench(database_url: str, events: int, workspaces: int) -> None:
+    from clerk_portal.billing import webhooks
     from clerk_portal.billing.catalog import get_catalog
     from clerk_portal.billing.catalog_sync import sync_catalog
     from clerk_portal.billing.gateway import StripeGateway
     from clerk_portal.billing.read_models.overview import load_overview
     from clerk_portal.billing.services import quantities, upgrade
-    from clerk_portal.billing.webhooks import inbox as webhooks
+    from clerk_portal.billing.webhooks import route as webhook_route
     from clerk_portal.core.db import in_db, session_scope
     from clerk_portal.core.settings import get_settings
     from clerk_portal.models import User
@@ -161,8 +162,8 @@ async def bench(database_url: str, events: int, workspaces: int) -> None:
         from starlette.applications import Starlette
 
         app = Starlette(routes=webhooks.webhook_routes())
-        real_dispatch = webhooks.dispatch
-        webhooks.dispatch = lambda *_a, **_k: None  # type: ignore[assignment]
+        real_dispatch = webhook_route.dispatch
+        webhook_route.dispatch = lambda *_a, **_k: None  # type: ignore[assignment]
         semaphore = asyncio.Semaphore(8)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://portal") as client:
@@ -177,7 +178,7 @@ async def bench(database_url: str, events: int, workspaces: int) -> None:
             started = time.perf_counter()
             await asyncio.gather(*(send(body) for body in bodies))
             ingest = len(bodies) / (time.perf_counter() - started)
-        webhooks.dispatch = real_dispatch  # type: ignore[assignment]
+        webhook_route.dispatch = real_dispatch  # type: ignore[assignment]
 
         # --- webhook processing (the worker) -----------------------------------------------
         started = time.perf_counter()

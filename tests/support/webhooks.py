@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.billing import webhooks
 from tests.support.ports import free_port
 
 

@@ -1,0 +1,34 @@
+"""Stripe webhooks: verify, store once, answer fast, apply to the mirror in one transaction.
+
+- `route.py`: `POST /stripe/webhook`: the 1 MiB body limit (413), the signature check (400; the
+  check itself is the Stripe gateway's `verify_webhook`), storing the event, 200 at once; the
+  event types the endpoint is subscribed to (`ENABLED_EVENTS`).
+- `checks.py`: what a signed event must look like to be applied (else it is stored dead), and
+  what is kept of it (client secrets redacted). No I/O.
+- `inbox.py`: the inbox table: store once (INSERT … ON CONFLICT DO NOTHING), claim under a lease
+  (PostgreSQL: FOR UPDATE SKIP LOCKED), mark processed, or failed with a backoff (2 s, 4 s, … 1 h)
+  and dead after MAX_ATTEMPTS (16): kept, never dropped.
+- `handlers.py`: what each event type does to the mirror, a registry by event type
+  (`@handles("invoice.paid", fetch=…)`); a type without a handler is marked processed, no effect.
+- `worker.py`: applying stored events: at once in a background task (`dispatch`, `drain`), and
+  in the safety-net loop (`process_pending`, `webhook_worker_forever`).
+- `admin.py`: `python -m clerk_portal webhooks list | dead | replay`.
+"""
+
+from clerk_portal.billing.webhooks.inbox import MAX_ATTEMPTS
+from clerk_portal.billing.webhooks.route import webhook_routes
+from clerk_portal.billing.webhooks.worker import (
+    drain,
+    process_event,
+    process_pending,
+    webhook_worker_forever,
+)
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "drain",
+    "process_event",
+    "process_pending",
+    "webhook_routes",
+    "webhook_worker_forever",
+]

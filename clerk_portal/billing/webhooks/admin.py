@@ -8,11 +8,12 @@ import logging
 import sys
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing.gateway import BillingGateway, StripeGateway
-from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.billing.webhooks import worker
 from clerk_portal.core.db import in_db, session_scope
 from clerk_portal.models import WebhookEvent
 
@@ -100,16 +101,16 @@ async def replay(
         if isinstance(row_id, str):
             outcomes[event_id] = row_id
             continue
-        if await webhooks.process_event(row_id, gateway=gateway):
+        if await worker.process_event(row_id, gateway=gateway):
             outcomes[event_id] = "applied"
             continue
-        processed, error, dead = await in_db(lambda session, row=row_id: _outcome(session, row))
+        processed, error, dead = await in_db(partial(_outcome, row_id=row_id))
         if processed:
             outcomes[event_id] = "applied"
         else:
             then = "dead again" if dead else "the worker retries it"
             outcomes[event_id] = f"failed ({then}): {error}"
-    await webhooks.drain()
+    await worker.drain()
     return outcomes
 
 

@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from clerk_portal.billing import webhooks
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.catalog_sync import sync_catalog
 from clerk_portal.billing.gateway import StripeGateway
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.webhooks import inbox as webhooks
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import User

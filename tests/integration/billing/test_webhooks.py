@@ -14,10 +14,10 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import select
 
+from clerk_portal.billing import webhooks
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
-from clerk_portal.billing.webhooks import inbox as webhooks
 from clerk_portal.core.db import in_db, session_scope
 from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.models import (

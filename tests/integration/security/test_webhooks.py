@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from clerk_portal.billing.webhooks import inbox as webhooks
+from clerk_portal.billing import webhooks
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, WebhookEvent, utcnow

@@ -1,0 +1,306 @@
+"""What each Stripe event type does to the mirror: a registry keyed by event type.
+
+`@handles(type, …, fetch=…)` registers a function `(session, account, snapshot) -> None` for those
+types: the worker reads the object again from Stripe with `fetch` (an old event arriving late
+cannot move the mirror backwards) and calls the function inside the mirror's write, in the
+transaction that marks the event processed. A type registered twice is refused at import. A type
+with no handler, or an event for no workspace of ours, is stored and marked processed with no
+effect (ignored).
+
+Only the customer decides which workspace an event is for (`find_workspace`): metadata is
+anyone's to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import Session, col, select
+
+from clerk_portal.billing import ledger, mirror, pricing
+from clerk_portal.billing.gateway import (
+    BillingGateway,
+    CardSnapshot,
+    CustomerSnapshot,
+    InvoiceSnapshot,
+    SubscriptionSnapshot,
+)
+from clerk_portal.models import BillingAccount, Invoice
+
+S = TypeVar("S")
+# Reads the event's object (`data.object`) again from Stripe.
+Fetch = Callable[[dict[str, Any], BillingGateway], Awaitable[S]]
+# Applies what `Fetch` read to the workspace's mirror.
+Apply = Callable[[Session, BillingAccount, S], None]
+
+
+@dataclass(frozen=True)
+class Handler(Generic[S]):
+    """What the worker does with one event type. `fetch` and `apply` None: nothing is read or
+    written, the event only changes the next invoice (`changes_next_invoice`)."""
+
+    name: str
+    fetch: Fetch[S] | None
+    apply: Apply[S] | None
+    # The prefix the object's id has when `fetch` reads it by that id (checked before storing).
+    refetched_id_prefix: str | None
+    # Stripe's preview of the next invoice is mirrored again after the event (once per burst).
+    changes_next_invoice: bool
+
+
+class DuplicateHandler(ValueError):
+    """An event type registered twice: which one would run would depend on import order."""
+
+
+HANDLERS: dict[str, Handler[Any]] = {}
+
+
+def _register(event_types: tuple[str, ...], handler: Handler[Any]) -> None:
+    taken = [event_type for event_type in event_types if event_type in HANDLERS]
+    if taken or len(set(event_types)) != len(event_types):
+        raise DuplicateHandler(f"{handler.name}: already handled: {taken or list(event_types)}")
+    for event_type in event_types:
+        HANDLERS[event_type] = handler
+
+
+def handles(
+    *event_types: str,
+    fetch: Fetch[S],
+    refetched_id_prefix: str | None = None,
+    changes_next_invoice: bool = False,
+) -> Callable[[Apply[S]], Apply[S]]:
+    """Register the decorated function for `event_types`, fed with what `fetch` reads."""
+
+    def register(apply: Apply[S]) -> Apply[S]:
+        name = getattr(apply, "__name__", repr(apply))
+        handler = Handler(name, fetch, apply, refetched_id_prefix, changes_next_invoice)
+        _register(event_types, handler)
+        return apply
+
+    return register
+
+
+def only_the_next_invoice(*event_types: str) -> None:
+    """Register `event_types` as changing nothing but the preview of the next invoice."""
+    _register(event_types, Handler("only_the_next_invoice", None, None, None, True))
+
+
+def handler_for(event_type: str) -> Handler[Any] | None:
+    return HANDLERS.get(event_type)
+
+
+def refetched_id_prefixes() -> dict[str, str]:
+    """For each event type whose object is read again from Stripe by its id, that id's prefix."""
+    return {
+        event_type: handler.refetched_id_prefix
+        for event_type, handler in HANDLERS.items()
+        if handler.refetched_id_prefix
+    }
+
+
+# --- whose event it is ------------------------------------------------------------------------
+
+
+def customer_of(event: Mapping[str, Any]) -> str | None:
+    data = event.get("data") or {}
+    obj = data.get("object") or {}
+    if obj.get("object") == "customer":
+        found: str | None = obj.get("id")
+        return found
+    customer = obj.get("customer") or (data.get("previous_attributes") or {}).get("customer")
+    if isinstance(customer, str):
+        return customer
+    expanded: str | None = (customer or {}).get("id")
+    return expanded
+
+
+def find_workspace(session: Session, event: Mapping[str, Any]) -> tuple[int | None, int]:
+    """(workspace id, mirror version) for the event's customer.
+
+    Only the customer decides: metadata is anyone's to write (a subscription of another
+    customer saying `workspace_id=7` must never reach workspace 7).
+    """
+    customer_id = customer_of(event)
+    account = None
+    if customer_id:
+        account = session.exec(
+            select(BillingAccount).where(BillingAccount.stripe_customer_id == customer_id)
+        ).first()
+    if account is None:
+        return None, 0
+    return account.workspace_id, account.mirror_version
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+async def subscription_by_id(obj: dict[str, Any], gateway: BillingGateway) -> SubscriptionSnapshot:
+    return await gateway.retrieve_subscription(obj["id"])
+
+
+@handles(
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    fetch=subscription_by_id,
+    refetched_id_prefix="sub_",
+    changes_next_invoice=True,
+)
+def subscription_changed(
+    session: Session, account: BillingAccount, snap: SubscriptionSnapshot
+) -> None:
+    mirror.apply_subscription(session, account, snap)
+
+
+@handles(
+    "customer.subscription.trial_will_end",
+    fetch=subscription_by_id,
+    refetched_id_prefix="sub_",
+    changes_next_invoice=True,
+)
+def trial_will_end(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> None:
+    mirror.apply_subscription(session, account, snap)
+    if snap.trial_end and not _paid_before(session, account.workspace_id, snap.trial_end):
+        ends = mirror.from_unix(snap.trial_end)
+        _activity(
+            session, account.workspace_id, "trial_will_end", f"Trial ends on {ends:%b %d, %Y}"
+        )
+
+
+@handles(
+    "customer.subscription.deleted",
+    fetch=subscription_by_id,
+    refetched_id_prefix="sub_",
+    changes_next_invoice=True,
+)
+def subscription_deleted(
+    session: Session, account: BillingAccount, snap: SubscriptionSnapshot
+) -> None:
+    # Only the workspace's own subscription makes history (an abandoned attempt does not).
+    mine = mirror.applies_to(account, snap)
+    mirror.apply_subscription(session, account, snap)
+    if mine:
+        _activity(session, account.workspace_id, "canceled", "Subscription canceled")
+
+
+def _paid_before(session: Session, workspace_id: int, trial_end: int) -> bool:
+    """A Stripe trial that follows a paid invoice only moves the billing cycle (a plan change
+    waiting for the period end, see plan_change._switch): it is no trial to announce."""
+    paid = select(Invoice.id).where(
+        col(Invoice.workspace_id) == workspace_id,
+        col(Invoice.amount_paid_cents) > 0,
+        col(Invoice.created) < mirror.from_unix(trial_end),
+    )
+    return session.exec(paid.limit(1)).first() is not None
+
+
+# --- invoices -------------------------------------------------------------------------------
+
+
+async def invoice_by_id(obj: dict[str, Any], gateway: BillingGateway) -> InvoiceSnapshot:
+    return await gateway.retrieve_invoice(obj["id"])
+
+
+def _mirror_invoice(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> bool:
+    """Mirror the invoice if it is the workspace customer's; returns whether it was."""
+    if snap.customer and snap.customer != account.stripe_customer_id:
+        return False
+    mirror.apply_invoice(session, account, snap)
+    return True
+
+
+@handles(
+    "invoice.created",
+    "invoice.finalized",
+    "invoice.payment_succeeded",
+    "invoice.payment_action_required",
+    "invoice.voided",
+    "invoice.updated",
+    "invoice.marked_uncollectible",
+    fetch=invoice_by_id,
+    refetched_id_prefix="in_",
+    changes_next_invoice=True,
+)
+def invoice_changed(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> None:
+    _mirror_invoice(session, account, snap)
+
+
+@handles("invoice.paid", fetch=invoice_by_id, refetched_id_prefix="in_", changes_next_invoice=True)
+def invoice_paid(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> None:
+    if _mirror_invoice(session, account, snap):
+        amount = pricing.format_cents(snap.amount_paid, snap.currency)
+        summary = f"Invoice {snap.number or snap.id} paid: {amount}"
+        _activity(session, account.workspace_id, "invoice_paid", summary, snap)
+
+
+@handles(
+    "invoice.payment_failed",
+    fetch=invoice_by_id,
+    refetched_id_prefix="in_",
+    changes_next_invoice=True,
+)
+def invoice_payment_failed(
+    session: Session, account: BillingAccount, snap: InvoiceSnapshot
+) -> None:
+    if _mirror_invoice(session, account, snap):
+        amount = pricing.format_cents(snap.amount_remaining, snap.currency)
+        summary = f"Invoice {snap.number or snap.id}: payment of {amount} failed"
+        _activity(session, account.workspace_id, "payment_failed", summary, snap)
+
+
+# Prorations pending for the next invoice: only its preview changes.
+only_the_next_invoice("invoiceitem.created", "invoiceitem.updated", "invoiceitem.deleted")
+
+
+# --- customers and cards --------------------------------------------------------------------
+
+
+async def customer_and_card(
+    obj: dict[str, Any], gateway: BillingGateway
+) -> tuple[CustomerSnapshot, CardSnapshot | None]:
+    """The customer and its default card (None when it has none)."""
+    customer = await gateway.retrieve_customer(customer_of({"data": {"object": obj}}) or "")
+    card = None
+    if customer.default_payment_method:
+        card = await gateway.retrieve_payment_method(customer.default_payment_method)
+    return customer, card
+
+
+@handles(
+    "customer.created",
+    "customer.updated",
+    "payment_method.attached",
+    "payment_method.detached",
+    "payment_method.updated",
+    "setup_intent.succeeded",
+    fetch=customer_and_card,
+)
+def customer_changed(
+    session: Session,
+    account: BillingAccount,
+    snap: tuple[CustomerSnapshot, CardSnapshot | None],
+) -> None:
+    customer, card = snap
+    mirror.apply_customer(session, account, customer)
+    if card is not None or customer.default_payment_method is None:
+        mirror.apply_card(session, account, card)
+
+
+def _activity(
+    session: Session,
+    workspace_id: int,
+    kind: str,
+    summary: str,
+    invoice: InvoiceSnapshot | None = None,
+) -> None:
+    ledger.record_activity(
+        session,
+        workspace_id=workspace_id,
+        kind=kind,
+        summary=summary,
+        amount_cents=invoice.amount_paid or invoice.amount_due if invoice else None,
+        details={"invoice": invoice.id} if invoice else None,
+    )

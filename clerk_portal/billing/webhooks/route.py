@@ -1,0 +1,100 @@
+"""`POST /stripe/webhook` (`webhook_routes()`, mounted by `web/api.py`): verify, store once, answer.
+
+1. A body over 1 MiB is refused with 413 before it is read whole: at once when Content-Length says
+   so, else as soon as the stream passes the limit (chunked bodies, or a Content-Length that lies).
+2. The raw body's `Stripe-Signature` is checked (HMAC with the endpoint secret; timestamps more
+   than 300 s old or ahead are refused) → 400 with a short JSON reason, before any database work.
+   The check uses stripe-python, so it lives in the Stripe gateway (`verify_webhook`).
+3. The event is stored in the inbox once (`inbox.store_event`: concurrent duplicates store one
+   row), client secrets redacted. The answer is 200 at once and the event is applied in the
+   background (`worker.dispatch`); a signed event that can never be applied (`checks.unusable`)
+   is stored dead and answered 400.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from clerk_portal.billing.gateway import SignatureError, verify_webhook
+from clerk_portal.billing.webhooks import checks, handlers, inbox
+from clerk_portal.billing.webhooks.worker import dispatch
+from clerk_portal.core import routes
+from clerk_portal.core.db import in_db
+from clerk_portal.core.settings import get_settings
+
+log = logging.getLogger("clerk_portal.billing.webhooks.route")
+MAX_BODY_BYTES = 1024 * 1024
+
+# The event types to enable on the portal's webhook endpoint at Stripe (`enabled_events`): each
+# has a handler (tests/unit/billing/test_webhook_handlers.py holds the two lists together).
+ENABLED_EVENTS = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.trial_will_end",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "invoice.created",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice.payment_succeeded",
+    "invoice.payment_action_required",
+    "invoice.voided",
+    "invoice.updated",
+    "invoice.marked_uncollectible",
+    "invoiceitem.created",
+    "invoiceitem.updated",
+    "invoiceitem.deleted",
+    "customer.created",
+    "customer.updated",
+    "payment_method.attached",
+    "payment_method.detached",
+    "payment_method.updated",
+    "setup_intent.succeeded",
+)
+
+
+def webhook_routes() -> list[Route]:
+    return [Route(routes.STRIPE_WEBHOOK, receive_webhook, methods=["POST"])]
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` (nothing more is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def receive_webhook(request: Request) -> JSONResponse:
+    payload = await read_body(request)
+    if payload is None:
+        log.warning("webhook refused: body over %s bytes", MAX_BODY_BYTES)
+        return JSONResponse({"error": "payload too large", "limit_bytes": MAX_BODY_BYTES}, 413)
+    try:
+        event = verify_webhook(
+            payload, request.headers.get("stripe-signature"), get_settings().webhook_secret
+        )
+    except SignatureError as error:
+        return JSONResponse({"error": "invalid signature", "reason": str(error)}, 400)
+    problem = checks.unusable(event.payload, handlers.refetched_id_prefixes())
+    row_id, inserted = await in_db(lambda session: inbox.store_event(session, event, dead=problem))
+    if problem:
+        log.warning("webhook event %r can never be applied: %s", event.id[:80], problem)
+        body = {"error": "event cannot be applied", "reason": problem, "duplicate": not inserted}
+        return JSONResponse(body, 400)
+    if inserted:
+        dispatch(row_id)
+    return JSONResponse({"received": True, "duplicate": not inserted})
