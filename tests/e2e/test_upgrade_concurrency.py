@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +27,7 @@ from clerk_portal.models import BillingAccount, BillingActivity
 from clerk_portal.workspace import repository
 from tests.support.portal import start_portal
 from tests.support.reflex_socket import ReflexSocket
+from tests.support.waiting import eventually
 
 UPGRADE = "reflex___state____state.clerk_portal___pages___billing___upgrade____upgrade_state"
 PAGE = "/billing/upgrade"
@@ -189,10 +189,12 @@ def _webhooks(portal, url: str) -> None:
 
 
 def _wait_for_subscription(portal, customer_id: str) -> None:
-    deadline = time.monotonic() + 60
-    while not at_stripe(portal, customer_id)[0]:
-        assert time.monotonic() < deadline, "Stripe never created the subscription"
-        time.sleep(0.1)
+    eventually(
+        lambda: at_stripe(portal, customer_id)[0],
+        within=60,
+        every=0.1,
+        what="Stripe to create the subscription",
+    )
 
 
 def test_kill_9_during_an_upgrade_then_a_retry_makes_one_subscription(portal, oidc_provider):
