@@ -25,7 +25,7 @@ from clerk_portal.core import routes
 from clerk_portal.core.db import engine_for
 from clerk_portal.models import Workspace
 from clerk_portal.ui import guard
-from clerk_portal.workspace import repository
+from tests.support import workspaces
 from tests.support.access import (
     check_served_routes,
     full_snapshot,
@@ -57,29 +57,13 @@ def _other_owner_cookie(portal) -> str:
     engine = engine_for(portal.database_url)
     with Session(engine) as session:
         acme = session.exec(sa.select(Workspace).where(Workspace.name == "Acme Dental")).first()
-        rival_owner = repository.upsert_user(
+        rival_owner = workspaces.person(
             session, issuer="idp", subject="rival", email="owner@rival.example", name="Rex"
         )
-        repository.create_workspace(
-            session,
-            name="Rival Clinic",
-            owner_email="owner@rival.example",
-            owner_user_id=rival_owner.id,
-        )
-        token = sessions.create_session(
-            session,
-            user_id=rival_owner.id,
-            workspace_id=acme[0].id,
-            policy=sessions.SessionPolicy.from_settings(_settings()),
-        )
+        workspaces.workspace(session, owner=rival_owner, name="Rival Clinic")
+        token = workspaces.session_token(session, user_id=rival_owner.id, workspace_id=acme[0].id)
         session.commit()
-    return f"{sessions.SESSION_COOKIE}={token}"
-
-
-def _settings():
-    from clerk_portal.core.settings import get_settings
-
-    return get_settings()
+    return workspaces.cookie(token)
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from clerk_portal.billing.gateway.stripe_gateway import StripeGateway
 from clerk_portal.billing.services import quantities
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import get_settings
-from clerk_portal.models import User
 from clerk_portal.workspace import repository
+from tests.support import workspaces
 from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess, start_sandbox
 from tests.support.waiting import eventually
 from tests.support.webhooks import WebhookReceiver
@@ -175,26 +175,13 @@ def make_workspace(
     """A workspace on its trial with an active owner, `members` invited members and `numbers`
     numbers; returns (workspace id, owner user id)."""
     with session_scope() as session:
-        user = User(
-            issuer="test",
-            subject=f"{name}:{owner}",
-            email=f"owner.{time.time_ns()}@example.com",
-            name=owner,
+        user = workspaces.person(
+            session, email=f"owner.{time.time_ns()}@example.com", name=owner, kind="owner"
         )
-        session.add(user)
-        session.flush()
-        workspace = repository.create_workspace(
-            session, name=name, owner_email=user.email, owner_user_id=user.id
+        created = workspaces.workspace(
+            session, owner=user, name=name, members=members, numbers=numbers
         )
-        for i in range(members):
-            repository.add_member(
-                session, workspace_id=workspace.id, email=f"m{i}.{workspace.id}@example.com"
-            )
-        for i in range(numbers):
-            repository.add_number(
-                session, workspace_id=workspace.id, e164=f"+1415555{workspace.id:02d}{i:02d}"
-            )
-        return workspace.id, user.id
+        return created.id, user.id
 
 
 def add_members(workspace_id: int, count: int, prefix: str = "new") -> None:

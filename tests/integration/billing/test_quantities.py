@@ -11,7 +11,6 @@ from clerk_portal.billing import mirror
 from clerk_portal.billing.errors import StripeUnavailable
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
 from clerk_portal.core.db import in_db
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingActivity
@@ -19,22 +18,14 @@ from clerk_portal.workspace import repository
 from tests.support.waiting import eventually_async
 
 from .conftest import Env, add_members, make_workspace
+from .helpers import subscribe
 
 
 async def subscribed(env: Env, *, plan: str = "business", members: int = 1, numbers: int = 3):
-    workspace_id, owner_id = make_workspace(members=members, numbers=numbers)
-    start = await start_upgrade(workspace_id=workspace_id, plan=plan, interval="month")
-    env.confirm_card(start)
-    await complete_upgrade(
-        workspace_id=workspace_id,
-        actor_user_id=owner_id,
-        setup_intent_id=start.setup_intent_id,
-        plan=plan,
-        interval="month",
+    workspace_id, _owner_id, subscription_id = await subscribe(
+        env, plan=plan, members=members, numbers=numbers
     )
-    overview = await load_overview(workspace_id)
-    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
-    return workspace_id, account.stripe_subscription_id, overview
+    return workspace_id, subscription_id, await load_overview(workspace_id)
 
 
 def stripe_quantities(env: Env, subscription_id: str) -> dict[str, int]:

@@ -24,6 +24,7 @@ from clerk_portal.demo.seed import seed_demo
 from clerk_portal.models import AuthSession, Membership, User
 from clerk_portal.ui.guard import principal_for_token
 from clerk_portal.workspace import repository
+from tests.support import workspaces
 from tests.support.oidc import Provider, running_provider
 from tests.support.ports import free_port
 from tests.support.servers import ThreadedServer
@@ -87,9 +88,7 @@ def sign_in(client: httpx.Client, provider: Provider, subject: str) -> httpx.Res
 def invited_owner_workspace(database_url: str) -> int:
     """A workspace set up by sales: its owner is invited by email and has not signed in yet."""
     with Session(engine_for(database_url)) as session:
-        workspace = repository.create_workspace(
-            session, name="Acme Dental", owner_email=VICTIM_EMAIL
-        )
+        workspace = workspaces.workspace(session, owner_email=VICTIM_EMAIL)
         session.commit()
         return workspace.id
 
