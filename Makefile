@@ -29,7 +29,8 @@ TEST_WORKERS ?= 2
 help:
 	@echo "make run        serve the portal at http://localhost:$${PORT:-3000} (production build)"
 	@echo "make dev        the same with hot reload (frontend :3000, backend :8000)"
-	@echo "make test       lint, format check, unit + integration + browser tests (in parallel)"
+	@echo "make test       lint, format check, import contracts, mypy, then unit + integration +"
+	@echo "                browser tests in parallel (on PostgreSQL and Redis too when they answer)"
 	@echo "                PYTEST_ARGS=\"tests/unit -x\": one plain pytest run of those arguments instead"
 	@echo "make test-deep  the stateful money property test, long (500 examples)"
 
@@ -39,13 +40,12 @@ run: setup
 dev: setup
 	$(PY) -m clerk_portal run --dev
 
-test: setup-test
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+# PostgreSQL and Redis on 127.0.0.1 are used when they answer (tests/services.sh), as in CI.
+test: setup-test lint
 ifeq ($(strip $(PYTEST_ARGS)),)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-suites
+	@. tests/services.sh && $(MAKE) --no-print-directory -j2 --output-sync=target test-suites
 else
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@. tests/services.sh && $(PY) -m pytest $(PYTEST_ARGS)
 endif
 
 # The two runs `make test` starts (after its set-up: they set nothing up themselves, and a sub-make
@@ -66,9 +66,12 @@ test-browser:
 test-deep: setup-test
 	MONEY_EXAMPLES=500 $(PY) -m pytest tests/integration/billing/test_money_machine.py -q $(PYTEST_ARGS)
 
+# Style, then the architecture (import-linter contracts in pyproject.toml), then types (mypy).
 lint: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 format: setup-test
 	$(VENV)/bin/ruff check --fix .

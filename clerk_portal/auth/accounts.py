@@ -11,6 +11,7 @@ from clerk_portal.core import text_input
 from clerk_portal.core.errors import NotFound
 from clerk_portal.models import Membership, User, Workspace
 from clerk_portal.workspace import live, repository
+from clerk_portal.workspace.trial import TRIAL_DAYS
 
 # The issuer of the demo personas (`clerk_portal.demo` seeds them; `/auth/demo` signs them in).
 DEMO_ISSUER = "demo"
@@ -24,7 +25,9 @@ class SignIn:
     invitations_held_back: int = 0
 
 
-def complete_sign_in(session: Session, *, identity: Identity, trial_days: int) -> SignIn:
+def complete_sign_in(
+    session: Session, *, identity: Identity, trial_days: int = TRIAL_DAYS
+) -> SignIn:
     """Match the user by (issuer, subject), keep email and name current, accept open invitations
     for their email if the provider has verified it, and return the workspace to open: the one
     they have just joined, else their first one, or a new one (on trial) for someone who belongs

@@ -189,9 +189,7 @@ def _revoke(token: str | None) -> None:
 def _start_session(identity, settings: Settings, previous: str | None) -> tuple[str, int]:
     """The new session's token, and how many invitations were held back (email unverified)."""
     with session_scope() as session:
-        signed_in = accounts.complete_sign_in(
-            session, identity=identity, trial_days=settings.trial_days
-        )
+        signed_in = accounts.complete_sign_in(session, identity=identity)
         token = sessions.rotate_session(
             session,
             previous_token=previous,

@@ -146,7 +146,6 @@ class Plan(_Model):
 
 class Catalog(_Model):
     currency: Currency = "usd"
-    trial_days: PositiveInt = 14
     plans: dict[str, Plan]
 
     def plan(self, plan_id: str) -> Plan:

@@ -28,9 +28,8 @@ from clerk_portal.billing.gateway.stripe_gateway import (
 )
 from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, Invoice, SubscriptionItem, utcnow
+from clerk_portal.models.status import ADOPTABLE, ENDED, FROM_STRIPE
 
-STATUS_MAP = {"incomplete_expired": "canceled", "paused": "unpaid"}
-ENDED = ("canceled",)
 PO_FIELD = "PO number"
 TAX_ID_FIELD = "Tax ID"
 
@@ -78,10 +77,6 @@ def plan_of(snapshot: SubscriptionSnapshot) -> tuple[str | None, str | None]:
     return None, None
 
 
-# Statuses of a subscription that a workspace is really on (paid for, or owing).
-ADOPTABLE = ("active", "trialing", "past_due", "unpaid")
-
-
 def applies_to(account: BillingAccount, snapshot: SubscriptionSnapshot) -> bool:
     """Whether this subscription is the account's (a late event of an old one is ignored).
 
@@ -106,7 +101,7 @@ def apply_subscription(
     if not applies_to(account, snapshot):
         return False
     plan, interval = plan_of(snapshot)
-    status = STATUS_MAP.get(snapshot.status, snapshot.status)
+    status = FROM_STRIPE.get(snapshot.status, snapshot.status)
     values: dict[str, Any] = {
         "stripe_subscription_id": snapshot.id,
         "status": status,

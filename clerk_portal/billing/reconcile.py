@@ -32,6 +32,7 @@ from clerk_portal.billing.services.common import gateway_or_default, write_mirro
 from clerk_portal.billing.services.quantities import sync_dirty_accounts, sync_quantities
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, Invoice, Workspace
+from clerk_portal.models.status import ADOPTABLE, BILLED, FROM_STRIPE
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.reconcile")
@@ -110,7 +111,7 @@ def _account_fields(account: BillingAccount) -> dict[str, Any]:
 
 def _expected_fields(snapshot: SubscriptionSnapshot) -> dict[str, Any]:
     plan, interval = mirror.plan_of(snapshot)
-    status = mirror.STATUS_MAP.get(snapshot.status, snapshot.status)
+    status = FROM_STRIPE.get(snapshot.status, snapshot.status)
     return {
         "status": status,
         "plan": plan,
@@ -133,11 +134,7 @@ def _stripe_quantities(snapshot: SubscriptionSnapshot) -> dict[str, int]:
 async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift]:
     drifts: list[tuple[str, str]] = []
     subscription: SubscriptionSnapshot | None = None
-    live = [
-        s
-        for s in await gateway.list_subscriptions(local.customer_id)
-        if s.status in mirror.ADOPTABLE
-    ]
+    live = [s for s in await gateway.list_subscriptions(local.customer_id) if s.status in ADOPTABLE]
     if local.subscription_id:
         subscription = await gateway.retrieve_subscription(local.subscription_id)
     elif live:
@@ -177,7 +174,7 @@ async def _check(local: _Local, gateway: StripeGateway, fix: bool) -> list[Drift
             )
             drifts.append(("invoice", f"{invoice.number or invoice.id} {what}"))
     team_drift = None
-    if subscription is not None and subscription.status in ("active", "past_due", "trialing"):
+    if subscription is not None and subscription.status in BILLED:
         plan, _ = mirror.plan_of(subscription)
         billed = _stripe_quantities(subscription)
         wanted_numbers = pricing.number_quantity(plan, local.numbers) if plan else 0

@@ -58,7 +58,6 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
-    trial_days: int = Field(default=14, ge=1, le=90)
 
     @field_validator("database_url")
     @classmethod

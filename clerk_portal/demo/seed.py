@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 from clerk_portal.auth.accounts import DEMO_ISSUER
 from clerk_portal.models import User, Workspace, utcnow
 from clerk_portal.workspace import repository
+from clerk_portal.workspace.trial import TRIAL_DAYS
 
 DEMO_WORKSPACE = "Acme Dental"
-TRIAL_DAYS = 14
 TRIAL_DAYS_LEFT = 9
 # (subject = the role it signs in as, name, email)
 DEMO_PEOPLE = (
@@ -44,7 +44,6 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> Workspace:
         name=DEMO_WORKSPACE,
         owner_email=owner_email,
         owner_user_id=users[owner_subject].id,
-        trial_days=TRIAL_DAYS,
         now=started,
     )
     for subject, _name, email in DEMO_PEOPLE[1:]:

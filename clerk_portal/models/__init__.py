@@ -1,12 +1,12 @@
 """The portal's tables: its own truth (workspaces, people, numbers) and its mirror of Stripe's.
 
-`base` holds enumerations, the constraint naming convention, UTC time and E.164 numbers;
-`workspace` the portal's own truth; `billing` the mirror of Stripe plus the webhook inbox and the
-billing history. Import every name from here: `from clerk_portal.models import BillingAccount`.
+`base` holds enumerations, the constraint naming convention, UTC time and E.164 numbers; `status`
+what each subscription status means; `workspace` the portal's own truth; `billing` the mirror of
+Stripe plus the webhook inbox and the billing history. Import every name from here:
+`from clerk_portal.models import BillingAccount`.
 """
 
 from clerk_portal.models.base import (
-    BILLING_STATUSES,
     INQUIRY_STATUSES,
     INTERVALS,
     INVOICE_STATUSES,
@@ -29,6 +29,7 @@ from clerk_portal.models.billing import (
     SubscriptionItem,
     WebhookEvent,
 )
+from clerk_portal.models.status import BILLING_STATUSES
 from clerk_portal.models.workspace import (
     AuthSession,
     EnterpriseInquiry,

@@ -18,7 +18,6 @@ from clerk_portal.core.errors import InvalidPhoneNumber, InvalidValue
 ROLES = ("owner", "admin", "member")
 MEMBERSHIP_STATUSES = ("invited", "active", "removed")
 NUMBER_STATUSES = ("active", "released")
-BILLING_STATUSES = ("trialing", "active", "past_due", "canceled", "unpaid", "incomplete")
 INTERVALS = ("month", "year")
 ITEM_KINDS = ("seat", "number")
 INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")

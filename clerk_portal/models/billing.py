@@ -11,7 +11,6 @@ from sqlalchemy.orm import validates
 from sqlmodel import Field, SQLModel
 
 from clerk_portal.models.base import (
-    BILLING_STATUSES,
     INTERVALS,
     INVOICE_STATUSES,
     ITEM_KINDS,
@@ -19,6 +18,7 @@ from clerk_portal.models.base import (
 )
 from clerk_portal.models.base import check_choice as _check_choice
 from clerk_portal.models.base import one_of as _one_of
+from clerk_portal.models.status import BILLING_STATUSES
 
 
 class BillingAccount(SQLModel, table=True):

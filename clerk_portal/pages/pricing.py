@@ -13,6 +13,7 @@ from clerk_portal.components.plan_picker import (
     team_steppers,
 )
 from clerk_portal.core import routes
+from clerk_portal.workspace.trial import TRIAL_DAYS
 
 
 class PricingState(PlanSelection, rx.State):
@@ -36,8 +37,8 @@ def pricing() -> rx.Component:
             rx.vstack(
                 rx.heading("Pricing", size="8", as_="h1"),
                 rx.text(
-                    "Every plan starts with a 14-day free trial. Pay per seat; phone numbers "
-                    "beyond those included are billed per number.",
+                    f"Every plan starts with a {TRIAL_DAYS}-day free trial. Pay per seat; phone "
+                    "numbers beyond those included are billed per number.",
                     color_scheme="gray",
                 ),
                 rx.hstack(

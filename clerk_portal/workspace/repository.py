@@ -36,6 +36,7 @@ from clerk_portal.models import (
     normalize_e164,
     utcnow,
 )
+from clerk_portal.workspace.trial import TRIAL_DAYS
 
 T = TypeVar("T")
 SEAT_STATUSES = ("active", "invited")
@@ -51,7 +52,7 @@ def create_workspace(
     name: str,
     owner_email: str,
     owner_user_id: int | None = None,
-    trial_days: int = 14,
+    trial_days: int = TRIAL_DAYS,
     now: datetime | None = None,
 ) -> Workspace:
     """A workspace, its first owner and its billing account, whose trial starts now.

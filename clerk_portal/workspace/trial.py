@@ -1,4 +1,5 @@
-"""The 14-day trial: days left, what expiry means, when to remind.
+"""The trial (`TRIAL_DAYS`, the one place its length is set): days left, what expiry means, when
+to remind.
 
 The trial is the portal's own (it starts with the workspace, before Stripe knows the customer).
 When it ends without a subscription the billing pages stay reachable and the rest of the app is
@@ -16,9 +17,10 @@ from sqlmodel import select
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models.status import READ_ONLY
 
+TRIAL_DAYS = 14  # a new workspace's trial; the pricing page and the demo say the same
 REMIND_DAYS = 3
-READ_ONLY_STATUSES = ("canceled", "unpaid")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def trial_state(account: BillingAccount, now: datetime | None = None) -> TrialSt
     seconds = (ends - now).total_seconds() if ends else 0
     days_left = max(0, math.ceil(seconds / 86400)) if on_trial else 0
     expired = on_trial and not subscribed and seconds <= 0
-    read_only = expired or account.status in READ_ONLY_STATUSES
+    read_only = expired or account.status in READ_ONLY
     remind = on_trial and not expired and days_left <= REMIND_DAYS
     return TrialState(on_trial, days_left, ends, expired, read_only, remind)
 

@@ -42,7 +42,6 @@ def problems(data: dict) -> str:
 def test_the_demo_catalog_matches_the_design():
     catalog = load_catalog()
     assert catalog.currency == "usd"
-    assert catalog.trial_days == 14
     assert list(catalog.plans) == ["startup", "business", "enterprise"]
     assert catalog.lookup_keys() == LOOKUP_KEYS
 
@@ -102,10 +101,8 @@ def test_an_unknown_field_is_named(data):
 def test_every_problem_is_reported_on_its_own_line(data):
     data["plans"]["startup"]["included_numbers"] = -1
     data["plans"]["business"]["name"] = ""
-    data["trial_days"] = 0
     lines = problems(data).splitlines()
     assert lines == [
-        "catalog.toml: trial_days: must be a positive integer",
         "catalog.toml: plans.startup.included_numbers: must be an integer of 0 or more",
         "catalog.toml: plans.business.name: must be a non-empty string",
     ]

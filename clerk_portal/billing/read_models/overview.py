@@ -11,6 +11,7 @@ from clerk_portal.billing import mirror, pricing
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.core.db import in_db
 from clerk_portal.models import Invoice, utcnow
+from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import TrialState, trial_state
 
@@ -129,7 +130,7 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         if kind in items
     )
     recurring = sum(line.amount_cents for line in lines)
-    live = account.stripe_subscription_id is not None and account.status not in ("canceled",)
+    live = account.stripe_subscription_id is not None and account.status not in ENDED
     next_cents: int | None = None
     if live and not account.cancel_at_period_end:
         # Stripe's upcoming invoice (pending prorations included; with a pending downgrade the
@@ -201,7 +202,7 @@ def _invoice_row(invoice: Invoice, account_status: str) -> InvoiceRow:
         pdf_url=invoice.invoice_pdf_url,
         hosted_url=invoice.hosted_invoice_url,
         payable=is_open,
-        voidable=is_open and account_status in mirror.ENDED,
+        voidable=is_open and account_status in ENDED,
     )
 
 

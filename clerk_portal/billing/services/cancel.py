@@ -26,6 +26,7 @@ from clerk_portal.core import text_input
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import InvalidValue
 from clerk_portal.models import BillingAccount
+from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 
 # Stripe's `cancellation_details.feedback` values, with the words the page shows.
@@ -58,7 +59,7 @@ def _check_reason(reason: str, comment: str | None) -> str | None:
 
 async def _live_subscription(workspace_id: int):
     view = await load_account(workspace_id)
-    if not view.subscription_id or view.status in ("canceled",):
+    if not view.subscription_id or view.status in ENDED:
         raise BillingError("There is no active subscription to cancel.")
     return view
 

@@ -32,6 +32,7 @@ from clerk_portal.billing.services.upgrade import confirmed_card
 from clerk_portal.core.db import in_db
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, Invoice
+from clerk_portal.models.status import ENDED
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ async def complete_card_update(
         raise BillingError("Start again: the card form has expired.")
     card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
     await gateway.set_default_payment_method(view.customer_id, card.id)
-    if view.subscription_id and view.status != "canceled":
+    if view.subscription_id and view.status not in ENDED:
         await gateway.update_subscription(
             view.subscription_id,
             {"default_payment_method": card.id},

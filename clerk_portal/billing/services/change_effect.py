@@ -16,10 +16,10 @@ from clerk_portal.billing import services
 from clerk_portal.billing.errors import GatewayError
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import DomainError
+from clerk_portal.models.status import BILLED
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.services.change_effect")
-PREVIEWED_STATUSES = ("active", "past_due", "trialing")
 TRIAL_NOTE = "No charge during your trial."
 NO_SUBSCRIPTION_NOTE = "No charge: this workspace has no active subscription."
 UNAVAILABLE_NOTE = (
@@ -44,7 +44,7 @@ async def preview(workspace_id: int, *, seats_delta: int = 0, numbers_delta: int
     )
     if account.stripe_subscription_id is None:
         return Effect(TRIAL_NOTE if account.status == "trialing" else NO_SUBSCRIPTION_NOTE)
-    if account.status not in PREVIEWED_STATUSES:
+    if account.status not in BILLED:
         return Effect(NO_SUBSCRIPTION_NOTE)
     try:
         result = await services.preview_quantity_change(

@@ -21,6 +21,7 @@ from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
 from clerk_portal.core.settings import Settings, get_settings
 from clerk_portal.models import BillingAccount, User, Workspace
+from clerk_portal.models.status import BILLED
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing")
@@ -148,10 +149,6 @@ async def write_subscription(
     return result
 
 
-# Subscriptions that Stripe will invoice again (a canceling or ended one has no next invoice).
-INVOICED_AGAIN = ("active", "past_due", "trialing")
-
-
 @dataclass
 class _Refreshes:
     """One workspace's refreshes in one event loop: requests are numbered; a refresh covers
@@ -228,7 +225,7 @@ class _Upcoming:
 
 def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
     account = repository.get_billing_account(session, workspace_id=workspace_id)
-    live = account.status in INVOICED_AGAIN and not account.cancel_at_period_end
+    live = account.status in BILLED and not account.cancel_at_period_end
     pending = (account.pending_plan, account.pending_interval or "month")
     return _Upcoming(
         account.mirror_version,

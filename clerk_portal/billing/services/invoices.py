@@ -18,6 +18,7 @@ from clerk_portal.billing.services.common import (
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, Invoice
+from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 
 
@@ -80,7 +81,7 @@ async def void_open_invoice(
         invoice = _invoice_of(session, workspace_id, stripe_invoice_id)
         if invoice is None:
             raise NotFound("That invoice is not in this workspace.")
-        if invoice.status != "open" or account.status not in mirror.ENDED:
+        if invoice.status != "open" or account.status not in ENDED:
             raise BillingError(
                 "Only an open invoice of a canceled subscription can be voided: pay it instead."
             )

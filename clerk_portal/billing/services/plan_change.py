@@ -45,10 +45,10 @@ from clerk_portal.billing.services.common import (
 )
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models.status import CHANGEABLE
 from clerk_portal.workspace import repository
 
 LEAD_SECONDS = 15 * 60
-CHANGEABLE = ("active", "trialing")
 STALE_REVIEW = (
     "The plan or its price changed since you reviewed it: review the change again. "
     "Nothing was changed or charged."

@@ -40,11 +40,11 @@ from clerk_portal.billing.services.common import (
 )
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models.status import BILLED
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.quantities")
 DEBOUNCE_SECONDS = 1.5
-SYNCABLE = ("active", "past_due", "trialing")
 _scheduled: dict[int, asyncio.Task[None]] = {}
 _tasks: set[asyncio.Task[None]] = set()  # scheduled and running: what a flush waits for
 _locks: dict[int, asyncio.Lock] = {}
@@ -188,7 +188,7 @@ async def _sync(workspace_id: int, gateway: StripeGateway) -> SyncOutcome:
     target = await in_db(lambda session: _read_target(session, workspace_id))
     if (
         target.subscription_id is None
-        or target.status not in SYNCABLE
+        or target.status not in BILLED
         or target.plan is None
         or target.seat_item is None
     ):
@@ -341,7 +341,7 @@ async def preview_quantity_change(
         if problems and view.subscription_id:
             raise BillingError(" ".join(problems))
     billed_numbers = pricing.number_quantity(plan, numbers)
-    if not view.subscription_id or target.seat_item is None or view.status not in SYNCABLE:
+    if not view.subscription_id or target.seat_item is None or view.status not in BILLED:
         quote = pricing.quote(plan, interval, seats, numbers)  # type: ignore[arg-type]
         return QuantityPreview(seats, numbers, 0, quote.total_cents, interval)
     catalog_plan = get_catalog().plan(plan)

@@ -47,9 +47,9 @@ from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import InvalidValue
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, BillingActivity
+from clerk_portal.models.status import ADOPTABLE, CHANGEABLE, SUBSCRIBED
 from clerk_portal.workspace import repository
 
-SUBSCRIBED = ("active", "past_due", "unpaid", "incomplete")
 IN_PROGRESS = (
     "An upgrade is already in progress in another tab or window. Finish it there (this page "
     "then shows it), or, if you closed it, try again in a few minutes."
@@ -293,7 +293,7 @@ async def _adopt_live(
     if abandon_incomplete:
         for stale in (s for s in listed if s.status == "incomplete"):
             await _abandon(gateway, view.namespace, stale.id)
-    live = [s for s in listed if s.status in mirror.ADOPTABLE]
+    live = [s for s in listed if s.status in ADOPTABLE]
     if not live:
         return None
     snapshot = await gateway.retrieve_subscription(live[-1].id)  # Stripe lists newest first
@@ -335,7 +335,7 @@ async def finish_authenticated_upgrade(
     if snapshot.customer != view.customer_id:
         raise BillingError("That payment belongs to another workspace.")
     chosen = get_catalog().plan(plan)
-    if snapshot.status not in ("active", "trialing"):
+    if snapshot.status not in CHANGEABLE:
         await _abandon(gateway, view.namespace, subscription_id)
         await _release(workspace_id, setup_intent_id)
         message = "The payment was not confirmed, so nothing was charged. Please try again."

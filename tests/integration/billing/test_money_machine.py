@@ -53,6 +53,7 @@ from clerk_portal.billing.services.common import current_gateway
 from clerk_portal.core.db import engine_for, in_db
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.settings import get_settings
+from clerk_portal.demo import clock as demo_clock
 from clerk_portal.models import BillingAccount, BillingActivity, Invoice
 from clerk_portal.workspace import changes as workspace_changes
 from clerk_portal.workspace import repository
@@ -988,7 +989,9 @@ class MoneyMachine(RuleBasedStateMachine):
         assert sub is not None
         clock = self.oracle.get(f"/v1/test_helpers/test_clocks/{sub['test_clock']}")
         days = (moment + HOUR - clock["frozen_time"]) / 86400
-        _, refusal = self.attempt(lambda: clock.advance_demo_clock(workspace_id=self.ws, days=days))
+        _, refusal = self.attempt(
+            lambda: demo_clock.advance_demo_clock(workspace_id=self.ws, days=days)
+        )
         self.unexpected(refusal)
         self.world.settle()
 

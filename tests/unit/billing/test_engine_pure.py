@@ -12,9 +12,9 @@ import pytest
 
 from clerk_portal.billing.errors import decline_message
 from clerk_portal.billing.gateway.stripe_gateway import SignatureError, verify_webhook
-from clerk_portal.billing.mirror import STATUS_MAP
 from clerk_portal.billing.services.quantities import QuantityPreview
 from clerk_portal.models import BILLING_STATUSES, BillingAccount
+from clerk_portal.models.status import FROM_STRIPE as STATUS_MAP
 from clerk_portal.workspace.trial import trial_state
 
 SECRET = "whsec_unit"
