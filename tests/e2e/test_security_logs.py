@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.support.reflex_socket import ROOT_STATE, ReflexSocket
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -43,13 +44,13 @@ def _flood(portal, handler: str, payload: dict, count: int) -> None:
 
 
 def _wait_for(portal, offset: int, text: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        written = _log_since(portal, offset)
-        if text in written:
-            return written
-        time.sleep(0.2)
-    return _log_since(portal, offset)
+    """The portal's log since `offset`, once it contains `text`."""
+    return eventually(
+        lambda: written if text in (written := _log_since(portal, offset)) else "",
+        within=timeout,
+        every=0.2,
+        what=f"{text!r} in the portal's log",
+    )
 
 
 def _forged_lines(written: str) -> list[str]:

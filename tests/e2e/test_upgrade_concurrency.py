@@ -12,8 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -21,13 +19,13 @@ import pytest
 import stripe
 from sqlmodel import Session, select
 
-from clerk_portal.auth import sessions
 from clerk_portal.core.db import engine_for
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, BillingActivity
-from clerk_portal.workspace import repository
+from tests.support import workspaces
 from tests.support.portal import start_portal
 from tests.support.reflex_socket import ReflexSocket
+from tests.support.waiting import eventually
 
 UPGRADE = "reflex___state____state.clerk_portal___pages___billing___upgrade____upgrade_state"
 PAGE = "/billing/upgrade"
@@ -37,38 +35,13 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 def new_trial_workspace(portal) -> tuple[int, int]:
     """A workspace on trial (2 people, 4 numbers); returns (its id, its owner's user id)."""
-    suffix = uuid.uuid4().hex[:8]
-    with Session(engine_for(portal.database_url)) as session:
-        owner = repository.upsert_user(
-            session,
-            issuer="e2e",
-            subject=f"tabs-{suffix}",
-            email=f"tabs-{suffix}@clinic.example",
-            name=f"Owner {suffix}",
-        )
-        workspace = repository.create_workspace(
-            session, name=f"Tabs {suffix}", owner_email=owner.email, owner_user_id=owner.id
-        )
-        repository.add_member(session, workspace_id=workspace.id, email=f"m-{suffix}@x.example")
-        for index in range(4):
-            e164 = f"+1628{int(suffix, 16) % 10**6:06d}{index}"
-            repository.add_number(session, workspace_id=workspace.id, e164=e164)
-        ids = workspace.id, owner.id
-        session.commit()
-    return ids
+    created = workspaces.new_workspace(portal, name="Tabs", members=1, numbers=4)
+    return created.id, created.owner_user_id
 
 
 def owner_cookie(portal, workspace_id: int, owner_id: int) -> str:
     """A session of the owner (another browser, say): what the websocket sends."""
-    with Session(engine_for(portal.database_url)) as session:
-        token = sessions.create_session(
-            session,
-            user_id=owner_id,
-            workspace_id=workspace_id,
-            policy=sessions.SessionPolicy.from_settings(get_settings()),
-        )
-        session.commit()
-    return f"{sessions.SESSION_COOKIE}={token}"
+    return workspaces.cookie(workspaces.new_session_token(portal, owner_id, workspace_id))
 
 
 def open_card_form(portal, cookie: str) -> ReflexSocket:
@@ -189,10 +162,12 @@ def _webhooks(portal, url: str) -> None:
 
 
 def _wait_for_subscription(portal, customer_id: str) -> None:
-    deadline = time.monotonic() + 60
-    while not at_stripe(portal, customer_id)[0]:
-        assert time.monotonic() < deadline, "Stripe never created the subscription"
-        time.sleep(0.1)
+    eventually(
+        lambda: at_stripe(portal, customer_id)[0],
+        within=60,
+        every=0.1,
+        what="Stripe to create the subscription",
+    )
 
 
 def test_kill_9_during_an_upgrade_then_a_retry_makes_one_subscription(portal, oidc_provider):

@@ -22,21 +22,20 @@ from clerk_portal.core.errors import (
 )
 from clerk_portal.models import normalize_e164
 from clerk_portal.workspace import repository as repo
+from tests.support import workspaces
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def make_user(session: Session, name: str):
-    return repo.upsert_user(
+    return workspaces.person(
         session, issuer="https://id.example", subject=name, email=f"{name}@example.com", name=name
     )
 
 
 def make_workspace(session: Session, name: str = "Acme", owner: str = "olivia"):
     user = make_user(session, owner)
-    workspace = repo.create_workspace(
-        session, name=name, owner_user_id=user.id, owner_email=user.email, now=T0
-    )
+    workspace = workspaces.workspace(session, name=name, owner=user, now=T0)
     session.commit()
     return workspace, user
 

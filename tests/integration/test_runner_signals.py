@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import psutil
@@ -19,6 +18,7 @@ import pytest
 
 from tests.support.clone import fresh_clone, git_status
 from tests.support.ports import free_port, wait_for_http
+from tests.support.waiting import eventually
 
 STOP_DEADLINE_SECONDS = 20
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
@@ -76,8 +76,12 @@ def test_every_child_stops_on_a_signal_to_the_group(clone, ports, tmp_path, sign
 
         os.killpg(make.pid, signum)
         # Again while it stops, as make forwarding SIGTERM to its child or a second Ctrl-C does:
-        # the shutdown must still finish.
-        time.sleep(0.5)
+        # the shutdown must still finish. (Once the runner says it has begun stopping.)
+        eventually(
+            lambda: "clerk_portal: stopping" in log.read_text(errors="replace"),
+            within=STOP_DEADLINE_SECONDS,
+            what="the runner to begin stopping",
+        )
         with contextlib.suppress(ProcessLookupError):
             os.killpg(make.pid, signum)
         _, alive = psutil.wait_procs(group, timeout=STOP_DEADLINE_SECONDS)

@@ -14,11 +14,7 @@ from clerk_portal.billing.catalog import DEFAULT_CATALOG_PATH, get_catalog, load
 from clerk_portal.billing.catalog_sync import sync_catalog
 from clerk_portal.billing.gateway import GatewayError, StripeGateway
 from clerk_portal.core.settings import PROJECT_ROOT, Settings
-
-try:
-    from tests.support.sandbox import SECRET_KEY, SandboxProcess, start_sandbox
-except ImportError:  # the sandbox is not there yet
-    pytest.skip("tests/support/sandbox.py is not available", allow_module_level=True)
+from tests.support.sandbox import SECRET_KEY, SandboxProcess, start_sandbox
 
 LOOKUP_KEYS = set(get_catalog().lookup_keys())
 # stripe-python's HTTPX client posts bytes with `data=`, which httpx deprecates; not ours to fix.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import httpx
+
+from tests.support.waiting import eventually
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -22,15 +23,19 @@ def free_port(preferred: int | None = None) -> int:
 
 
 def wait_for_http(url: str, *, timeout: float, is_alive=lambda: True) -> None:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
+    last_error: list[Exception] = []
+
+    def answers() -> bool:
         if not is_alive():
             raise RuntimeError(f"the server behind {url} exited before answering")
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
+            return httpx.get(url, timeout=2).status_code < 500
         except httpx.HTTPError as error:
-            last_error = error
-        time.sleep(0.25)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s (last error: {last_error})")
+            last_error[:] = [error]
+            return False
+
+    try:
+        eventually(answers, within=timeout, every=0.25, what=f"{url} to answer")
+    except AssertionError:
+        message = f"{url} did not answer within {timeout:.0f} s (last error: {last_error})"
+        raise TimeoutError(message) from None

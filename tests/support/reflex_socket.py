@@ -4,7 +4,6 @@ call any registered event handler by name with any arguments, and read the state
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,9 @@ import socketio
 NAMESPACE = "/_event"
 ROOT_STATE = "reflex___state____state"
 HYDRATED = "is_hydrated_rx_state_"
+# How long a background handler may take to send its first answer (a task that changes nothing
+# sends none, and then costs all of it).
+BACKGROUND_ANSWER_SECONDS = 2.0
 
 
 @dataclass
@@ -91,18 +93,22 @@ class ReflexSocket:
         payload: dict[str, Any] | None = None,
         *,
         path: str = "/billing",
-        settle: float = 0.0,
+        background: bool = False,
     ) -> Reply:
         """Send one event and collect what the server sent back for it.
 
         Reflex processes a tab's events in order and marks no reply as the last, so a barrier
         follows: a built-in event whose delta we recognise (the hydration flag, toggled).
+        A background task answers on its own time, after the barrier would: its first answer (the
+        guard's refusal comes at once) is awaited before the barrier is sent. Reflex sends nothing
+        for a task that changed nothing, so that wait has a deadline (BACKGROUND_ANSWER_SECONDS).
         """
         with self._lock:
             self._updates.clear()
         self._emit(handler, payload or {}, path)
-        if settle:  # a background task answers on its own time, after the barrier would
-            time.sleep(settle)
+        if background:
+            with self._lock:
+                self._lock.wait_for(lambda: bool(self._updates), BACKGROUND_ANSWER_SECONDS)
         self._barrier = not getattr(self, "_barrier", False)
         self._emit(f"{ROOT_STATE}.set_is_hydrated", {"value": self._barrier}, path)
 

@@ -7,13 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import stripe
+
+from tests.support.waiting import eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "sk_test_sandbox_0123456789"
@@ -154,15 +155,18 @@ def start_sandbox(
     }
     process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env)
     sandbox = SandboxProcess(port, process, Path(data) if data else None, args)
-    deadline = time.monotonic() + startup_timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"sandbox exited with code {process.returncode}")
         try:
-            if httpx.get(f"{sandbox.url}/_sandbox/health", timeout=0.5).status_code == 200:
-                return sandbox
+            return httpx.get(f"{sandbox.url}/_sandbox/health", timeout=0.5).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    sandbox.stop()
-    raise RuntimeError(f"sandbox did not start on port {port}")
+            return False
+
+    try:
+        eventually(healthy, within=startup_timeout, what=f"the sandbox on port {port}")
+    except AssertionError:
+        sandbox.stop()
+        raise RuntimeError(f"sandbox did not start on port {port}") from None
+    return sandbox

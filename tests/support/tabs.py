@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from clerk_portal.auth import sessions
 from clerk_portal.core import routes
 from clerk_portal.core.db import engine_for
 from clerk_portal.workspace import live, repository
 from tests.support.reflex_socket import HYDRATED, ROOT_STATE, ReflexSocket
 from tests.support.workspaces import (
     FreshWorkspace,
+    cookie,
     fresh_owner_cookie,
     new_member,
     new_session_token,
@@ -117,7 +117,7 @@ class PaidOwner:
 
 
 def session_cookie(portal, user_id: int, workspace_id: int | None) -> str:
-    return f"{sessions.SESSION_COOKIE}={new_session_token(portal, user_id, workspace_id)}"
+    return cookie(new_session_token(portal, user_id, workspace_id))
 
 
 def member_cookie(portal, workspace: FreshWorkspace, *, role: str = "member") -> str:

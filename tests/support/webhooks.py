@@ -8,21 +8,19 @@ import hashlib
 import hmac
 import select
 import socket
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from clerk_portal.billing import webhooks
-from tests.support.ports import free_port
+from tests.support.servers import ThreadedServer
 
 
 def signature(payload: bytes, secret: str, *, at: int | None = None) -> str:
@@ -57,8 +55,6 @@ class WebhookReceiver:
     """`webhook_routes()` served by uvicorn on a thread, plus a drain hook."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-
         async def drain(_request: Request) -> JSONResponse:
             await webhooks.drain()
             return JSONResponse({"ok": True})
@@ -67,15 +63,8 @@ class WebhookReceiver:
             routes=[*webhooks.webhook_routes(), Route("/_test/drain", drain, methods=["POST"])]
         )
         self.counter = BodyCounter(app)
-        config = uvicorn.Config(
-            self.counter, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._served = ThreadedServer(self.counter)
+        self.port = self._served.port
 
     path = "/stripe/webhook"
 
@@ -87,8 +76,7 @@ class WebhookReceiver:
         httpx.post(f"http://127.0.0.1:{self.port}/_test/drain", timeout=60).raise_for_status()
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self._served.stop()
 
 
 @dataclass

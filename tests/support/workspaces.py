@@ -1,5 +1,8 @@
-"""Test data in the running portal's database, for browser tests that must not share the demo's.
+"""Test data: people, workspaces, members, numbers and sessions, built one way for every suite.
 
+The first part takes a `Session` (whatever made it: `session_scope()` in integration tests,
+`Session(engine_for(portal.database_url))` in browser tests) and neither commits nor closes it.
+The second part is the browser tests' set on the running portal's database, made of the first:
 `signed_in_owner` creates a workspace (on trial) whose owner has a session, and puts the session
 cookie into a Playwright page, exactly as signing in would.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,8 +29,123 @@ from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrad
 from clerk_portal.core.db import engine_for
 from clerk_portal.core.settings import get_settings
 from clerk_portal.demo.seed import DEMO_WORKSPACE
-from clerk_portal.models import Workspace
+from clerk_portal.models import Membership, User, Workspace
 from clerk_portal.workspace import repository
+from clerk_portal.workspace.changes import Actor
+
+ISSUER = "test"
+
+
+# --- in any session -------------------------------------------------------------------------------
+
+
+def _suffix() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def person(
+    session: Session,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    subject: str | None = None,
+    issuer: str = ISSUER,
+    kind: str = "person",
+) -> User:
+    """A signed-up user (as the identity provider vouches for them). Unless given, subject, email
+    and name are unique: `{kind}-{suffix}`, `{kind}-{suffix}@clinic.example`, `{Kind} {suffix}`."""
+    suffix = _suffix()
+    return repository.upsert_user(
+        session,
+        issuer=issuer,
+        subject=subject or f"{kind}-{suffix}",
+        email=email if email is not None else f"{kind}-{suffix}@clinic.example",
+        name=name if name is not None else f"{kind.title()} {suffix}",
+    )
+
+
+def workspace(
+    session: Session,
+    *,
+    owner: User | None = None,
+    owner_email: str | None = None,
+    name: str = "Acme Dental",
+    members: int = 0,
+    numbers: int = 0,
+    member_email: Callable[[int, int], str] = lambda workspace_id, i: (
+        f"m{i}.{workspace_id}@example.com"
+    ),
+    number_e164: Callable[[int, int], str] = lambda workspace_id, i: (
+        f"+1415555{workspace_id:02d}{i:02d}"
+    ),
+    now: datetime | None = None,
+) -> Workspace:
+    """A workspace on its trial whose owner is `owner` (active), or only invited by `owner_email`
+    (set up by sales, not signed in yet); with `members` invited members and `numbers` numbers
+    (`member_email(workspace id, i)`, `number_e164(workspace id, i)`)."""
+    created = repository.create_workspace(
+        session,
+        name=name,
+        owner_email=owner.email if owner is not None else owner_email,
+        owner_user_id=owner.id if owner is not None else None,
+        **({"now": now} if now is not None else {}),
+    )
+    for i in range(members):
+        repository.add_member(session, workspace_id=created.id, email=member_email(created.id, i))
+    for i in range(numbers):
+        repository.add_number(session, workspace_id=created.id, e164=number_e164(created.id, i))
+    return created
+
+
+def member(
+    session: Session,
+    workspace_id: int,
+    *,
+    role: str = "member",
+    user: User | None = None,
+    email: str | None = None,
+    name: str | None = None,
+) -> tuple[User, Membership]:
+    """An active member (signed up: `user`, or a new person) of the workspace."""
+    if user is None:
+        user = person(session, email=email, name=name, kind="member")
+    membership = repository.add_member(
+        session, workspace_id=workspace_id, email=user.email, role=role, user_id=user.id
+    )
+    return user, membership
+
+
+def acme(session: Session, *, owner_name: str = "") -> tuple[User, Workspace]:
+    """The small fixed workspace of the UI and security tests: "Acme", owner o@x.example."""
+    owner = person(session, issuer="t", subject="o", email="o@x.example", name=owner_name)
+    return owner, workspace(session, name="Acme", owner=owner)
+
+
+def owner_actor(session: Session) -> Actor:
+    owner, created = acme(session)
+    return Actor(owner.id, created.id, "owner")
+
+
+def session_token(session: Session, *, user_id: int, workspace_id: int | None) -> str:
+    """A session of the user, as a sign-in would create it: the cookie's value."""
+    return sessions.create_session(
+        session,
+        user_id=user_id,
+        workspace_id=workspace_id,
+        policy=sessions.SessionPolicy.from_settings(get_settings()),
+    )
+
+
+def cookie(token: str) -> str:
+    """The `Cookie` header a browser sends with that session."""
+    return f"{sessions.SESSION_COOKIE}={token}"
+
+
+def mirror_version(session: Session, workspace_id: int) -> int:
+    return repository.get_billing_account(session, workspace_id=workspace_id).mirror_version
+
+
+# --- in the running portal's database (browser tests) ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -46,47 +164,47 @@ def add_demo_number(portal, e164: str) -> None:
         session.commit()
 
 
+def new_workspace(
+    portal, *, name: str = "Bayside Clinic", members: int = 0, numbers: int = 0
+) -> FreshWorkspace:
+    """A new workspace on trial, with `members` more (invited) people and `numbers` phone
+    numbers, in the running portal's database; nobody is signed in to it yet."""
+    suffix = _suffix()
+    with Session(engine_for(portal.database_url)) as session:
+        owner = person(
+            session,
+            issuer="e2e",
+            subject=f"owner-{suffix}",
+            email=f"owner-{suffix}@clinic.example",
+            name=f"Owner {suffix}",
+        )
+        created = workspace(
+            session,
+            owner=owner,
+            name=f"{name} {suffix}",
+            members=members,
+            numbers=numbers,
+            member_email=lambda _id, i: f"m{i}-{suffix}@clinic.example",
+            number_e164=lambda _id, i: f"+1415{int(suffix, 16) % 10**6:06d}{i}",
+        )
+        fresh = FreshWorkspace(created.id, created.name, owner.name, owner.id)
+        session.commit()
+    return fresh
+
+
 def signed_in_owner(
     page: Page, portal, *, name: str = "Bayside Clinic", members: int = 0, numbers: int = 0
 ) -> FreshWorkspace:
     """A new workspace on trial, with `members` more people and `numbers` phone numbers, whose
     owner is signed in on `page`."""
-    suffix = uuid.uuid4().hex[:8]
-    owner_name = f"Owner {suffix}"
-    with Session(engine_for(portal.database_url)) as session:
-        owner = repository.upsert_user(
-            session,
-            issuer="e2e",
-            subject=f"owner-{suffix}",
-            email=f"owner-{suffix}@clinic.example",
-            name=owner_name,
-        )
-        workspace = repository.create_workspace(
-            session, name=f"{name} {suffix}", owner_email=owner.email, owner_user_id=owner.id
-        )
-        for index in range(members):
-            repository.add_member(
-                session, workspace_id=workspace.id, email=f"m{index}-{suffix}@clinic.example"
-            )
-        for index in range(numbers):
-            e164 = f"+1415{int(suffix, 16) % 10**6:06d}{index}"
-            repository.add_number(session, workspace_id=workspace.id, e164=e164)
-        created = FreshWorkspace(workspace.id, workspace.name, owner_name, owner.id)
-        session.commit()
+    created = new_workspace(portal, name=name, members=members, numbers=numbers)
     sign_in_owner_again(page, portal, created)
     return created
 
 
 def sign_in_owner_again(page: Page, portal, workspace: FreshWorkspace) -> None:
     """Another session of the workspace's owner (a second browser, say) on `page`."""
-    with Session(engine_for(portal.database_url)) as session:
-        token = sessions.create_session(
-            session,
-            user_id=workspace.owner_user_id,
-            workspace_id=workspace.id,
-            policy=sessions.SessionPolicy.from_settings(get_settings()),
-        )
-        session.commit()
+    token = new_session_token(portal, workspace.owner_user_id, workspace.id)
     page.context.add_cookies(
         [{"name": sessions.SESSION_COOKIE, "value": token, "url": portal.url, "httpOnly": True}]
     )
@@ -102,18 +220,9 @@ def enter_card(page: Page, number: str, element: str = "#card-element-upgrade") 
 
 def new_member(portal, workspace: FreshWorkspace, *, role: str = "member") -> tuple[int, str]:
     """An active member (not an owner) of `workspace`: (user id, email)."""
-    suffix = uuid.uuid4().hex[:8]
     with Session(engine_for(portal.database_url)) as session:
-        user = repository.upsert_user(
-            session,
-            issuer="e2e",
-            subject=f"member-{suffix}",
-            email=f"member-{suffix}@clinic.example",
-            name=f"Member {suffix}",
-        )
-        repository.add_member(
-            session, workspace_id=workspace.id, email=user.email, role=role, user_id=user.id
-        )
+        user = person(session, issuer="e2e", kind="member")
+        member(session, workspace.id, role=role, user=user)
         session.commit()
         return user.id, user.email
 
@@ -121,12 +230,7 @@ def new_member(portal, workspace: FreshWorkspace, *, role: str = "member") -> tu
 def new_session_token(portal, user_id: int, workspace_id: int | None) -> str:
     """A session of the user, as a sign-in would create it: the cookie's value."""
     with Session(engine_for(portal.database_url)) as session:
-        token = sessions.create_session(
-            session,
-            user_id=user_id,
-            workspace_id=workspace_id,
-            policy=sessions.SessionPolicy.from_settings(get_settings()),
-        )
+        token = session_token(session, user_id=user_id, workspace_id=workspace_id)
         session.commit()
     return token
 
@@ -246,24 +350,5 @@ def _portal_settings(portal) -> Iterator[None]:
 
 def fresh_owner_cookie(portal) -> tuple[FreshWorkspace, str]:
     """A new workspace and its owner's session cookie (no browser needed)."""
-    suffix = uuid.uuid4().hex[:8]
-    with Session(engine_for(portal.database_url)) as session:
-        owner = repository.upsert_user(
-            session,
-            issuer="e2e",
-            subject=f"owner-{suffix}",
-            email=f"owner-{suffix}@clinic.example",
-            name=f"Owner {suffix}",
-        )
-        created = repository.create_workspace(
-            session, name=f"Socket Clinic {suffix}", owner_email=owner.email, owner_user_id=owner.id
-        )
-        workspace = FreshWorkspace(created.id, created.name, owner.name or "", owner.id)
-        token = sessions.create_session(
-            session,
-            user_id=owner.id,
-            workspace_id=workspace.id,
-            policy=sessions.SessionPolicy.from_settings(get_settings()),
-        )
-        session.commit()
-    return workspace, f"{sessions.SESSION_COOKIE}={token}"
+    created = new_workspace(portal, name="Socket Clinic")
+    return created, cookie(new_session_token(portal, created.owner_user_id, created.id))

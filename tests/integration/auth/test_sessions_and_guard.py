@@ -17,6 +17,7 @@ from clerk_portal.core.db import engine_for
 from clerk_portal.models import AuthSession, utcnow
 from clerk_portal.ui import guard
 from clerk_portal.workspace import repository
+from tests.support import workspaces
 
 POLICY = SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12))
 
@@ -30,14 +31,10 @@ def db(portal_env, database_url):
 @pytest.fixture
 def acme(db):
     """Acme with an owner (Olivia) and a member (Mia), both signed up."""
-    olivia = repository.upsert_user(db, issuer="idp", subject="o", email="o@acme.example")
-    mia = repository.upsert_user(db, issuer="idp", subject="m", email="m@acme.example")
-    workspace = repository.create_workspace(
-        db, name="Acme", owner_email="o@acme.example", owner_user_id=olivia.id
-    )
-    member = repository.add_member(
-        db, workspace_id=workspace.id, email="m@acme.example", role="member", user_id=mia.id
-    )
+    olivia = workspaces.person(db, issuer="idp", subject="o", email="o@acme.example", name="")
+    mia = workspaces.person(db, issuer="idp", subject="m", email="m@acme.example", name="")
+    workspace = workspaces.workspace(db, name="Acme", owner=olivia)
+    _mia, member = workspaces.member(db, workspace.id, user=mia)
     db.commit()
     return workspace, olivia, mia, member
 

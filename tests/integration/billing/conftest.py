@@ -8,7 +8,6 @@ settings pointing at both.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -16,28 +15,18 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from clerk_portal.billing import webhooks
 from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.catalog_sync import sync_catalog
 from clerk_portal.billing.gateway import StripeGateway
 from clerk_portal.billing.services import quantities
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import get_settings
-from clerk_portal.models import User
 from clerk_portal.workspace import repository
-from tests.support.sandbox import (
-    PUBLISHABLE_KEY,
-    SECRET_KEY,
-    SandboxProcess,
-    free_port,
-    start_sandbox,
-)
+from tests.support import workspaces
+from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess, start_sandbox
+from tests.support.waiting import eventually
+from tests.support.webhooks import WebhookReceiver
 
 WEBHOOK_SECRET = "whsec_billing_tests_0123456789"
 
@@ -51,39 +40,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             )
 
 
-class WebhookServer:
-    """`webhook_routes()` served by uvicorn in a thread, plus a drain hook for the tests."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-
-        async def drain(_request: Request) -> JSONResponse:
-            await webhooks.drain()
-            return JSONResponse({"ok": True})
-
-        app = Starlette(
-            routes=[*webhooks.webhook_routes(), Route("/_test/drain", drain, methods=["POST"])]
-        )
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/stripe/webhook"
-
-    def drain(self) -> None:
-        httpx.post(f"http://127.0.0.1:{self.port}/_test/drain", timeout=60).raise_for_status()
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+# The portal's webhook route served by uvicorn on a thread, plus a drain hook (shared with the
+# security tests: tests/support/webhooks.py).
+WebhookServer = WebhookReceiver
 
 
 @pytest.fixture(scope="session")
@@ -157,19 +116,24 @@ class Env:
 
     def settle(self, timeout: float = 20) -> None:
         """Wait until the sandbox delivered every event and the receiver applied them."""
-        deadline = time.monotonic() + timeout
         client = self.stripe()
-        while time.monotonic() < deadline:
+
+        def undelivered() -> set[str]:
             events = {
                 event.id for event in client.v1.events.list({"limit": 100}).auto_paging_iter()
             }
             deliveries = self.sandbox.configure_webhooks()["deliveries"]
             done = {d["event"] for d in deliveries if d["status"] and 200 <= d["status"] < 300}
-            if events <= done:
-                break
-            time.sleep(0.05 if len(events) < 100 else 0.5)  # listing hundreds slows delivery
-        else:
-            raise AssertionError("the sandbox did not deliver every event in time")
+            seen.append(len(events))
+            return events - done
+
+        seen: list[int] = []
+        eventually(
+            lambda: not undelivered(),
+            within=timeout,
+            every=lambda _: 0.05 if seen[-1] < 100 else 0.5,  # listing hundreds slows delivery
+            what="the sandbox to deliver every event",
+        )
         self.hooks.drain()
 
 
@@ -211,26 +175,13 @@ def make_workspace(
     """A workspace on its trial with an active owner, `members` invited members and `numbers`
     numbers; returns (workspace id, owner user id)."""
     with session_scope() as session:
-        user = User(
-            issuer="test",
-            subject=f"{name}:{owner}",
-            email=f"owner.{time.time_ns()}@example.com",
-            name=owner,
+        user = workspaces.person(
+            session, email=f"owner.{time.time_ns()}@example.com", name=owner, kind="owner"
         )
-        session.add(user)
-        session.flush()
-        workspace = repository.create_workspace(
-            session, name=name, owner_email=user.email, owner_user_id=user.id
+        created = workspaces.workspace(
+            session, owner=user, name=name, members=members, numbers=numbers
         )
-        for i in range(members):
-            repository.add_member(
-                session, workspace_id=workspace.id, email=f"m{i}.{workspace.id}@example.com"
-            )
-        for i in range(numbers):
-            repository.add_number(
-                session, workspace_id=workspace.id, e164=f"+1415555{workspace.id:02d}{i:02d}"
-            )
-        return workspace.id, user.id
+        return created.id, user.id
 
 
 def add_members(workspace_id: int, count: int, prefix: str = "new") -> None:

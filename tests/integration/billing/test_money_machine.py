@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from clerk_portal.workspace import changes as workspace_changes
 from clerk_portal.workspace import repository
 from clerk_portal.workspace.changes import Actor
 from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess
+from tests.support.waiting import eventually
 
 from .conftest import WEBHOOK_SECRET, WebhookServer, make_workspace
 
@@ -131,11 +131,15 @@ class World:
     def settle(self, timeout: float = 20) -> None:
         """Quantity syncs done, every event delivered, every delivery applied."""
         self.run(_quiet())
-        deadline = time.monotonic() + timeout
-        while any(e["pending_webhooks"] for e in self.oracle.get("/v1/events", limit=100)["data"]):
-            if time.monotonic() > deadline:
-                raise AssertionError("the sandbox did not deliver every event in time")
-            time.sleep(0.01)
+        eventually(
+            lambda: (
+                not any(
+                    e["pending_webhooks"] for e in self.oracle.get("/v1/events", limit=100)["data"]
+                )
+            ),
+            within=timeout,
+            what="the sandbox to deliver every event",
+        )
         self.hooks.drain()
 
     def reset(self) -> None:

@@ -11,29 +11,21 @@ from clerk_portal.billing import mirror
 from clerk_portal.billing.errors import StripeUnavailable
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
 from clerk_portal.core.db import in_db
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingActivity
 from clerk_portal.workspace import repository
+from tests.support.waiting import eventually_async
 
 from .conftest import Env, add_members, make_workspace
+from .helpers import subscribe
 
 
 async def subscribed(env: Env, *, plan: str = "business", members: int = 1, numbers: int = 3):
-    workspace_id, owner_id = make_workspace(members=members, numbers=numbers)
-    start = await start_upgrade(workspace_id=workspace_id, plan=plan, interval="month")
-    env.confirm_card(start)
-    await complete_upgrade(
-        workspace_id=workspace_id,
-        actor_user_id=owner_id,
-        setup_intent_id=start.setup_intent_id,
-        plan=plan,
-        interval="month",
+    workspace_id, _owner_id, subscription_id = await subscribe(
+        env, plan=plan, members=members, numbers=numbers
     )
-    overview = await load_overview(workspace_id)
-    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
-    return workspace_id, account.stripe_subscription_id, overview
+    return workspace_id, subscription_id, await load_overview(workspace_id)
 
 
 def stripe_quantities(env: Env, subscription_id: str) -> dict[str, int]:
@@ -109,12 +101,20 @@ async def test_a_sync_retried_after_the_mirror_moved_replays_the_same_update(env
     assert kinds.count("quantities") == 1
 
 
+def _subscription_posts(env: Env, sub_id: str) -> list[dict]:
+    log = env.sandbox.requests_log(f"/v1/subscriptions/{sub_id}")
+    return [r for r in log if r["method"] == "POST"]
+
+
 async def test_a_flush_waits_for_a_sync_already_running(env: Env):
     workspace_id, sub_id, _ = await subscribed(env)
     add_members(workspace_id, 2)
+    # The sync's update hangs a moment at Stripe: the flush comes while it is talking to Stripe.
+    env.sandbox.add_fault("POST", f"/v1/subscriptions/{sub_id}", hang_seconds=0.5, count=1)
     await quantities.request_quantity_sync(workspace_id, delay=0)
-    for _ in range(5):  # let the sync start: it has left the schedule and is talking to Stripe
-        await asyncio.sleep(0)
+    await eventually_async(
+        lambda: _subscription_posts(env, sub_id), what="the sync's update to reach Stripe"
+    )
 
     await quantities.flush_quantity_syncs()
 
@@ -179,10 +179,16 @@ async def test_a_hung_request_is_retried_with_the_same_key_and_applied_once(env:
     async with StripeGateway.from_settings(get_settings(), timeout=0.5) as gateway:
         outcome = await quantities.sync_quantities(workspace_id=workspace_id, gateway=gateway)
     assert outcome.changed
-    await asyncio.sleep(1.5)  # the hung request finishes late and must replay, not re-apply
-    log = [
-        r for r in env.sandbox.requests_log(f"/v1/subscriptions/{sub_id}") if r["method"] == "POST"
-    ]
+    # The hung request finishes late (its logged status is set then) and must not re-apply.
+    log = await eventually_async(
+        lambda: (
+            (posts := _subscription_posts(env, sub_id))
+            and len(posts) >= 2
+            and all(r["status"] is not None for r in posts)
+            and posts
+        ),
+        what="the hung update and its retry to finish",
+    )
     assert len({r["idempotency_key"] for r in log}) == 1
     assert sum(1 for r in log if r["status"] == 200 and not r["replayed"]) == 1
     assert stripe_quantities(env, sub_id)["seat"] == 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 import pytest
 from sqlmodel import select
@@ -27,6 +26,7 @@ from clerk_portal.billing.services.upgrade import (
 )
 from clerk_portal.core.db import session_scope
 from clerk_portal.models import BillingAccount, BillingActivity
+from tests.support.waiting import eventually_async
 
 from .conftest import Env, make_workspace
 from .helpers import activity_kinds, subscribe
@@ -76,10 +76,11 @@ def account_of(workspace_id: int) -> BillingAccount:
 
 
 async def wait_for_stripe_subscription(env: Env) -> None:
-    deadline = time.monotonic() + 20
-    while not await asyncio.to_thread(stripe_subscriptions, env):
-        assert time.monotonic() < deadline, "Stripe never created the subscription"
-        await asyncio.sleep(0.05)
+    await eventually_async(
+        lambda: asyncio.to_thread(stripe_subscriptions, env),
+        within=20,
+        what="Stripe to create the subscription",
+    )
 
 
 # --- bug 4: concurrent and retried upgrades -----------------------------------------------------

@@ -17,8 +17,7 @@ from sqlmodel import select
 from clerk_portal.billing import webhooks
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
-from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
-from clerk_portal.core.db import in_db, session_scope
+from clerk_portal.core.db import session_scope
 from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.models import (
     BillingAccount,
@@ -27,9 +26,9 @@ from clerk_portal.models import (
     SubscriptionItem,
     WebhookEvent,
 )
-from clerk_portal.workspace import repository
 
-from .conftest import WEBHOOK_SECRET, Env, add_members, make_workspace
+from .conftest import WEBHOOK_SECRET, Env, add_members
+from .helpers import subscribe
 
 
 def signed(payload: bytes, *, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
@@ -103,18 +102,8 @@ async def test_concurrent_duplicates_store_one_row_and_unknown_types_are_acknowl
 
 
 async def subscribed(env: Env, **kwargs) -> tuple[int, str]:
-    workspace_id, owner_id = make_workspace(**kwargs)
-    start = await start_upgrade(workspace_id=workspace_id, plan="business", interval="month")
-    env.confirm_card(start)
-    await complete_upgrade(
-        workspace_id=workspace_id,
-        actor_user_id=owner_id,
-        setup_intent_id=start.setup_intent_id,
-        plan="business",
-        interval="month",
-    )
-    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
-    return workspace_id, account.stripe_subscription_id
+    workspace_id, _owner_id, subscription_id = await subscribe(env, **kwargs)
+    return workspace_id, subscription_id
 
 
 async def test_a_failed_processing_is_recorded_and_retried(env: Env):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 import stripe
 
 from tests.support.sandbox import PORTAL_ORIGIN, PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess
+from tests.support.waiting import eventually
 
 
 def test_only_the_started_key_works_and_others_get_401(sb: SandboxProcess) -> None:
@@ -125,7 +125,13 @@ def test_hang_then_retry_with_same_key_executes_once(sb: SandboxProcess) -> None
     key = str(uuid.uuid4())
     with pytest.raises(stripe.APIConnectionError):
         impatient.v1.customers.create({"name": "Slow"}, {"idempotency_key": key})
-    time.sleep(1.0)  # the hung request finishes on the server
+    eventually(  # the hung request finishes on the server (its logged status is set then)
+        lambda: (
+            [e["status"] for e in sb.requests_log("/v1/customers") if e["method"] == "POST"]
+            == [200]
+        ),
+        what="the hung POST to finish",
+    )
     patient = sb.client()
     replay = patient.v1.customers.create({"name": "Slow"}, {"idempotency_key": key})
     assert replay.last_response.headers.get("Idempotent-Replayed") == "true"

@@ -13,6 +13,7 @@ import pytest
 import stripe
 
 from tests.support.sandbox import SandboxProcess, free_port, start_sandbox
+from tests.support.waiting import eventually
 
 SECRET = "whsec_test_secret_123"
 
@@ -22,6 +23,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[tuple[bytes, str]] = []
+        self._arrived = threading.Condition()
         self.fail_first = 0
         self.delay = 0.0  # seconds before each answer
         self.port = free_port()
@@ -30,9 +32,11 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((body, self.headers.get("Stripe-Signature", "")))
+                with receiver._arrived:
+                    receiver.received.append((body, self.headers.get("Stripe-Signature", "")))
+                    receiver._arrived.notify_all()
                 status = 500 if receiver.fail_first > 0 else 200
-                time.sleep(receiver.delay)
+                time.sleep(receiver.delay)  # a slow receiver is what the test is about
                 receiver.fail_first -= 1
                 self.send_response(status)
                 self.end_headers()
@@ -48,9 +52,8 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/stripe/webhook"
 
     def wait_for(self, count: int, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.received) >= count, timeout)
         assert len(self.received) >= count, self.received
 
 
@@ -101,9 +104,17 @@ def test_failed_deliveries_are_retried(hooked: SandboxProcess, receiver: Receive
 
 def test_retries_are_bounded(hooked: SandboxProcess, receiver: Receiver) -> None:
     receiver.fail_first = 100
-    hooked.client().v1.customers.create({"name": "Never"})
+    client = hooked.client()
+    client.v1.customers.create({"name": "Never"})
     receiver.wait_for(4)
-    time.sleep(0.5)
+    # The sandbox marks the event delivered (pending_webhooks 0) once it has given up on it.
+    eventually(
+        lambda: not client.v1.events.list({"type": "customer.created"}).data[0].pending_webhooks,
+        what="the sandbox to give up on the event",
+    )
+    # No 5th attempt is an absence, which cannot be awaited: wait longer than the backoff a 5th
+    # attempt would follow (initial_backoff 0.05 s doubled three times).
+    time.sleep(0.05 * 2**3 * 1.5)
     assert len(receiver.received) == 4
 
 
@@ -144,5 +155,9 @@ def test_a_rolled_back_request_keeps_the_delivery_state_of_earlier_events(
         )
     events = client.v1.events.list().data
     receiver.wait_for(len(events))
-    time.sleep(0.5)
+    eventually(
+        lambda: not any(e.pending_webhooks for e in client.v1.events.list().data),
+        within=5,
+        what="every delivery answered",
+    )
     assert [e.type for e in client.v1.events.list().data if e.pending_webhooks] == []

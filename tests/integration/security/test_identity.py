@@ -7,13 +7,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event
 from sqlmodel import Session, select
 
@@ -27,8 +24,10 @@ from clerk_portal.demo.seed import seed_demo
 from clerk_portal.models import AuthSession, Membership, User
 from clerk_portal.ui.guard import principal_for_token
 from clerk_portal.workspace import repository
+from tests.support import workspaces
 from tests.support.oidc import Provider, running_provider
 from tests.support.ports import free_port
+from tests.support.servers import ThreadedServer
 
 VICTIM_EMAIL = "olivia@acme.example"
 
@@ -56,22 +55,11 @@ def portal(provider) -> Iterator[str]:
         get_settings.cache_clear()
         from clerk_portal.web.api import build_api
 
-        server = uvicorn.Server(
-            uvicorn.Config(
-                build_api(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)  # uvicorn has no "started" event to wait on
-        assert server.started, "uvicorn did not start"
+        server = ThreadedServer(build_api(), port=port)
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield server.base_url
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+            server.stop()
             get_settings.cache_clear()
 
 
@@ -100,9 +88,7 @@ def sign_in(client: httpx.Client, provider: Provider, subject: str) -> httpx.Res
 def invited_owner_workspace(database_url: str) -> int:
     """A workspace set up by sales: its owner is invited by email and has not signed in yet."""
     with Session(engine_for(database_url)) as session:
-        workspace = repository.create_workspace(
-            session, name="Acme Dental", owner_email=VICTIM_EMAIL
-        )
+        workspace = workspaces.workspace(session, owner_email=VICTIM_EMAIL)
         session.commit()
         return workspace.id
 

@@ -28,6 +28,7 @@ from clerk_portal.core.settings import get_settings
 from clerk_portal.models import EnterpriseInquiry, LoginAttempt, User, utcnow
 from clerk_portal.workspace import changes, repository
 from clerk_portal.workspace.changes import Actor
+from tests.support import workspaces
 from tests.support.oidc import running_provider
 from tests.support.ports import free_port
 
@@ -75,11 +76,7 @@ def http(portal_database):
 @pytest.fixture
 def owner(portal_database) -> Actor:
     with session_scope() as session:
-        user = repository.upsert_user(session, issuer="t", subject="o", email="o@x.example")
-        workspace = repository.create_workspace(
-            session, name="Acme", owner_email=user.email, owner_user_id=user.id
-        )
-        return Actor(user.id, workspace.id, "owner")
+        return workspaces.owner_actor(session)
 
 
 def _members(workspace_id: int) -> list[tuple[str, str]]:

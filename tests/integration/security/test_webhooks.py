@@ -31,6 +31,7 @@ from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, WebhookEvent, utcnow
 from clerk_portal.ops import cli
+from tests.support import workspaces
 from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, SandboxProcess, start_sandbox
 from tests.support.webhooks import WebhookReceiver, chunked, raw_post, repeated, signature
 
@@ -133,12 +134,8 @@ def event(event_type: str, obj: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def workspace_with_customer(customer_id: str) -> int:
-    from clerk_portal.workspace import repository
-
     with session_scope() as session:
-        workspace = repository.create_workspace(
-            session, name="Acme Dental", owner_email=f"o{time.time_ns()}@example.com"
-        )
+        workspace = workspaces.workspace(session, owner_email=f"o{time.time_ns()}@example.com")
         account = session.exec(
             select(BillingAccount).where(BillingAccount.workspace_id == workspace.id)
         ).one()

@@ -8,19 +8,14 @@ from clerk_portal.billing import ledger
 from clerk_portal.billing.read_models import history
 from clerk_portal.billing.services import change_effect as billing_effect
 from clerk_portal.core.db import session_scope
-from clerk_portal.workspace import repository
+from tests.support import workspaces
 
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
 
 
 def _workspace() -> tuple[int, int]:
     with session_scope() as session:
-        owner = repository.upsert_user(
-            session, issuer="t", subject="o", email="o@x.example", name="Olivia"
-        )
-        workspace = repository.create_workspace(
-            session, name="Acme", owner_email=owner.email, owner_user_id=owner.id
-        )
+        owner, workspace = workspaces.acme(session, owner_name="Olivia")
         return workspace.id, owner.id
 
 

@@ -12,16 +12,13 @@ from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import MemberExistsError
 from clerk_portal.workspace import changes, repository
 from clerk_portal.workspace.changes import Actor
+from tests.support import workspaces
 
 
 @pytest.fixture
 def owner() -> Actor:
     with session_scope() as session:
-        user = repository.upsert_user(session, issuer="t", subject="o", email="o@x.example")
-        workspace = repository.create_workspace(
-            session, name="Acme", owner_email=user.email, owner_user_id=user.id
-        )
-        return Actor(user.id, workspace.id, "owner")
+        return workspaces.owner_actor(session)
 
 
 def _invitations(workspace_id: int) -> list[str]:

@@ -11,15 +11,13 @@ from clerk_portal.core.db import session_scope
 from clerk_portal.models import Membership
 from clerk_portal.workspace import changes, repository
 from clerk_portal.workspace.changes import Actor
+from tests.support import workspaces
 
 
 def _workspace() -> tuple[Actor, int]:
     """A workspace with its owner and an invited admin; (the owner, the invitation's id)."""
     with session_scope() as session:
-        owner = repository.upsert_user(session, issuer="t", subject="o", email="o@x.example")
-        workspace = repository.create_workspace(
-            session, name="Acme", owner_email=owner.email, owner_user_id=owner.id
-        )
+        owner, workspace = workspaces.acme(session)
         invited = repository.add_member(
             session, workspace_id=workspace.id, email="bob@x.example", role="admin"
         )
@@ -28,7 +26,7 @@ def _workspace() -> tuple[Actor, int]:
 
 def _version(workspace_id: int) -> int:
     with session_scope() as session:
-        return repository.get_billing_account(session, workspace_id=workspace_id).mirror_version
+        return workspaces.mirror_version(session, workspace_id)
 
 
 def test_a_role_change_raises_the_live_version(portal_database):

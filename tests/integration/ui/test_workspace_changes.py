@@ -13,26 +13,22 @@ from clerk_portal.core.settings import get_settings
 from clerk_portal.models import AuthSession, BillingActivity, Membership, PhoneNumber
 from clerk_portal.workspace import changes, repository
 from clerk_portal.workspace.changes import Actor
+from tests.support import workspaces
 
 
 @pytest.fixture
 def team():
     """A workspace with an owner and an admin (both active); returns (owner, admin) actors."""
     with session_scope() as session:
-        owner = repository.upsert_user(session, issuer="t", subject="o", email="o@x.example")
-        admin = repository.upsert_user(session, issuer="t", subject="a", email="a@x.example")
-        workspace = repository.create_workspace(
-            session, name="Acme", owner_email=owner.email, owner_user_id=owner.id
-        )
-        repository.add_member(
-            session, workspace_id=workspace.id, email=admin.email, role="admin", user_id=admin.id
-        )
+        owner, workspace = workspaces.acme(session)
+        admin = workspaces.person(session, issuer="t", subject="a", email="a@x.example", name="")
+        workspaces.member(session, workspace.id, role="admin", user=admin)
         return Actor(owner.id, workspace.id, "owner"), Actor(admin.id, workspace.id, "admin")
 
 
 def _version(workspace_id: int) -> int:
     with session_scope() as session:
-        return repository.get_billing_account(session, workspace_id=workspace_id).mirror_version
+        return workspaces.mirror_version(session, workspace_id)
 
 
 def _activity(workspace_id: int) -> list[BillingActivity]:
