@@ -276,11 +276,16 @@ async def change_plan(
         try:
             await _check_review(review, gateway, view, seats, numbers, plan, interval)
         except BillingError:
+            if direction == "downgrade":
+                # Another tab confirmed this very downgrade a moment ago: it is scheduled already
+                # (the review no longer matches because of it), so there is nothing to do.
+                scheduled = await _scheduled_already(workspace_id, plan, interval, label)
+                if scheduled is None:
+                    raise
+                return scheduled
             # Another tab confirmed this very change a moment ago (Stripe is there, the mirror
             # may not be yet): go on, so Stripe replays or ignores it and it is recorded once.
-            if direction == "downgrade" or not await _on_stripe_already(
-                gateway, view, plan, interval
-            ):
+            if not await _on_stripe_already(gateway, view, plan, interval):
                 raise
     if direction == "downgrade":
         problems = pricing.check_downgrade(plan, seats, numbers)
@@ -345,6 +350,17 @@ async def _on_stripe_already(
 ) -> bool:
     subscription = await gateway.retrieve_subscription(view.subscription_id or "")
     return mirror.plan_of(subscription) == (plan, interval)
+
+
+async def _scheduled_already(
+    workspace_id: int, plan: str, interval: str, label: str
+) -> PlanChangeResult | None:
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    if (account.pending_plan, account.pending_interval) != (plan, interval):
+        return None
+    when = account.pending_change_at
+    summary = f"The change to {label} is scheduled already: nothing more was changed."
+    return PlanChangeResult("downgrade", plan, interval, 0, when, summary)
 
 
 async def _check_review(

@@ -169,6 +169,38 @@ async def test_two_tabs_confirming_the_same_downgrade_schedule_and_record_it_onc
     assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == writes  # until period end
 
 
+async def test_a_downgrade_reviewed_in_two_tabs_and_confirmed_one_after_the_other_is_scheduled_once(
+    env: Env,
+):
+    """The second tab's review no longer matches once the first tab's downgrade is scheduled: its
+    confirm says so calmly (it is scheduled) instead of refusing a review of a done change."""
+    workspace_id, owner, _sub = await subscribe(env, plan="business", members=2)
+    first_tab, second_tab = [
+        (
+            await plan_change.preview_plan_change(
+                workspace_id=workspace_id, plan="startup", interval="month"
+            )
+        ).review
+        for _ in range(2)
+    ]
+
+    def confirm(reviewed):
+        return plan_change.change_plan(
+            workspace_id=workspace_id,
+            actor_user_id=owner,
+            plan="startup",
+            interval="month",
+            review=reviewed,
+        )
+
+    first = await confirm(first_tab)
+    second = await confirm(second_tab)
+
+    assert (first.direction, second.direction) == ("downgrade", "downgrade")
+    assert second.effective_at == first.effective_at
+    assert (await activity_kinds(workspace_id)).count("plan_downgrade_scheduled") == 1
+
+
 async def test_resume_sent_twice_at_once_and_again_resumes_and_records_once(env: Env):
     workspace_id, owner, sub = await subscribe(env, plan="startup")
     await _cancel(workspace_id, owner)
