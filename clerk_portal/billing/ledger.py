@@ -75,6 +75,17 @@ def activity_for_action(session: Session, action_key: str) -> BillingActivity | 
     ).first()
 
 
+def latest_activity_id(session: Session, *, workspace_id: int, kinds: tuple[str, ...]) -> int:
+    """The id of the workspace's newest activity of one of `kinds` (0 if none): a marker that
+    moves once per recorded action, for keys that must differ from one cycle to the next."""
+    newest = session.exec(
+        select(sa.func.max(BillingActivity.id)).where(
+            BillingActivity.workspace_id == workspace_id, col(BillingActivity.kind).in_(kinds)
+        )
+    ).one()
+    return int(newest or 0)
+
+
 def activity_page(
     session: Session, *, workspace_id: int, limit: int = 20, cursor: str | None = None
 ) -> Page[BillingActivity]:

@@ -8,6 +8,7 @@ tooling; the owner-facing page never does), so no setting exists for it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +57,18 @@ def _check_reason(reason: str, comment: str | None) -> str | None:
     return text or None
 
 
+def _account_and_cycle(session: Session, workspace_id: int) -> tuple[BillingAccount, int]:
+    """The account and the newest cancel or resume recorded, read together: the idempotency key
+    of a cancel or resume is the same for every tab that saw the same state (a webhook moving
+    the mirror between their reads must not split them), and new after each recorded change."""
+    account = repository.get_billing_account(session, workspace_id=workspace_id)
+    cycle = ledger.latest_activity_id(session, workspace_id=workspace_id, kinds=_CYCLE)
+    return account, cycle
+
+
+_CYCLE = ("cancel_scheduled", "resumed")
+
+
 async def _live_subscription(workspace_id: int):
     view = await load_account(workspace_id)
     if not view.subscription_id or view.status in ENDED:
@@ -76,13 +89,14 @@ async def cancel_at_period_end(
     gateway = gateway_or_default(gateway)
     comment = _check_reason(reason, comment)
     view = await _live_subscription(workspace_id)
-    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    account, cycle = await in_db(lambda s: _account_and_cycle(s, workspace_id))
     same = (account.cancel_reason, account.cancel_comment) == (reason, comment)
     if account.cancel_at_period_end and same:
         ends = _ends(account.current_period_end)
         return CancelResult(f"Your cancellation is already scheduled: it {ends}.", True)
     details = {"feedback": reason, "comment": comment or ""}
-    key = f"{view.namespace}:cancel:{view.subscription_id}:v{view.mirror_version}"
+    wording = hashlib.sha256(f"{reason}\n{comment or ''}".encode()).hexdigest()[:16]
+    key = f"{view.namespace}:cancel:{view.subscription_id}:after{cycle}:{wording}"
     snapshot = await gateway.update_subscription(
         view.subscription_id or "",
         {"cancel_at_period_end": True, "cancellation_details": details},
@@ -117,10 +131,10 @@ async def resume(
     again (a double click, another tab) writes nothing; sent at once, Stripe replays the first."""
     gateway = gateway_or_default(gateway)
     view = await _live_subscription(workspace_id)
-    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    account, cycle = await in_db(lambda s: _account_and_cycle(s, workspace_id))
     if not account.cancel_at_period_end:
         return await gateway.retrieve_subscription(view.subscription_id or "")
-    key = f"{view.namespace}:resume:{view.subscription_id}:v{view.mirror_version}"
+    key = f"{view.namespace}:resume:{view.subscription_id}:after{cycle}"
     snapshot = await gateway.update_subscription(
         view.subscription_id or "", {"cancel_at_period_end": False}, idempotency_key=key
     )

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from clerk_portal.billing import mirror
+from clerk_portal.billing.errors import BillingError
+from clerk_portal.billing.gateway import current_gateway
 from clerk_portal.billing.services import cancel, details, plan_change
 from clerk_portal.core.db import in_db
 from clerk_portal.workspace import repository
@@ -56,6 +61,56 @@ async def test_cancel_sent_twice_at_once_is_scheduled_and_recorded_once(env: Env
     assert first.message == second.message
 
 
+class _WebhookBetween:
+    """The default gateway, except that the first subscription update first lets a webhook bump
+    the mirror and a second cancel (another tab) run to its end: the order CI once hit by chance."""
+
+    def __init__(self, inner, second) -> None:
+        self._inner, self._second, self._fired = inner, second, False
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    async def update_subscription(self, *args, **kwargs):
+        if not self._fired:
+            self._fired = True
+            await self._second()
+        return await self._inner.update_subscription(*args, **kwargs)
+
+
+async def _bump_mirror(workspace_id: int) -> None:
+    def bump(session) -> None:
+        mirror.bump(mirror.lock_account(session, workspace_id))
+        session.commit()
+
+    await in_db(bump)
+
+
+async def test_cancel_sent_from_two_tabs_with_a_webhook_between_their_reads_is_recorded_once(
+    env: Env,
+):
+    workspace_id, owner, sub = await subscribe(env, plan="startup")
+    before = len(_executed_posts(env, f"/v1/subscriptions/{sub}"))
+    results = []
+
+    async def webhook_then_second_tab() -> None:
+        await _bump_mirror(workspace_id)
+        results.append(await _cancel(workspace_id, owner))
+
+    gateway = _WebhookBetween(current_gateway(), webhook_then_second_tab)
+    first = await cancel.cancel_at_period_end(
+        workspace_id=workspace_id,
+        actor_user_id=owner,
+        reason="too_expensive",
+        comment="pricey",
+        gateway=gateway,
+    )
+
+    assert (await activity_kinds(workspace_id)).count("cancel_scheduled") == 1
+    assert len(_executed_posts(env, f"/v1/subscriptions/{sub}")) == before + 1
+    assert first.message == results[0].message
+
+
 async def test_cancel_sent_again_says_it_is_already_scheduled_and_writes_nothing(env: Env):
     workspace_id, owner, sub = await subscribe(env, plan="startup")
     await _cancel(workspace_id, owner)
@@ -99,17 +154,59 @@ async def test_unchanged_billing_details_saved_again_write_nothing(env: Env):
     assert len(_executed_posts(env, f"/v1/customers/{customer}")) == writes
 
 
+class _BothAtStripe:
+    """The default gateway, except that each subscription update waits until `parties` of them
+    have arrived: every request has read the account before any writes it ("at once", always)."""
+
+    def __init__(self, inner, parties: int = 2) -> None:
+        self._inner, self._parties, self._arrived = inner, parties, 0
+        self._all_here = asyncio.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    async def update_subscription(self, *args, **kwargs):
+        self._arrived += 1
+        if self._arrived >= self._parties:
+            self._all_here.set()
+        await asyncio.wait_for(self._all_here.wait(), timeout=30)
+        return await self._inner.update_subscription(*args, **kwargs)
+
+
+def _change_to_business_yearly(workspace_id: int, owner: int, gateway=None):
+    return plan_change.change_plan(
+        workspace_id=workspace_id,
+        actor_user_id=owner,
+        plan="business",
+        interval="year",
+        gateway=gateway,
+    )
+
+
 async def test_a_plan_change_sent_twice_at_once_is_charged_and_recorded_once(env: Env):
     workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
+    gateway = _BothAtStripe(current_gateway())
 
-    def change():
-        return plan_change.change_plan(
-            workspace_id=workspace_id, actor_user_id=owner, plan="business", interval="year"
-        )
-
-    first, second = await asyncio.gather(change(), change())
+    first, second = await asyncio.gather(
+        _change_to_business_yearly(workspace_id, owner, gateway),
+        _change_to_business_yearly(workspace_id, owner, gateway),
+    )
 
     assert first.amount_charged_cents == second.amount_charged_cents > 0
+    assert len(_update_invoices(env, sub)) == 1
+    assert (await activity_kinds(workspace_id)).count("plan_upgrade") == 1
+
+
+async def test_a_plan_change_sent_again_after_it_landed_is_refused_and_charges_nothing(env: Env):
+    """Without a review (an API caller), a second request cannot be told from a new one: once
+    the first has landed, it asks for the plan the workspace is on, and is told so."""
+    workspace_id, owner, sub = await subscribe(env, plan="business", members=2)
+    first = await _change_to_business_yearly(workspace_id, owner)
+
+    with pytest.raises(BillingError, match="You are already on Business"):
+        await _change_to_business_yearly(workspace_id, owner)
+
+    assert first.amount_charged_cents > 0
     assert len(_update_invoices(env, sub)) == 1
     assert (await activity_kinds(workspace_id)).count("plan_upgrade") == 1
 
