@@ -14,6 +14,11 @@ pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 HERE = Path(__file__).parent
 PORTAL_START_SECONDS = 900  # start_portal waits up to 600 s for /healthz, then 60 s for /
+# These tests check what people see, not how fast (tests/benchmarks/ measures that): under
+# `make test` the browser tests share two cores with the integration workers, and a page load with
+# its websocket and on_load chain has taken over Playwright's default 5 s there (CI: the h1 of
+# /team and /invoices for a member). Each expectation waits up to 15 s for what must appear.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
