@@ -7,6 +7,7 @@ a missing webhook secret, no identity provider, or a wildcard websocket origin.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+
+    # Backend worker processes. Unset: one without Redis (the state lives in the process), one
+    # per core with Redis (Reflex's own default is 2 x cores + 1: 5 on a 2-core machine).
+    workers: int | None = Field(default=None, ge=1, le=64)
 
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
@@ -107,6 +112,12 @@ class Settings(BaseSettings):
         return list(dict.fromkeys(origins))
 
     @property
+    def backend_workers(self) -> int:
+        if self.workers:
+            return self.workers
+        return max(os.cpu_count() or 1, 1) if self.redis_url else 1
+
+    @property
     def sqlalchemy_url(self) -> str:
         """The URL with the driver we ship (psycopg 3) made explicit."""
         if self.database_url.startswith("postgresql://"):
@@ -141,6 +152,11 @@ class Settings(BaseSettings):
 
     def check(self) -> Settings:
         """Refuse production settings that are missing or only fit a demo."""
+        if self.backend_workers > 1 and not self.redis_url:
+            raise SettingsError(
+                "WORKERS above 1 needs REDIS_URL: each tab's state and the live updates are "
+                "shared between the workers through Redis"
+            )
         if self.is_demo:
             return self
         problems = {

@@ -65,7 +65,7 @@ def reflex_argv(*, dev: bool, port: int, host: str = "127.0.0.1") -> list[str]:
     return [*reflex, "--env", "prod", "--single-port", "--frontend-port", str(port)]
 
 
-def child_environment(*, dev: bool) -> dict[str, str]:
+def child_environment(*, dev: bool, workers: int = 1) -> dict[str, str]:
     env = dict(os.environ)
     if LOCAL_NODE_BIN.is_dir():
         env["PATH"] = f"{LOCAL_NODE_BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -73,6 +73,10 @@ def child_environment(*, dev: bool) -> dict[str, str]:
     env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
     if dev:
         env["DEV_BACKEND_PORT"] = str(DEV_BACKEND_PORT)
+    else:
+        # Reflex's production server (Granian) reads its worker count here; left to itself it
+        # starts 2 x cores + 1 whenever Redis answers.
+        env["GRANIAN_WORKERS"] = str(workers)
     return env
 
 
@@ -189,7 +193,7 @@ def run_portal(*, dev: bool = False) -> int:
         migrations.upgrade()
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         print(f"clerk_portal: database ready ({shown})")
-        env = child_environment(dev=dev)
+        env = child_environment(dev=dev, workers=settings.backend_workers)
         if settings.is_demo:
             prepare_demo(settings, children, env)
         children.append(

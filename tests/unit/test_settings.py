@@ -22,7 +22,7 @@ PRODUCTION = {
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch, tmp_path):
-    for name in ("PORTAL_MODE", "DATABASE_URL", "PORT", "REDIS_URL", "ALLOWED_ORIGINS"):
+    for name in ("PORTAL_MODE", "DATABASE_URL", "PORT", "REDIS_URL", "ALLOWED_ORIGINS", "WORKERS"):
         monkeypatch.delenv(name, raising=False)
     for name in [*PRODUCTION, "stripe_api_base", "stripe_js_url"]:
         monkeypatch.delenv(name.upper(), raising=False)
@@ -112,3 +112,25 @@ def test_explicit_origins_are_used_as_given(monkeypatch):
     monkeypatch.setenv("ALLOWED_ORIGINS", "https://a.example, https://b.example/")
 
     assert load_settings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_one_backend_worker_without_redis_and_one_per_core_with_it(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+
+    assert load_settings().backend_workers == 1
+    assert load_settings(redis_url="redis://127.0.0.1:6379/0").backend_workers == 2
+    assert load_settings(redis_url="redis://127.0.0.1:6379/0", workers=3).backend_workers == 3
+
+
+def test_several_workers_without_redis_are_refused_with_the_reason(monkeypatch):
+    monkeypatch.setenv("WORKERS", "2")
+
+    with pytest.raises(SettingsError, match="WORKERS above 1 needs REDIS_URL"):
+        load_settings()
+
+
+def test_the_worker_count_reaches_reflex_production_server():
+    from clerk_portal.ops.runner import child_environment
+
+    assert child_environment(dev=False, workers=3)["GRANIAN_WORKERS"] == "3"
+    assert "GRANIAN_WORKERS" not in child_environment(dev=True, workers=3)
