@@ -28,10 +28,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     browser_items = [item for item in items if item.path.is_relative_to(HERE)]
     for item in browser_items:
         item.add_marker(pytest.mark.xdist_group("e2e"))
-    if browser_items:
-        # The first browser test also waits for the session's portal (its frontend build: a minute
-        # alone, many on a loaded machine, bounded by start_portal's own limit): more room for it.
-        first = browser_items[0]
+    # The first test that uses the session's portal also waits for it to start (its frontend
+    # build: a minute alone, many on a loaded machine, bounded by start_portal's own limit): more
+    # room for that one. Not simply the first browser test: some need no portal (CI once timed
+    # out the second, which built it).
+    first = next((item for item in browser_items if "portal" in item.fixturenames), None)
+    if first is not None:
         marker = first.get_closest_marker("timeout")
         limit = marker.args[0] if marker and marker.args else first.config.getini("timeout")
         first.add_marker(
