@@ -1,17 +1,25 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
+from sqlalchemy.engine import make_url
 
+from clerk_portal.core.db import engine_for
 from tests.support.browser import PageErrors, chromium
 from tests.support.oidc import running_provider
 from tests.support.portal import start_portal
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+WORKERS = 2  # with Redis: the session's portal runs two backend workers
 HERE = Path(__file__).parent
 PORTAL_START_SECONDS = 900  # start_portal waits up to 600 s for /healthz, then 60 s for /
 # These tests check what people see, not how fast (tests/benchmarks/ measures that): under
@@ -48,24 +56,52 @@ def oidc_provider():
         yield provider
 
 
+def portal_environment(oidc_provider) -> dict[str, str]:
+    """What the session's portal runs with (a test restarting it passes the same)."""
+    return {
+        **({"REDIS_URL": REDIS_URL, "WORKERS": str(WORKERS)} if REDIS_URL else {}),
+        "OIDC_ISSUER": oidc_provider.issuer,
+        "OIDC_CLIENT_ID": "clerk-portal-e2e",
+        "OIDC_CLIENT_SECRET": "e2e-secret",
+    }
+
+
+@contextmanager
+def _portal_database(data: Path) -> Iterator[str]:
+    """SQLite by default; in CI (TEST_POSTGRES_URL) a PostgreSQL schema of its own, dropped after:
+    the production profile, PostgreSQL + Redis + two backend workers."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{data / 'portal.db'}"
+        return
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    admin_url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(admin_url, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = admin_url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory, oidc_provider):
     """`python -m clerk_portal run` in demo mode: migrated, sandbox started, demo seeded, and
-    single sign-on through a real OIDC provider."""
+    single sign-on through a real OIDC provider. In CI: on PostgreSQL, with Redis and two
+    backend workers (each tab's state in Redis; a tab's events may reach either worker)."""
     data = tmp_path_factory.mktemp("portal")
-    running = start_portal(
-        database_url=f"sqlite:///{data / 'portal.db'}",
-        log_path=data / "portal.log",
-        extra_env={
-            # CI: Reflex keeps every tab's state in Redis, as several backend workers would.
-            **({"REDIS_URL": REDIS_URL} if REDIS_URL else {}),
-            "OIDC_ISSUER": oidc_provider.issuer,
-            "OIDC_CLIENT_ID": "clerk-portal-e2e",
-            "OIDC_CLIENT_SECRET": "e2e-secret",
-        },
-    )
-    yield running
-    running.stop()
+    with _portal_database(data) as database_url:
+        running = start_portal(
+            database_url=database_url,
+            log_path=data / "portal.log",
+            extra_env=portal_environment(oidc_provider),
+        )
+        yield running
+        running.stop()
+        engine_for(database_url).dispose()
 
 
 @pytest.fixture(scope="session")

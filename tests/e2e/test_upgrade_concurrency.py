@@ -27,6 +27,8 @@ from tests.support.portal import start_portal
 from tests.support.reflex_socket import ReflexSocket
 from tests.support.waiting import eventually
 
+from .conftest import portal_environment
+
 UPGRADE = "reflex___state____state.clerk_portal___pages___billing___upgrade____upgrade_state"
 PAGE = "/billing/upgrade"
 TABS = 5
@@ -191,16 +193,7 @@ def test_kill_9_during_an_upgrade_then_a_retry_makes_one_subscription(portal, oi
         database_url=portal.database_url,
         log_path=portal.log_path.with_name("portal-after-kill.log"),
         port=int(portal.url.rsplit(":", 1)[1]),
-        extra_env={
-            **(
-                {"REDIS_URL": os.environ["TEST_REDIS_URL"]}
-                if "TEST_REDIS_URL" in os.environ
-                else {}
-            ),
-            "OIDC_ISSUER": oidc_provider.issuer,
-            "OIDC_CLIENT_ID": "clerk-portal-e2e",
-            "OIDC_CLIENT_SECRET": "e2e-secret",
-        },
+        extra_env=portal_environment(oidc_provider),
     )
     portal.url, portal.sandbox_url = restarted.url, restarted.sandbox_url
     portal.process, portal.log_path = restarted.process, restarted.log_path
