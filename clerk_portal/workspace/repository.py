@@ -373,6 +373,7 @@ def _lock_workspace(session: Session, workspace_id: int) -> None:
     result = session.execute(
         sa.update(Workspace).where(col(Workspace.id) == workspace_id).values(id=Workspace.id)
     )
+    # sqlmodel's Session.execute() returns Result in its types; an UPDATE's is a CursorResult.
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("That workspace does not exist.")
 
