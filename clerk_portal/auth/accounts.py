@@ -39,6 +39,7 @@ def complete_sign_in(
         email=identity.email,
         name=text_input.claim_name(identity.name),  # capped, no control characters
     )
+    assert user.id is not None  # upsert_user flushes
     held_back, joined = 0, []
     if identity.email_verified:
         joined = _accept_invitations(session, user=user)
@@ -48,7 +49,9 @@ def complete_sign_in(
         return SignIn(user, joined[-1], held_back)
     workspaces = user_workspaces(session, user_id=user.id)
     if workspaces:
-        return SignIn(user, workspaces[0][0].id, held_back)
+        workspace_id = workspaces[0][0].id
+        assert workspace_id is not None  # a row read from the database
+        return SignIn(user, workspace_id, held_back)
     workspace = repository.create_workspace(
         session,
         name=f"{user.name or user.email.partition('@')[0] or 'My'}'s workspace"[:120],
@@ -57,6 +60,7 @@ def complete_sign_in(
         owner_user_id=user.id,
         trial_days=trial_days,
     )
+    assert workspace.id is not None  # create_workspace flushes
     return SignIn(user, workspace.id, held_back)
 
 
@@ -65,10 +69,12 @@ def _accept_invitations(session: Session, *, user: User) -> list[int]:
 
     The first account to accept an invitation keeps it (`repository.accept_invitation`).
     """
+    assert user.id is not None  # a signed-in user is a saved row
     joined = []
     for invitation in repository.open_invitations(session, email=user.email, user_id=user.id):
         if _has_another_seat(session, invitation=invitation, user_id=user.id):
             continue  # already in that workspace under another address: keep that seat
+        assert invitation.id is not None  # a row read from the database
         try:
             repository.accept_invitation(session, membership_id=invitation.id, user_id=user.id)
         except NotFound:

@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from joserfc import jwt
@@ -92,30 +93,39 @@ class OIDCClient:
     async def metadata(self) -> ProviderMetadata:
         if self._metadata is None:
             document = await self._get_json(f"{self.issuer}/.well-known/openid-configuration")
-            if document.get("issuer", "").rstrip("/") != self.issuer:
+            if not isinstance(document, dict):
+                raise OIDCError("provider_misconfigured", "discovery is not a JSON object")
+            issuer = document.get("issuer", "")
+            if not isinstance(issuer, str) or issuer.rstrip("/") != self.issuer:
                 raise OIDCError("provider_misconfigured", "discovery names another issuer")
-            try:
-                self._metadata = ProviderMetadata(
-                    issuer=document["issuer"],
-                    authorization_endpoint=document["authorization_endpoint"],
-                    token_endpoint=document["token_endpoint"],
-                    jwks_uri=document["jwks_uri"],
-                    end_session_endpoint=document.get("end_session_endpoint"),
+            end_session = document.get("end_session_endpoint")
+            if end_session is not None and not isinstance(end_session, str):
+                raise OIDCError(
+                    "provider_misconfigured", "discovery's end_session_endpoint is not text"
                 )
-            except KeyError as missing:
-                raise OIDCError("provider_misconfigured", f"discovery lacks {missing}") from None
+            self._metadata = ProviderMetadata(
+                issuer=issuer,
+                authorization_endpoint=_endpoint(document, "authorization_endpoint"),
+                token_endpoint=_endpoint(document, "token_endpoint"),
+                jwks_uri=_endpoint(document, "jwks_uri"),
+                end_session_endpoint=end_session,
+            )
         return self._metadata
 
     async def _key_set(self, *, refresh: bool = False) -> KeySet:
         if self._keys is None or refresh:
             metadata = await self.metadata()
+            jwks = await self._get_json(metadata.jwks_uri)
+            if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+                raise OIDCError("provider_misconfigured", "bad JWKS: no list of keys")
             try:
-                self._keys = KeySet.import_key_set(await self._get_json(metadata.jwks_uri))
+                self._keys = KeySet.import_key_set({"keys": jwks["keys"]})
             except (JoseError, ValueError, TypeError) as error:
                 raise OIDCError("provider_misconfigured", f"bad JWKS: {error}") from None
         return self._keys
 
-    async def _get_json(self, url: str) -> dict:
+    async def _get_json(self, url: str) -> object:
+        """The document at `url`, any JSON value: the caller checks its shape."""
         try:
             async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as http:
                 response = await http.get(url)
@@ -180,7 +190,7 @@ class OIDCClient:
             email_verified=bool(email) and email_is_verified(claims),
         )
 
-    async def verify_id_token(self, id_token: str, *, nonce: str) -> dict:
+    async def verify_id_token(self, id_token: str, *, nonce: str) -> dict[str, Any]:
         """Signature (provider's JWKS), issuer, audience, expiry, issued-at and nonce."""
         token = await self._decode(id_token)
         claims = token.claims
@@ -221,6 +231,16 @@ class OIDCClient:
         raise AssertionError("unreachable")
 
 
+def _endpoint(document: dict[str, object], name: str) -> str:
+    """A required URL of the discovery document (a provider's broken deployment is no 500)."""
+    value = document.get(name)
+    if value is None:
+        raise OIDCError("provider_misconfigured", f"discovery lacks {name!r}")
+    if not isinstance(value, str):
+        raise OIDCError("provider_misconfigured", f"discovery's {name} is not text")
+    return value
+
+
 def usable_email(claim: object) -> str:
     """The email claim when it is an address the portal can store and show, else "": it is text
     somebody typed at the provider (2 KB long, with a NUL or a text-direction override...)."""
@@ -230,7 +250,7 @@ def usable_email(claim: object) -> str:
         return ""
 
 
-def email_is_verified(claims: dict) -> bool:
+def email_is_verified(claims: dict[str, Any]) -> bool:
     """The `email_verified` claim, read strictly: missing or anything but true means no.
 
     Some providers send the string "true" instead of the JSON boolean; nothing else counts.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from typing import Literal, TypedDict
 from urllib.parse import urlencode
 
 from sqlmodel import select
@@ -18,7 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from clerk_portal.auth import accounts, login_limits, sessions
-from clerk_portal.auth.oidc import OIDCClient, OIDCError
+from clerk_portal.auth.oidc import Identity, LoginRequest, OIDCClient, OIDCError
 from clerk_portal.core import routes
 from clerk_portal.core.db import session_scope
 from clerk_portal.core.settings import Settings, get_settings
@@ -59,7 +60,7 @@ def oidc_client(settings: Settings) -> OIDCClient | None:
     )
 
 
-_clients: dict[tuple, OIDCClient] = {}
+_clients: dict[tuple[str, str, str | None, str], OIDCClient] = {}
 
 
 def _client_for(issuer: str, client_id: str, secret: str | None, redirect_uri: str) -> OIDCClient:
@@ -71,7 +72,13 @@ def _client_for(issuer: str, client_id: str, secret: str | None, redirect_uri: s
     return _clients[key]
 
 
-def _cookie_options(settings: Settings) -> dict:
+class _CookieOptions(TypedDict):
+    httponly: bool
+    samesite: Literal["lax", "strict", "none"]
+    secure: bool
+
+
+def _cookie_options(settings: Settings) -> _CookieOptions:
     return {
         "httponly": True,
         "samesite": "lax",
@@ -171,12 +178,12 @@ administrator) to verify your email address, then sign in again.</p>
     return HTMLResponse(body)
 
 
-def _save_attempt(attempt, return_to: str) -> str:
+def _save_attempt(attempt: LoginRequest, return_to: str) -> str:
     with session_scope() as session:
         return sessions.save_login_attempt(session, request=attempt, return_to=return_to)
 
 
-def _take_attempt(handle: str | None):
+def _take_attempt(handle: str | None) -> tuple[LoginRequest, str] | None:
     with session_scope() as session:
         return sessions.take_login_attempt(session, handle=handle)
 
@@ -186,10 +193,11 @@ def _revoke(token: str | None) -> None:
         sessions.revoke_session(session, token=token)
 
 
-def _start_session(identity, settings: Settings, previous: str | None) -> tuple[str, int]:
+def _start_session(identity: Identity, settings: Settings, previous: str | None) -> tuple[str, int]:
     """The new session's token, and how many invitations were held back (email unverified)."""
     with session_scope() as session:
         signed_in = accounts.complete_sign_in(session, identity=identity)
+        assert signed_in.user.id is not None  # complete_sign_in flushes the user
         token = sessions.rotate_session(
             session,
             previous_token=previous,
@@ -250,7 +258,9 @@ def _demo_session(person: str, settings: Settings, previous: str | None) -> str 
         user = session.exec(
             select(User).where(User.issuer == accounts.DEMO_ISSUER, User.subject == person)
         ).first()
-        workspaces = accounts.user_workspaces(session, user_id=user.id) if user else []
+        if user is None or user.id is None:
+            return None
+        workspaces = accounts.user_workspaces(session, user_id=user.id)
         if not workspaces:
             return None
         return sessions.rotate_session(

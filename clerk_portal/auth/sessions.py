@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, delete, select, update
 
 from clerk_portal.auth.oidc import LoginRequest
+from clerk_portal.core.settings import Settings
 from clerk_portal.models import AuthSession, LoginAttempt, utcnow
 
 SESSION_COOKIE = "clerk_session"
@@ -39,7 +40,7 @@ class SessionPolicy:
     absolute: timedelta
 
     @classmethod
-    def from_settings(cls, settings) -> SessionPolicy:
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
         return cls(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours),

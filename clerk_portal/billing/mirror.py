@@ -45,6 +45,7 @@ def lock_account(session: Session, workspace_id: int) -> BillingAccount:
         .where(col(BillingAccount.workspace_id) == workspace_id)
         .values(mirror_version=BillingAccount.mirror_version)
     )
+    # sqlmodel's Session.execute() returns Result in its types; an UPDATE's is a CursorResult.
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("That workspace has no billing account.")
     return session.exec(

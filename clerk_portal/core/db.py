@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import Session, create_engine
 
 from clerk_portal.core.settings import get_settings
@@ -48,7 +50,7 @@ def engine_for(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -57,11 +59,13 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
-def _note_idle_since(_dbapi_connection, record) -> None:
+def _note_idle_since(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _check_if_idle_long(dbapi_connection, record, _proxy) -> None:
+def _check_if_idle_long(
+    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
     """SQLAlchemy's `pool_pre_ping`, for connections that sat idle only: raising
     DisconnectionError makes the pool drop this connection and hand out another."""
     global liveness_checks

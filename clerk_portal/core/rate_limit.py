@@ -107,7 +107,8 @@ class RedisLimiter:
             # A connection per check: these are rare events, and a client bound to one event loop
             # would break on another (tests, workers).
             async with aioredis.from_url(self._url, socket_timeout=2) as client:
-                full = int(await client.eval(_SCRIPT, len(keys), *keys, *args))
+                # redis-py types eval() as sync-or-async for both of its clients: this one awaits.
+                full = int(await client.eval(_SCRIPT, len(keys), *keys, *args))  # type: ignore[misc]
         except (RedisError, OSError) as error:
             log.warning("rate limit: Redis did not answer (%s); counting in this process", error)
             return self._fallback.take(checks)

@@ -211,6 +211,7 @@ def _required_https(value: str | None) -> str | None:
 def load_settings(**overrides: object) -> Settings:
     """Read and check the settings; a bad value raises SettingsError naming the variable."""
     try:
+        # Overrides are field names and values of any type: pydantic checks them right here.
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         first = error.errors()[0]

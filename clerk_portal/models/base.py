@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import overload
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
@@ -42,6 +43,10 @@ def one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
     return sa.CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
+@overload
+def check_choice(field: str, value: str, values: tuple[str, ...]) -> str: ...
+@overload
+def check_choice(field: str, value: str | None, values: tuple[str, ...]) -> str | None: ...
 def check_choice(field: str, value: str | None, values: tuple[str, ...]) -> str | None:
     if value is not None and value not in values:
         raise InvalidValue(f"{field} must be one of {', '.join(values)}, not {value!r}")

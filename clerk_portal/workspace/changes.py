@@ -98,7 +98,9 @@ def check_removal(actor: Actor, *, membership_id: int) -> str:
 
     def attempt(session: Session) -> str:
         member = _member(session, actor, membership_id)
-        repository.remove_member(session, workspace_id=actor.workspace_id, membership_id=member.id)
+        repository.remove_member(
+            session, workspace_id=actor.workspace_id, membership_id=membership_id
+        )
         return member.email
 
     return _dry_run(actor, attempt)
@@ -142,7 +144,9 @@ def remove_member(actor: Actor, *, membership_id: int, amount_cents: int | None 
     def change(session: Session) -> Change:
         member = _member(session, actor, membership_id)
         was_seat = member.status in repository.SEAT_STATUSES
-        repository.remove_member(session, workspace_id=actor.workspace_id, membership_id=member.id)
+        repository.remove_member(
+            session, workspace_id=actor.workspace_id, membership_id=membership_id
+        )
         if member.user_id is not None:  # their open tabs lose access at once
             revoke_member_sessions(session, user_id=member.user_id, workspace_id=actor.workspace_id)
         return Change(f"Removed {member.email}", seats_delta=-1 if was_seat else 0)
@@ -158,7 +162,7 @@ def change_role(actor: Actor, *, membership_id: int, role: str) -> Change:
         _may_touch_owner_role(actor, member.role)
         before = member.role
         repository.change_role(
-            session, workspace_id=actor.workspace_id, membership_id=member.id, role=role
+            session, workspace_id=actor.workspace_id, membership_id=membership_id, role=role
         )
         return Change(f"Changed {member.email} from {before} to {role}")
 
@@ -178,7 +182,7 @@ def add_number(actor: Actor, *, e164: str, amount_cents: int | None = None) -> C
 def release_number(actor: Actor, *, number_id: int, amount_cents: int | None = None) -> Change:
     def change(session: Session) -> Change:
         phone = _number(session, actor, number_id)
-        repository.release_number(session, workspace_id=actor.workspace_id, number_id=phone.id)
+        repository.release_number(session, workspace_id=actor.workspace_id, number_id=number_id)
         return Change(f"Released phone number {format_e164(phone.e164)}", numbers_delta=-1)
 
     return _commit(actor, "number_released", change, amount_cents)

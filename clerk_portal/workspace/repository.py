@@ -67,6 +67,7 @@ def create_workspace(
     workspace = Workspace(name=name, created_at=now)
     session.add(workspace)
     session.flush()
+    assert workspace.id is not None  # the flush assigned it
     session.add(
         BillingAccount(
             workspace_id=workspace.id,
@@ -144,8 +145,8 @@ def add_member(
         select(Membership).where(
             Membership.workspace_id == workspace_id,
             sa.or_(
-                Membership.email == email,
-                sa.and_(col(Membership.user_id).is_not(None), Membership.user_id == user_id),
+                col(Membership.email) == email,
+                sa.and_(col(Membership.user_id).is_not(None), col(Membership.user_id) == user_id),
             ),
         )
     ).all()
@@ -181,7 +182,7 @@ def open_invitations(session: Session, *, email: str, user_id: int) -> list[Memb
             .where(
                 Membership.email == email,
                 Membership.status == "invited",
-                sa.or_(col(Membership.user_id).is_(None), Membership.user_id == user_id),
+                sa.or_(col(Membership.user_id).is_(None), col(Membership.user_id) == user_id),
             )
             .order_by(col(Membership.id))
         )
@@ -372,6 +373,7 @@ def _lock_workspace(session: Session, workspace_id: int) -> None:
     result = session.execute(
         sa.update(Workspace).where(col(Workspace.id) == workspace_id).values(id=Workspace.id)
     )
+    # sqlmodel's Session.execute() returns Result in its types; an UPDATE's is a CursorResult.
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("That workspace does not exist.")
 

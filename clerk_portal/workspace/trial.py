@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
@@ -56,7 +56,7 @@ def trial_state(account: BillingAccount, now: datetime | None = None) -> TrialSt
 
 
 async def get_trial_state(*, workspace_id: int, now: datetime | None = None) -> TrialState:
-    def load(session) -> TrialState:
+    def load(session: Session) -> TrialState:
         account = session.exec(
             select(BillingAccount).where(BillingAccount.workspace_id == workspace_id)
         ).first()

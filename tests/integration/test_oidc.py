@@ -6,10 +6,15 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from clerk_portal.auth.oidc import LoginRequest, OIDCClient, OIDCError
 from tests.support.oidc import running_provider
 from tests.support.ports import free_port
+from tests.support.servers import ThreadedServer
 
 REDIRECT = "http://localhost:3000/auth/callback"
 
@@ -136,6 +141,88 @@ async def test_provider_down_is_reported_as_unavailable():
     with pytest.raises(OIDCError) as raised:
         await client.begin()
     assert raised.value.reason == "provider_unavailable"
+
+
+class DocumentServer:
+    """A provider that publishes whatever JSON a test puts at a path (a broken deployment)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, object] = {}
+
+        async def serve(request: Request) -> Response:
+            if request.url.path not in self.documents:
+                return Response(status_code=404)
+            return JSONResponse(self.documents[request.url.path])
+
+        self._served = ThreadedServer(Starlette(routes=[Route("/{path:path}", serve)]))
+        self.issuer = self._served.base_url
+
+    def discovery(self, **overrides: object) -> dict[str, object]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+        } | overrides
+
+    def stop(self) -> None:
+        self._served.stop()
+
+
+@pytest.fixture(scope="module")
+def broken_provider():
+    server = DocumentServer()
+    yield server
+    server.stop()
+
+
+DISCOVERY = "/.well-known/openid-configuration"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param([], id="a list"),
+        pytest.param("openid", id="a string"),
+        pytest.param(None, id="null"),
+        pytest.param({"issuer": 5}, id="issuer not a string"),
+        pytest.param({"authorization_endpoint": None}, id="no authorization endpoint"),
+        pytest.param({"token_endpoint": ["x"]}, id="token endpoint a list"),
+        pytest.param({"jwks_uri": {}}, id="jwks_uri an object"),
+        pytest.param({"end_session_endpoint": 7}, id="end_session_endpoint a number"),
+    ],
+)
+async def test_malformed_discovery_document_is_a_provider_misconfiguration(
+    broken_provider, document
+):
+    if isinstance(document, dict):  # a field changed in an otherwise good document
+        document = broken_provider.discovery(**document)
+    broken_provider.documents = {DISCOVERY: document}
+    client = client_for(broken_provider)
+
+    with pytest.raises(OIDCError) as raised:
+        await client.begin()
+    assert raised.value.reason == "provider_misconfigured"
+
+
+@pytest.mark.parametrize(
+    "jwks",
+    [
+        pytest.param([], id="a list"),
+        pytest.param({}, id="no keys"),
+        pytest.param({"keys": None}, id="keys null"),
+        pytest.param({"keys": "abc"}, id="keys a string"),
+        pytest.param({"keys": [{"kty": "RSA"}]}, id="a key without its numbers"),
+        pytest.param(42, id="a number"),
+    ],
+)
+async def test_malformed_jwks_is_a_provider_misconfiguration(broken_provider, jwks):
+    broken_provider.documents = {DISCOVERY: broken_provider.discovery(), "/jwks": jwks}
+    client = client_for(broken_provider)
+
+    with pytest.raises(OIDCError) as raised:
+        await client.verify_id_token("eyJhbGciOiJSUzI1NiJ9.e30.c2ln", nonce="n")
+    assert raised.value.reason == "provider_misconfigured"
 
 
 async def _id_token(client: OIDCClient, callback: dict, attempt: LoginRequest) -> str:

@@ -228,6 +228,7 @@ class FakeGateway:
                 )
             if error is not None:
                 raise error
+            # The replay cache holds every method's answers (Any); a key replays its own method's.
             return result  # type: ignore[no-any-return]
         saved = self._copy_state()
         try:

@@ -60,6 +60,7 @@ def activity_entries(
             created_at=row.created_at,
         )
         for row in page.items
+        if row.id is not None  # rows read from the database all have one
     ]
     return ledger.Page(entries, page.next_cursor)
 

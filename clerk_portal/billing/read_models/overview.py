@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import mirror, pricing
-from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.catalog import get_catalog, is_interval
 from clerk_portal.core.db import in_db
 from clerk_portal.models import Invoice, utcnow
 from clerk_portal.models.status import ENDED
@@ -138,10 +138,10 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         next_cents = account.upcoming_invoice_cents
         if next_cents is None:
             next_cents = recurring
-            if account.pending_plan and account.pending_interval:
+            if account.pending_plan and is_interval(account.pending_interval):
                 pending = pricing.quote(
                     account.pending_plan,
-                    account.pending_interval,  # type: ignore[arg-type]
+                    account.pending_interval,
                     seats,
                     numbers,
                 )

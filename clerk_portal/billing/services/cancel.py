@@ -18,6 +18,7 @@ from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
 from clerk_portal.billing.services.common import (
+    AccountView,
     actor_name,
     load_account,
     write_subscription,
@@ -69,7 +70,7 @@ def _account_and_cycle(session: Session, workspace_id: int) -> tuple[BillingAcco
 _CYCLE = ("cancel_scheduled", "resumed")
 
 
-async def _live_subscription(workspace_id: int):
+async def _live_subscription(workspace_id: int) -> AccountView:
     view = await load_account(workspace_id)
     if not view.subscription_id or view.status in ENDED:
         raise BillingError("There is no active subscription to cancel.")

@@ -4,17 +4,18 @@ idempotency-key namespaces and the compare-and-swap write of Stripe state into t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlmodel import Session, select
 
 from clerk_portal.billing import mirror, pricing
-from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.catalog import Interval, get_catalog, is_interval
 from clerk_portal.billing.errors import GatewayError, StripeUnavailable
 from clerk_portal.billing.gateway import BillingGateway
 from clerk_portal.core.db import in_db
@@ -40,7 +41,7 @@ class AccountView:
     test_clock_id: str | None
     status: str
     plan: str | None
-    interval: str | None
+    interval: Interval | None
     mirror_version: int
     payment_method_id: str | None
     billing_email: str | None
@@ -62,7 +63,7 @@ def account_view(session: Session, workspace_id: int) -> AccountView:
         test_clock_id=account.stripe_test_clock_id,
         status=account.status,
         plan=account.plan,
-        interval=account.interval,
+        interval=account.interval if is_interval(account.interval) else None,
         mirror_version=account.mirror_version,
         payment_method_id=account.stripe_payment_method_id,
         billing_email=account.billing_email,
@@ -97,14 +98,19 @@ async def write_mirror(
     snapshot, expected = first, seen_version
     for attempt in range(_CAS_ATTEMPTS):
         final = refetch is None or attempt == _CAS_ATTEMPTS - 1
-        done, result = await in_db(
-            lambda session, s=snapshot, v=expected, f=final: _cas(
-                session, workspace_id, s, v, f, apply
+        outcome = await in_db(
+            functools.partial(
+                _cas,
+                workspace_id=workspace_id,
+                snapshot=snapshot,
+                expected=expected,
+                final=final,
+                apply=apply,
             )
         )
-        if done:
-            return result
-        expected = result
+        if outcome[0]:
+            return outcome[1]
+        expected = outcome[1]
         assert refetch is not None
         snapshot = await refetch()
     raise AssertionError("unreachable")
@@ -186,7 +192,9 @@ async def _refresh_upcoming(workspace_id: int, gateway: BillingGateway) -> None:
                 cents, at = preview.amount_due, mirror.from_unix(preview.period_end)
                 at = source.pending_at or at  # an interval switch previews a period from now
         if await in_db(
-            lambda s, c=cents, a=at, v=version: _write_upcoming(s, workspace_id, v, c, a)
+            functools.partial(
+                _write_upcoming, workspace_id=workspace_id, seen=version, cents=cents, at=at
+            )
         ):
             return
 
@@ -198,7 +206,7 @@ class _Upcoming:
 
     version: int
     subscription_id: str | None
-    pending: tuple[str, str] | None
+    pending: tuple[str, Interval] | None
     pending_at: datetime | None
     seats: int
     numbers: int
@@ -207,11 +215,11 @@ class _Upcoming:
 def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
     account = repository.get_billing_account(session, workspace_id=workspace_id)
     live = account.status in BILLED and not account.cancel_at_period_end
-    pending = (account.pending_plan, account.pending_interval or "month")
+    plan, interval = account.pending_plan, account.pending_interval or "month"
     return _Upcoming(
         account.mirror_version,
         account.stripe_subscription_id if live else None,
-        pending if account.pending_plan else None,
+        (plan, interval) if plan and is_interval(interval) else None,
         account.pending_change_at,
         repository.active_seat_count(session, workspace_id=workspace_id),
         repository.active_number_count(session, workspace_id=workspace_id),
@@ -235,13 +243,18 @@ async def _preview_params(
 
 
 async def swapped_items(
-    gateway: BillingGateway, workspace_id: int, plan: str, interval: str, seats: int, numbers: int
-) -> list[dict]:
+    gateway: BillingGateway,
+    workspace_id: int,
+    plan: str,
+    interval: Interval,
+    seats: int,
+    numbers: int,
+) -> list[dict[str, Any]]:
     """The subscription's items on `plan`/`interval`, quantities for the given counts."""
     chosen = get_catalog().plan(plan)
     items = await in_db(lambda session: mirror.items_by_kind(session, workspace_id))
-    seat = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
-    number = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
+    seat = await gateway.price_for(chosen.lookup_key("seat", interval))
+    number = await gateway.price_for(chosen.lookup_key("number", interval))
     swapped = [
         {"id": items["seat"].stripe_subscription_item_id, "price": seat.id, "quantity": seats}
     ]
@@ -275,8 +288,8 @@ def _cas(
     snapshot: Any,
     expected: int,
     final: bool,
-    apply: Callable[[Session, BillingAccount, Any], Any],
-) -> tuple[bool, Any]:
+    apply: Callable[[Session, BillingAccount, Any], T],
+) -> tuple[Literal[True], T] | tuple[Literal[False], int]:
     account = mirror.lock_account(session, workspace_id)
     if account.mirror_version != expected and not final:
         return False, account.mirror_version

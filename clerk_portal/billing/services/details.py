@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -102,7 +103,7 @@ def _saved(account: BillingAccount) -> BillingDetails:
     )
 
 
-def _customer_params(details: BillingDetails, workspace_name: str) -> dict:
+def _customer_params(details: BillingDetails, workspace_name: str) -> dict[str, Any]:
     fields = [
         {"name": name, "value": value}
         for name, value in (

@@ -21,11 +21,12 @@ import hmac
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror, pricing
-from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.catalog import Interval, get_catalog, is_interval
 from clerk_portal.billing.errors import BillingError, GatewayError
 from clerk_portal.billing.gateway import (
     BillingGateway,
@@ -151,7 +152,7 @@ async def _context(workspace_id: int, plan: str, interval: str) -> tuple[Account
 
 
 async def preview_plan_change(
-    *, workspace_id: int, plan: str, interval: str, gateway: BillingGateway | None = None
+    *, workspace_id: int, plan: str, interval: Interval, gateway: BillingGateway | None = None
 ) -> PlanChangePreview:
     """What switching costs: Stripe's `create_preview` for upgrades, the catalog for downgrades.
     Its `review` is what `change_plan` needs to charge exactly this."""
@@ -166,13 +167,14 @@ async def _preview(
     seats: int,
     numbers: int,
     plan: str,
-    interval: str,
+    interval: Interval,
     *,
     proration_date: int | None,
 ) -> PlanChangePreview:
     workspace_id = view.workspace_id
-    direction = pricing.change_direction(view.plan, view.interval, plan, interval)  # type: ignore[arg-type]
-    recurring = pricing.quote(plan, interval, seats, numbers).total_cents  # type: ignore[arg-type]
+    assert view.plan is not None and view.interval is not None  # _context refused it otherwise
+    direction = pricing.change_direction(view.plan, view.interval, plan, interval)
+    recurring = pricing.quote(plan, interval, seats, numbers).total_cents
     problems = tuple(
         pricing.check_downgrade(plan, seats, numbers)
         if direction == "downgrade"
@@ -255,7 +257,7 @@ async def change_plan(
     workspace_id: int,
     actor_user_id: int | None,
     plan: str,
-    interval: str,
+    interval: Interval,
     review: PlanChangeReview | None = None,
     gateway: BillingGateway | None = None,
 ) -> PlanChangeResult:
@@ -265,7 +267,8 @@ async def change_plan(
     """
     gateway = gateway_or_default(gateway)
     view, seats, numbers = await _context(workspace_id, plan, interval)
-    direction = pricing.change_direction(view.plan, view.interval, plan, interval)  # type: ignore[arg-type]
+    assert view.plan is not None and view.interval is not None  # _context refused it otherwise
+    direction = pricing.change_direction(view.plan, view.interval, plan, interval)
     label = _label(plan, interval)
     if direction == "none":
         if review is not None and (review.plan, review.interval) == (plan, interval):
@@ -302,7 +305,7 @@ async def change_plan(
         raise BillingError(" ".join(problems))
     items = await swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
     key = f"{view.namespace}:plan:{view.subscription_id}:{plan}:{interval}:v{view.mirror_version}"
-    params: dict = {
+    params: dict[str, Any] = {
         "items": items,
         "proration_behavior": "always_invoice",
         "payment_behavior": "error_if_incomplete",
@@ -370,7 +373,7 @@ async def _check_review(
     seats: int,
     numbers: int,
     plan: str,
-    interval: str,
+    interval: Interval,
 ) -> None:
     if (review.plan, review.interval) != (plan, interval):
         raise BillingError(STALE_REVIEW)
@@ -470,6 +473,7 @@ async def apply_due_change(
         )
         now = clock.frozen_time
     plan, interval = pending.pending_plan, pending.pending_interval or "month"
+    assert is_interval(interval)  # the column's CHECK allows month and year only
 
     def counts(session: Session) -> tuple[int, int]:
         return (
@@ -520,12 +524,12 @@ async def apply_due_change(
 async def _switch(
     gateway: BillingGateway,
     view: AccountView,
-    items: list[dict],
+    items: list[dict[str, Any]],
     account: BillingAccount,
     interval: str,
     due: int,
     now: int,
-) -> tuple[str, dict]:
+) -> tuple[str, dict[str, Any]]:
     """How to swap the prices so that nothing is charged for the swap itself.
 
     Before the period end, the renewal must bill the new plan: on the same interval a swap

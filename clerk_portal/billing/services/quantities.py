@@ -341,11 +341,11 @@ async def preview_quantity_change(
             raise BillingError(" ".join(problems))
     billed_numbers = pricing.number_quantity(plan, numbers)
     if not view.subscription_id or target.seat_item is None or view.status not in BILLED:
-        quote = pricing.quote(plan, interval, seats, numbers)  # type: ignore[arg-type]
+        quote = pricing.quote(plan, interval, seats, numbers)
         return QuantityPreview(seats, numbers, 0, quote.total_cents, interval)
     catalog_plan = get_catalog().plan(plan)
-    recurring = seats * catalog_plan.price_cents("seat", interval)  # type: ignore[arg-type]
-    recurring += billed_numbers * catalog_plan.price_cents("number", interval)  # type: ignore[arg-type]
+    recurring = seats * catalog_plan.price_cents("seat", interval)
+    recurring += billed_numbers * catalog_plan.price_cents("number", interval)
     now_billed = (target.seats, pricing.number_quantity(plan, target.numbers))
     if (seats, billed_numbers) == now_billed:  # Stripe's quantities stay: nothing to prorate
         return QuantityPreview(seats, numbers, 0, recurring, interval, included=True)

@@ -17,11 +17,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
 from clerk_portal.billing import ledger, mirror, pricing
-from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.catalog import Interval, get_catalog
 from clerk_portal.billing.errors import (
     BillingError,
     CardDeclined,
@@ -101,17 +102,17 @@ def _counts(session: Session, workspace_id: int) -> tuple[int, int]:
     )
 
 
-async def preview_upgrade(*, workspace_id: int, plan: str, interval: str) -> UpgradePreview:
+async def preview_upgrade(*, workspace_id: int, plan: str, interval: Interval) -> UpgradePreview:
     """Line items for the current team and numbers; makes no Stripe call."""
     _check_choice(plan, interval)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
-    quote = pricing.quote(plan, interval, seats, numbers)  # type: ignore[arg-type]
+    quote = pricing.quote(plan, interval, seats, numbers)
     problems = tuple(pricing.check_plan_limits(plan, seats, numbers))
     return UpgradePreview(quote, pricing.amount_due_today(quote), problems)
 
 
 async def start_upgrade(
-    *, workspace_id: int, plan: str, interval: str, gateway: BillingGateway | None = None
+    *, workspace_id: int, plan: str, interval: Interval, gateway: BillingGateway | None = None
 ) -> UpgradeStart:
     """A SetupIntent for the card form, plus the preview to show next to it."""
     gateway = gateway_or_default(gateway)
@@ -138,7 +139,7 @@ async def complete_upgrade(
     actor_user_id: int | None,
     setup_intent_id: str,
     plan: str,
-    interval: str,
+    interval: Interval,
     keep_trial: bool = False,
     gateway: BillingGateway | None = None,
 ) -> UpgradeResult:
@@ -206,10 +207,12 @@ async def complete_upgrade(
         raise
 
 
-async def _items(gateway: BillingGateway, plan: str, interval: str, seats: int, numbers: int):
+async def _items(
+    gateway: BillingGateway, plan: str, interval: Interval, seats: int, numbers: int
+) -> list[dict[str, Any]]:
     chosen = get_catalog().plan(plan)
-    seat_price = await gateway.price_for(chosen.lookup_key("seat", interval))  # type: ignore[arg-type]
-    number_price = await gateway.price_for(chosen.lookup_key("number", interval))  # type: ignore[arg-type]
+    seat_price = await gateway.price_for(chosen.lookup_key("seat", interval))
+    number_price = await gateway.price_for(chosen.lookup_key("number", interval))
     return [
         {"price": seat_price.id, "quantity": seats},
         {"price": number_price.id, "quantity": pricing.number_quantity(plan, numbers)},
@@ -223,13 +226,13 @@ async def _subscribe(
     card: CardSnapshot,
     record: Recorder,
     *,
-    items: list[dict],
+    items: list[dict[str, Any]],
     trial_end: int | None,
 ) -> UpgradeResult:
     """Create the subscription of this attempt (its key is the attempt's, not the tab's).
 
     The card becomes the customer's default only once it paid: a declined one leaves nothing."""
-    params: dict = {
+    params: dict[str, Any] = {
         "customer": view.customer_id,
         "items": items,
         "default_payment_method": card.id,
@@ -269,7 +272,7 @@ async def _subscribe(
     return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
-async def _found_out(view: AccountView, gateway: BillingGateway, record: Recorder):
+async def _found_out(view: AccountView, gateway: BillingGateway, record: Recorder) -> UpgradeResult:
     """Stripe's answer was lost: a live subscription is the answer, else nobody knows yet."""
     try:
         adopted = await _adopt_live(view, gateway, record)
@@ -379,10 +382,14 @@ Recorder = Callable[
 ]
 
 
-def _recorder(actor_user_id, plan_name, plan, interval, seats, numbers) -> Recorder:
+def _recorder(
+    actor_user_id: int | None, plan_name: str, plan: str, interval: str, seats: int, numbers: int
+) -> Recorder:
     """The mirror write and activity entry of a successful upgrade (`record(card)`)."""
 
-    def with_card(card: CardSnapshot | None):
+    def with_card(
+        card: CardSnapshot | None,
+    ) -> Callable[[Session, BillingAccount, SubscriptionSnapshot], UpgradeResult]:
         def apply(
             session: Session, account: BillingAccount, snap: SubscriptionSnapshot
         ) -> UpgradeResult:
@@ -432,7 +439,9 @@ def _recorded(session: Session, workspace_id: int, subscription_id: str) -> bool
     return any((row.details or {}).get("subscription") == subscription_id for row in upgrades)
 
 
-async def confirmed_card(gateway: BillingGateway, setup_intent_id: str, customer_id: str):
+async def confirmed_card(
+    gateway: BillingGateway, setup_intent_id: str, customer_id: str
+) -> CardSnapshot:
     """The card of a succeeded SetupIntent of this customer (refuses anyone else's)."""
     if not isinstance(setup_intent_id, str) or not setup_intent_id.startswith("seti_"):
         raise InvalidValue("That card confirmation is not valid.")

@@ -40,7 +40,7 @@ def store_event(
     Returns (row id, whether this call inserted it)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = WebhookEvent.__table__  # type: ignore[attr-defined]
+    table = WebhookEvent.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
     payload = checks.storable(event.payload)
     event_id = event.id
     if not checks.has_event_id(event.payload):  # the inbox still keeps it, once
@@ -83,6 +83,7 @@ def claim(session: Session, row_id: int, claimed: bool = False) -> dict[str, Any
         )
         .values(locked_until=now + timedelta(seconds=LEASE_SECONDS))
     )
+    # sqlmodel's Session.execute() returns Result in its types; an UPDATE's is a CursorResult.
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return _payload(session, row_id)
@@ -160,5 +161,6 @@ def mark_processed(session: Session, row_id: int, workspace_id: int | None) -> N
             workspace_id=workspace_id,
         )
     )
+    # sqlmodel's Session.execute() returns Result in its types; an UPDATE's is a CursorResult.
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyProcessed

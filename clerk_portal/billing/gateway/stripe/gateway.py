@@ -63,6 +63,7 @@ class StripeGateway:
         return cls(client, http_client)
 
     async def aclose(self) -> None:
+        # stripe's HTTPXClient.close_async() has no annotations.
         await self._http_client.close_async()  # type: ignore[no-untyped-call]
 
     async def __aenter__(self) -> StripeGateway:
