@@ -10,6 +10,7 @@ forgets the notes, a savepoint's marks them unknown (the tabs re-read rather tha
 
 from __future__ import annotations
 
+import os
 import threading
 
 from sqlalchemy import event
@@ -31,6 +32,8 @@ PENDING = "clerk_portal.live.pending"  # session.info: {workspace_id: version or
 
 _made: dict[tuple[str, str | None], Notifier] = {}
 _making = threading.Lock()
+# A forked worker makes its own (its parent's connections and subscription are not its own).
+os.register_at_fork(after_in_child=_made.clear)
 
 
 def notifier_for(database_url: str) -> Notifier:

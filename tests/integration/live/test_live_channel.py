@@ -288,3 +288,19 @@ async def test_a_newer_wait_of_the_same_tab_ends_the_older_one(channel):
     assert not newer.done()
     await asyncio.to_thread(_touch, owner.workspace_id)
     assert await asyncio.wait_for(newer, WAKE_SECONDS) == since + 1
+
+
+@pytest.mark.parametrize("channel", [LOCAL, REDIS], indirect=True)
+async def test_a_released_savepoint_publishes_only_with_its_outer_commit(channel):
+    owner, _ = _workspace()
+    await _subscribed(channel)
+    waiters = channel.notifier.waiters
+    before = waiters.delivered
+
+    with session_scope() as session:
+        with session.begin_nested():
+            live.touch(session, workspace_id=owner.workspace_id)
+        await asyncio.sleep(0.3)  # the savepoint is released, the transaction still open
+        assert waiters.delivered == before, "heard before the outer commit"
+
+    await eventually_async(lambda: waiters.delivered == before + 1, within=WAKE_SECONDS)
