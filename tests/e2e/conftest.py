@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from clerk_portal.core.settings import get_settings
 from tests.support.browser import PageErrors, chromium
 from tests.support.oidc import running_provider
 from tests.support.portal import start_portal
@@ -57,8 +58,18 @@ def portal(tmp_path_factory, oidc_provider):
             "OIDC_CLIENT_SECRET": "e2e-secret",
         },
     )
+    # This process writes into the portal's database too (test data, direct changes): its commits
+    # must publish where the portal listens (Redis when the portal has it, else its database).
+    saved = os.environ.pop("REDIS_URL", None)
+    if REDIS_URL:
+        os.environ["REDIS_URL"] = REDIS_URL
+    get_settings.cache_clear()
     yield running
     running.stop()
+    os.environ.pop("REDIS_URL", None)
+    if saved is not None:
+        os.environ["REDIS_URL"] = saved
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,7 @@ def _mark_dirty(session: Session, workspace_id: int) -> None:
             ),
             mirror_version=BillingAccount.mirror_version + 1,  # "in use" changed on the page
         )
-        .returning(BillingAccount.mirror_version)
+        .returning(col(BillingAccount.mirror_version))
     ).scalar()
     if version is not None:
         live.changed(session, workspace_id=workspace_id, version=version)  # open tabs follow

@@ -47,7 +47,7 @@ def touch(session: Session, *, workspace_id: int) -> None:
         sa.update(BillingAccount)
         .where(col(BillingAccount.workspace_id) == workspace_id)
         .values(mirror_version=BillingAccount.mirror_version + 1)
-        .returning(BillingAccount.mirror_version)
+        .returning(col(BillingAccount.mirror_version))
     ).scalar()
     if version is not None:
         hooks.note(session, workspace_id, version)

@@ -25,6 +25,7 @@ import os
 import socket
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -112,7 +113,7 @@ class Notifier:
             await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
             failures += 1
 
-    def _listen(self):  # an async generator: yields once when subscribed
+    def _listen(self) -> AsyncIterator[None]:  # an async generator: yields once subscribed
         raise NotImplementedError
 
 
@@ -147,7 +148,7 @@ class LocalNotifier(Notifier):
                 except OSError as error:  # a full queue: that process re-reads at its timeout
                     log.warning("live: could not tell %s: %s", peer.name, error)
 
-    async def _listen(self):
+    async def _listen(self) -> AsyncIterator[None]:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
         receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -194,7 +195,7 @@ class RedisNotifier(Notifier):
         except RedisError as error:  # committed anyway; tabs catch up at the next change
             log.warning("live: could not publish to Redis: %s", error)
 
-    async def _listen(self):
+    async def _listen(self) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(
             self.redis_url,
             client_name=self.client_name,
@@ -215,7 +216,7 @@ class RedisNotifier(Notifier):
                     self.waiters.deliver(*decoded)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
             with contextlib.suppress(Exception):
                 await client.aclose()
 
@@ -242,7 +243,7 @@ class PostgresNotifier(Notifier):
             payload = encode(workspace_id, version)
             session.execute(sa.select(sa.func.pg_notify(self.channel, payload)))
 
-    async def _listen(self):
+    async def _listen(self) -> AsyncIterator[None]:
         connection = await psycopg.AsyncConnection.connect(
             self.conninfo, autocommit=True, connect_timeout=5
         )
