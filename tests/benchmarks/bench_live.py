@@ -20,6 +20,10 @@ frame with a state delta: p50 / p95 / max over all tabs and rounds.
     TEST_POSTGRES_URL=... TEST_REDIS_URL=... .venv/bin/python tests/benchmarks/bench_live.py \
         [--stacks default,pg-redis] [--tabs 10,50,200] [--rounds 5] [--idle 10] [--port 4310]
 
+`--stacks api:local,api:postgresql,api:redis` times the live API alone instead: N waiters
+(`wait_for_change`) in this process, one commit, until every waiter has returned (the push
+without Reflex and without the page reload that follows it in a tab).
+
 The tab clients live in this process (python-socketio, threads): the arrival times include its
 own scheduling, so they are an upper bound.
 """
@@ -27,6 +31,7 @@ own scheduling, so they are an upper bound.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -49,6 +54,7 @@ from clerk_portal.core.settings import get_settings
 from clerk_portal.workspace import live, repository
 from tests.support.portal import start_portal
 from tests.support.tabs import Tab
+from tests.support.waiting import eventually_async
 from tests.support.workspaces import cookie, new_session_token, new_workspace
 
 # Loaded by every Python process of the portal (PYTHONPATH): counts SQL statements per process.
@@ -281,6 +287,66 @@ def run_stack(stack: str, args, data: Path) -> list[tuple]:
     return rows
 
 
+async def api_fanout(kind: str, counts: list[int], rounds: int, data: Path) -> list[tuple]:
+    """N waiters on the live API alone (no Reflex, no page reload): commit → every waiter woken."""
+    from clerk_portal.ops import migrations
+    from tests.support.workspaces import workspace as make_workspace
+
+    postgres, redis_url = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_REDIS_URL")
+    schema = None
+    if kind == "local":
+        database_url = f"sqlite:///{data / 'api.db'}"
+    elif postgres and (kind == "postgresql" or redis_url):
+        schema = f"bench_live_{uuid.uuid4().hex[:8]}"
+        database_url = postgres_schema_url(postgres, schema)
+    else:
+        return []
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("REDIS_URL", None)
+    if kind == "redis":
+        os.environ["REDIS_URL"] = redis_url or ""
+    get_settings.cache_clear()
+    migrations.upgrade(database_url)
+    rows = []
+    try:
+        with Session(engine_for(database_url)) as session:
+            workspace_id = make_workspace(session, name="Api Bench", owner_email="api@x.example").id
+            session.commit()
+        notifier = live.current_notifier()
+        notifier.ensure_listening()
+        await asyncio.wait_for(notifier.connected.wait(), 10)
+        await asyncio.sleep(live.waiters.FRESH_SECONDS)  # past the window after a connect
+        for count in counts:
+            latencies: list[float] = []
+            for _ in range(rounds):
+                since = await live.mirror_version(workspace_id)
+                woken: list[float] = []
+
+                async def tab(since=since, woken=woken):
+                    await live.wait_for_change(workspace_id, since, timeout=30)
+                    woken.append(time.monotonic())
+
+                tasks = [asyncio.create_task(tab()) for _ in range(count)]
+                await eventually_async(lambda n=count: notifier.waiters.waiting(workspace_id) >= n)
+                started = time.monotonic()
+                await asyncio.to_thread(add_number, database_url, workspace_id)
+                await asyncio.wait_for(asyncio.gather(*tasks), 30)
+                latencies += [1000 * (at - started) for at in woken]
+            rows.append((f"api:{kind}", count, None, None, latencies))
+            print(
+                f"  api {kind} {count} waiters: p50 {statistics.median(latencies):.1f} ms, "
+                f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms",
+                flush=True,
+            )
+    finally:
+        for notifier in live.hooks.forget_notifiers():
+            await notifier.close()
+        engine_for(database_url).dispose()
+        if schema and postgres:
+            drop_schema(postgres, schema)
+    return rows
+
+
 def _numbers(text: str) -> list[int]:
     return [int(n) for n in text.split(",")]
 
@@ -299,18 +365,25 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for stack in args.stacks.split(","):
-            rows += run_stack(stack, args, Path(folder))
+            if stack.startswith("api:"):  # the live API alone: api:local, api:postgresql, ...
+                rows += asyncio.run(
+                    api_fanout(stack.removeprefix("api:"), args.tabs, args.rounds, Path(folder))
+                )
+            else:
+                rows += run_stack(stack, args, Path(folder))
     print()
     print("| stack | tabs | idle CPU % | idle SQL/s | change → every tab p50 / p95 / max ms |")
     print("|---|---|---|---|---|")
     for stack, count, cpu, sql, latencies in rows:
+        cpu_text = "-" if cpu is None else f"{cpu:.1f}"
+        sql_text = "-" if sql is None else f"{sql:.1f}"
         reach = (
             f"{statistics.median(latencies):.0f} / {percentile(latencies, 0.95):.0f} / "
             f"{max(latencies):.0f}"
             if latencies
             else "-"
         )
-        print(f"| {stack} | {count} | {cpu:.1f} | {sql:.1f} | {reach} |")
+        print(f"| {stack} | {count} | {cpu_text} | {sql_text} | {reach} |")
 
 
 if __name__ == "__main__":
