@@ -13,6 +13,7 @@ from clerk_portal.ui.state import SessionState, TabChangesHands
 from clerk_portal.web import client_logs
 from clerk_portal.web.api import build_api
 from clerk_portal.web.security_headers import with_security_headers
+from clerk_portal.workspace import live
 
 # The backend's routes, then the security headers around everything (pages and files included).
 # Whatever a browser can make the server log goes through client_logs: one line, capped, limited.
@@ -26,6 +27,8 @@ client_logs.install()
 # processing was lost or failed) and the periodic billing jobs (reconcile, due plan changes).
 app.register_lifespan_task(webhooks.webhook_worker_forever)
 app.register_lifespan_task(reconcile.reconcile_forever)
+# The worker's one live subscription (Redis, PostgreSQL or in process), closed at shutdown.
+app.register_lifespan_task(live.serving)
 # A tab's states are reset when the session behind it changes, before anything is sent to it.
 app.add_middleware(TabChangesHands(), index=0)
 state.serve(app)  # the session layer's view of the tabs' sockets and the pages' loaders

@@ -2,7 +2,8 @@
 
 Services write from each Stripe response; the webhook engine writes from a fresh read of the object.
 Every change goes through `bump()`, which raises `BillingAccount.mirror_version` in the same
-transaction, so open billing tabs refresh. `lock_account()` serialises writers of one workspace
+transaction; `workspace.live`'s session hooks publish it when that transaction commits, so open
+billing tabs refresh. `lock_account()` serialises writers of one workspace
 (a row lock on PostgreSQL, the write lock on SQLite).
 
 Stripe statuses outside our CHECK constraint are mapped: `incomplete_expired` → `canceled` (the
@@ -29,6 +30,7 @@ from clerk_portal.billing.gateway import (
 from clerk_portal.core.errors import NotFound
 from clerk_portal.models import BillingAccount, Invoice, SubscriptionItem, utcnow
 from clerk_portal.models.status import ADOPTABLE, ENDED, FROM_STRIPE
+from clerk_portal.workspace import live  # noqa: F401 - its hooks publish bump()
 
 PO_FIELD = "PO number"
 TAX_ID_FIELD = "Tax ID"
@@ -56,6 +58,7 @@ def lock_account(session: Session, workspace_id: int) -> BillingAccount:
 
 
 def bump(account: BillingAccount) -> None:
+    """Raise the version: published by `live`'s hooks when the transaction commits."""
     account.mirror_version = (account.mirror_version or 0) + 1
     account.updated_at = utcnow()
 

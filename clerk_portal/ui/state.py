@@ -2,9 +2,9 @@
 
 The shell also holds the tab's one live watcher (`watch_live`), the only one of the portal: it
 waits on the workspace's live version (`clerk_portal.workspace.live.wait_for_change`, its one
-way of learning of a change) and, when it moves, re-checks the session and the role, refreshes
-the shell (trial message, read-only state) and then has the page reload its body
-(`clerk_portal.ui.live.LiveWatch`). A changed role loads the page again as the new role sees it
+way of learning of a change: pushed, no polling) and, when it moves, re-checks the session and
+the role, refreshes the shell (trial message, read-only state) and then has the page reload its
+body (`clerk_portal.ui.live.LiveWatch`). A changed role loads the page again as the new role sees it
 (navigation, billing or not). The watcher ends when its tab disconnects or loads another page
 (Reflex cancels a page-load chain then), when a newer watcher of the tab starts, when the person
 is no longer a member, when the tab's session ends or changes hands, or after the session's idle
@@ -33,7 +33,9 @@ from clerk_portal.core.settings import get_settings
 from clerk_portal.ui import guard, tab_session
 from clerk_portal.workspace import live, members
 
-WAIT_SECONDS = 5.0  # how soon a watcher notices that its tab went away
+# A quiet wait ends after this long, without a read: how soon a watcher notices that its tab went
+# away (until then it is one idle future).
+WAIT_SECONDS = 45.0
 
 
 class WorkspaceOption(TypedDict):
@@ -116,13 +118,22 @@ class SessionState(rx.State):
             session_token = guard.session_token_of(self)
             path = self.router.url.path
         deadline = time.monotonic() + 60 * get_settings().session_idle_minutes
-        while time.monotonic() < deadline and tab_connected(client_token):
-            version = await live.wait_for_change(who.workspace_id, since, timeout=WAIT_SECONDS)
+        while (left := deadline - time.monotonic()) > 0 and tab_connected(client_token):
+            try:
+                version = await live.wait_for_change(
+                    who.workspace_id,
+                    since,
+                    timeout=min(WAIT_SECONDS, left),
+                    tab=client_token,
+                    rank=generation,
+                )
+            except live.Superseded:
+                return  # a newer watcher of this tab took over
+            if version == since:
+                continue  # a quiet wait: nothing was read, nothing to do
             async with self:
                 if self._live_generation != generation:
                     return  # the page was left, or a newer watcher took over
-            if version == since:
-                continue
             since = version
             alive = await asyncio.to_thread(tab_session.session_alive, session_token)
             role = await asyncio.to_thread(current_role, who) if alive else None

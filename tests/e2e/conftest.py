@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.engine import make_url
 
 from clerk_portal.core.db import engine_for
+from clerk_portal.core.settings import get_settings
 from tests.support.browser import PageErrors, chromium
 from tests.support.oidc import running_provider
 from tests.support.portal import start_portal
@@ -99,9 +100,22 @@ def portal(tmp_path_factory, oidc_provider):
             log_path=data / "portal.log",
             extra_env=portal_environment(oidc_provider),
         )
-        yield running
-        running.stop()
-        engine_for(database_url).dispose()
+        # This process writes into the portal's database too (test data, direct changes): its
+        # commits must publish where the portal listens (Redis when the portal has it, else its
+        # database).
+        saved = os.environ.pop("REDIS_URL", None)
+        if REDIS_URL:
+            os.environ["REDIS_URL"] = REDIS_URL
+        get_settings.cache_clear()
+        try:
+            yield running
+        finally:
+            running.stop()
+            engine_for(database_url).dispose()
+            os.environ.pop("REDIS_URL", None)
+            if saved is not None:
+                os.environ["REDIS_URL"] = saved
+            get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

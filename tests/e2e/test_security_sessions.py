@@ -32,8 +32,8 @@ from tests.support.tabs import (
 from tests.support.workspaces import fresh_owner_cookie
 
 # After a tab that still follows the workspace has its live frame, how long a tab that must not
-# follow it is given to show it does not: eight of its watcher's polls.
-GRACE_SECONDS = 8 * live.POLL_SECONDS
+# follow it is given to show it does not (a pushed change reaches every tab within milliseconds).
+GRACE_SECONDS = 2.0
 INVOICES = "invoices_rx_state_"  # the invoices page's rows, as Reflex names the var on the wire
 
 

@@ -40,7 +40,7 @@ from clerk_portal.billing.services.common import (
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
 from clerk_portal.models.status import BILLED
-from clerk_portal.workspace import repository
+from clerk_portal.workspace import live, repository
 
 log = logging.getLogger("clerk_portal.billing.quantities")
 DEBOUNCE_SECONDS = 1.5
@@ -108,7 +108,7 @@ async def flush_quantity_syncs() -> None:
 
 
 def _mark_dirty(session: Session, workspace_id: int) -> None:
-    session.execute(
+    version = session.execute(
         sa.update(BillingAccount)
         .where(col(BillingAccount.workspace_id) == workspace_id)
         .values(
@@ -117,7 +117,10 @@ def _mark_dirty(session: Session, workspace_id: int) -> None:
             ),
             mirror_version=BillingAccount.mirror_version + 1,  # "in use" changed on the page
         )
-    )
+        .returning(col(BillingAccount.mirror_version))
+    ).scalar()
+    if version is not None:
+        live.changed(session, workspace_id=workspace_id, version=version)  # open tabs follow
 
 
 async def _sync_later(workspace_id: int, delay: float, gateway: BillingGateway | None) -> None:
