@@ -6,30 +6,16 @@ Like `workspace.repository`: the session first, keyword-only arguments, flush bu
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clerk_portal.core.errors import InvalidValue
+from clerk_portal.core.keyset import Page, decode_cursor, encode_cursor, keyset_page
 from clerk_portal.models import BillingActivity, EnterpriseInquiry, Invoice, utcnow
 from clerk_portal.workspace.repository import normalize_email
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a newest-first list; pass `next_cursor` back for the next (None: the end)."""
-
-    items: list[T]
-    next_cursor: str | None
-
 
 # --- billing history: activity and invoices -----------------------------------------------------
 
@@ -80,7 +66,7 @@ def activity_page(
 ) -> Page[BillingActivity]:
     """Newest first, `limit` at a time, by keyset (created_at, id)."""
     query = select(BillingActivity).where(BillingActivity.workspace_id == workspace_id)
-    return _keyset_page(
+    return keyset_page(
         session, query, BillingActivity.created_at, BillingActivity.id, limit, cursor
     )
 
@@ -116,7 +102,29 @@ def invoice_page(
 ) -> Page[Invoice]:
     """Newest first, `limit` at a time, by keyset (created, id)."""
     query = select(Invoice).where(Invoice.workspace_id == workspace_id)
-    return _keyset_page(session, query, Invoice.created, Invoice.id, limit, cursor)
+    return keyset_page(session, query, Invoice.created, Invoice.id, limit, cursor)
+
+
+def invoice_states(
+    session: Session, *, workspace_id: int, stripe_invoice_ids: Sequence[str]
+) -> dict[str, tuple[str, int, int]]:
+    """(status, total, amount paid) of the mirrored invoices among `stripe_invoice_ids` (those
+    Stripe listed: at most 100 a customer), by Stripe id. Reconcile compares these, so its read
+    is bounded by what Stripe returned, not by the invoices the workspace ever had."""
+    if not stripe_invoice_ids:
+        return {}
+    rows = session.exec(
+        select(
+            Invoice.stripe_invoice_id,
+            Invoice.status,
+            Invoice.total_cents,
+            Invoice.amount_paid_cents,
+        ).where(
+            Invoice.workspace_id == workspace_id,
+            col(Invoice.stripe_invoice_id).in_(list(stripe_invoice_ids)),
+        )
+    ).all()
+    return {stripe_id: (status, total, paid) for stripe_id, status, total, paid in rows}
 
 
 # --- enterprise ---------------------------------------------------------------------------------
@@ -154,44 +162,8 @@ def add_enterprise_inquiry(
     return inquiry
 
 
-def _keyset_page(
-    session: Session, query: Any, created: Any, row_id: Any, limit: int, cursor: str | None
-) -> Page[Any]:
-    if not 1 <= limit <= 100:
-        raise InvalidValue("A page holds between 1 and 100 rows.")
-    if cursor:
-        after_created, after_id = _decode_cursor(cursor)
-        query = query.where(
-            sa.or_(created < after_created, sa.and_(created == after_created, row_id < after_id))
-        )
-    rows: Sequence[Any] = session.exec(
-        query.order_by(col(created).desc(), col(row_id).desc()).limit(limit + 1)
-    ).all()
-    items = list(rows[:limit])
-    more = len(rows) > limit
-    last = items[-1] if items else None
-    next_cursor = (
-        _encode_cursor(getattr(last, created.key), getattr(last, row_id.key))
-        if more and last
-        else None
-    )
-    return Page(items, next_cursor)
-
-
-def _encode_cursor(created: datetime, row_id: int) -> str:
-    raw = f"{created.isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, row_id = raw.split("|")
-        moment = datetime.fromisoformat(created)
-        if moment.utcoffset() is None:
-            raise ValueError("naive")
-        return moment, int(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidValue(
-            "That page link is not valid any more: start from the first page."
-        ) from None
+# The keyset machinery lives in `core.keyset` (the workspace pages page by it too).
+_keyset_page = keyset_page
+_encode_cursor = encode_cursor
+_decode_cursor = decode_cursor
+__all__ = ["Page"]
