@@ -64,9 +64,15 @@ def keyset_page(
 
 
 def _value(row: Any, column: Any) -> Any:
-    """The column's value in a page row: an ORM object, or a row of selected columns."""
-    name = column.key
-    return getattr(row, name) if hasattr(row, name) else row._mapping[column]
+    """The column's value in a page row: an ORM object, a row holding one (with joined columns)
+    or a row of selected columns."""
+    entity = column.class_
+    if isinstance(row, entity):
+        return getattr(row, column.key)
+    for part in row:
+        if isinstance(part, entity):
+            return getattr(part, column.key)
+    return row._mapping[column]
 
 
 def encode_cursor(created: datetime, row_id: int) -> str:

@@ -8,14 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger
-from clerk_portal.models import Invoice, User
-
-# Finalized invoices: a draft may still change and a void one was never owed.
-INVOICED_STATUSES = ("open", "paid", "uncollectible")
+from clerk_portal.models import User
 
 
 @dataclass(frozen=True)
@@ -68,42 +64,14 @@ def activity_entries(
 def monthly_invoiced(
     session: Session, *, workspace_id: int, now: datetime, months: int = 12
 ) -> list[MonthTotal]:
-    """Amounts invoiced per calendar month (UTC), oldest first, the current month last.
-
-    Summed in SQL, one statement on both databases: the months' UTC boundaries are bound
-    parameters (so SQLite's text and PostgreSQL's timestamptz compare alike), each invoice of the
-    window falls in the first month whose end is after it, and the database groups by that month
-    over the index (workspace_id, created, status, total_cents) without reading the rows.
-    """
+    """Amounts invoiced per calendar month (UTC), oldest first, the current month last: the
+    totals `ledger.upsert_invoice` keeps, at most `months` rows whatever the invoice count."""
     slots = _last_months(now.astimezone(UTC), months)
-    bounds = [datetime(year, month, 1, tzinfo=UTC) for year, month in slots]
-    after = slots[-1][0] * 12 + slots[-1][1]  # the month after the current one
-    bounds.append(datetime(after // 12, after % 12 + 1, 1, tzinfo=UTC))
-    created = col(Invoice.created)
-    month = sa.case(
-        *((created < bounds[index + 1], index) for index in range(months)), else_=months
-    ).label("month")
-    window = (
-        select(month, Invoice.total_cents)
-        .where(
-            Invoice.workspace_id == workspace_id,
-            col(Invoice.status).in_(INVOICED_STATUSES),
-            created >= bounds[0],
-            created < bounds[-1],
-        )
-        .subquery()
+    first, last = (year * 12 + month - 1 for year, month in (slots[0], slots[-1]))
+    kept = ledger.invoiced_by_month(
+        session, workspace_id=workspace_id, first_month=first, last_month=last
     )
-    # Grouped on the subquery's column: PostgreSQL refuses a GROUP BY of an expression whose
-    # bound parameters differ from the select list's.
-    sums = dict(
-        session.exec(
-            select(window.c.month, sa.func.sum(window.c.total_cents)).group_by(window.c.month)
-        ).all()
-    )
-    return [
-        MonthTotal(year, month_number, int(sums.get(index) or 0))
-        for index, (year, month_number) in enumerate(slots)
-    ]
+    return [MonthTotal(year, month, kept.get(year * 12 + month - 1, 0)) for year, month in slots]
 
 
 def _last_months(now: datetime, months: int) -> list[tuple[int, int]]:
