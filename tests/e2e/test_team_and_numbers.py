@@ -319,15 +319,17 @@ def test_a_large_team_and_its_numbers_show_a_page_at_a_time(portal, page):
     more" brings the rest, and then the button goes (issue 13: flat with the data)."""
     signed_in_owner(page, portal, members=55, numbers=55)
     page.goto(portal.url + "/team")
+    expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
     rows = page.locator("#member-table tbody tr")
-    expect(rows).to_have_count(50)
+    expect(rows).to_have_count(50, timeout=20_000)
     page.locator("#members-more").click()
     expect(rows).to_have_count(56)  # the owner and 55 invitations
     expect(page.locator("#members-more")).to_have_count(0)
 
     page.goto(portal.url + "/numbers")
+    expect(page.get_by_role("heading", name="Numbers", level=1)).to_be_visible()
     numbers = page.locator("#number-table tbody tr")
-    expect(numbers).to_have_count(50)
+    expect(numbers).to_have_count(50, timeout=20_000)
     page.locator("#numbers-more").click()
     expect(numbers).to_have_count(55)
     expect(page.locator("#numbers-more")).to_have_count(0)
