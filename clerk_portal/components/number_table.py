@@ -78,12 +78,28 @@ def _row(state, row) -> rx.Component:
 def number_table(state) -> rx.Component:
     return rx.cond(
         state.numbers.length() > 0,
-        scroll_table(
-            ["Number", "Added"],
-            rx.foreach(state.numbers, lambda row: _row(state, row)),
-            extra_header=rx.cond(SessionState.manages_team, rx.table.column_header_cell("Actions")),
-            table_id="number-table",
-            label="Phone numbers",
+        rx.vstack(
+            scroll_table(
+                ["Number", "Added"],
+                rx.foreach(state.numbers, lambda row: _row(state, row)),
+                extra_header=rx.cond(
+                    SessionState.manages_team, rx.table.column_header_cell("Actions")
+                ),
+                table_id="number-table",
+                label="Phone numbers",
+            ),
+            rx.cond(
+                state.has_more,
+                rx.button(
+                    "Show more numbers",
+                    on_click=state.load_more_numbers,
+                    loading=state.loading_more,
+                    variant="soft",
+                    id="numbers-more",
+                ),
+            ),
+            spacing="3",
+            width="100%",
         ),
         empty_state(
             "No phone numbers yet: add one to start texting.",

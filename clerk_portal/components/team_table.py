@@ -137,13 +137,27 @@ def _row(state, row) -> rx.Component:
 
 
 def member_table(state) -> rx.Component:
-    return scroll_table(
-        ["Name", "Role", "Status"],
-        rx.foreach(state.members, lambda row: _row(state, row)),
-        extra_header=rx.cond(
-            SessionState.manages_team,
-            rx.table.column_header_cell("Actions"),
+    return rx.vstack(
+        scroll_table(
+            ["Name", "Role", "Status"],
+            rx.foreach(state.members, lambda row: _row(state, row)),
+            extra_header=rx.cond(
+                SessionState.manages_team,
+                rx.table.column_header_cell("Actions"),
+            ),
+            table_id="member-table",
+            label="Team members",
         ),
-        table_id="member-table",
-        label="Team members",
+        rx.cond(
+            state.has_more,
+            rx.button(
+                "Show more members",
+                on_click=state.load_more_members,
+                loading=state.loading_more,
+                variant="soft",
+                id="members-more",
+            ),
+        ),
+        spacing="3",
+        width="100%",
     )

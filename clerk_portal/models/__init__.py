@@ -23,9 +23,11 @@ from clerk_portal.models.base import (
     utcnow,
 )
 from clerk_portal.models.billing import (
+    INVOICED_STATUSES,
     BillingAccount,
     BillingActivity,
     Invoice,
+    InvoiceMonth,
     SubscriptionItem,
     WebhookEvent,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "BILLING_STATUSES",
     "INQUIRY_STATUSES",
     "INTERVALS",
+    "INVOICED_STATUSES",
     "INVOICE_STATUSES",
     "ITEM_KINDS",
     "MEMBERSHIP_STATUSES",
@@ -54,6 +57,7 @@ __all__ = [
     "BillingActivity",
     "EnterpriseInquiry",
     "Invoice",
+    "InvoiceMonth",
     "LoginAttempt",
     "Membership",
     "PhoneNumber",

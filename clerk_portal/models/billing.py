@@ -159,6 +159,23 @@ class Invoice(SQLModel, table=True):
         return _check_choice("status", value, INVOICE_STATUSES)
 
 
+# Finalized invoices: a draft may still change and a void one was never owed.
+INVOICED_STATUSES = ("open", "paid", "uncollectible")
+
+
+class InvoiceMonth(SQLModel, table=True):
+    """What a workspace was invoiced in one calendar month (UTC), kept by `ledger.upsert_invoice`
+    as it writes each invoice: the sum of `total_cents` of its invoices in INVOICED_STATUSES
+    created that month. `month` is `year * 12 + month - 1`. The history chart reads at most twelve
+    of these rows, whatever the number of invoices."""
+
+    __tablename__ = "invoice_month"
+
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE", primary_key=True)
+    month: int = Field(primary_key=True)
+    invoiced_cents: int = Field(default=0, sa_type=sa.BigInteger)
+
+
 class WebhookEvent(SQLModel, table=True):
     """The inbox: each Stripe event stored once (unique id), processed later and retried.
 

@@ -57,6 +57,8 @@ class Membership(SQLModel, table=True):
             postgresql_where=sa.text("status != 'removed'"),
         ),
         sa.Index("ix_membership_workspace_status", "workspace_id", "status"),
+        # The team page's keyset pages, oldest invitation first.
+        sa.Index("ix_membership_workspace_invited", "workspace_id", "invited_at", "id"),
         _one_of("role", ROLES),
         _one_of("status", MEMBERSHIP_STATUSES),
     )
@@ -97,6 +99,10 @@ class PhoneNumber(SQLModel, table=True):
             postgresql_where=sa.text("status = 'active'"),
         ),
         sa.Index("ix_phone_number_workspace_status", "workspace_id", "status"),
+        # The numbers page's keyset pages of active numbers, oldest first.
+        sa.Index(
+            "ix_phone_number_workspace_status_created", "workspace_id", "status", "created_at", "id"
+        ),
         sa.CheckConstraint(
             "substr(e164, 1, 1) = '+' AND length(e164) BETWEEN 9 AND 16", name="e164"
         ),

@@ -33,35 +33,62 @@ def _actor() -> Actor:
     return Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
 
 
-async def _number_rows(workspace_id: int) -> list[NumberRow]:
-    return [
-        NumberRow(
-            id=str(phone.id),
-            number=phone.readable,
-            e164=phone.e164,
-            added=phone.added_at.strftime("%b %-d, %Y"),
-        )
-        for phone in await read_models.load_numbers(workspace_id)
-    ]
+def _number_row(phone: read_models.WorkspaceNumber) -> NumberRow:
+    return NumberRow(
+        id=str(phone.id),
+        number=phone.readable,
+        e164=phone.e164,
+        added=phone.added_at.strftime("%b %-d, %Y"),
+    )
+
+
+async def _number_rows(
+    workspace_id: int, *, cursor: str | None = None, pages: int = 1
+) -> tuple[list[NumberRow], str | None]:
+    """`pages` pages of active numbers from `cursor` on (oldest first), and the next cursor."""
+    page = await read_models.load_number_page(workspace_id, cursor=cursor, pages=pages)
+    return [_number_row(phone) for phone in page.items], page.next_cursor
 
 
 class NumbersState(PendingChange, LiveWatch, rx.State):
     numbers: list[NumberRow] = []
     loaded: bool = False
     number_error: str = ""
+    has_more: bool = False
+    loading_more: bool = False
+    _cursor: str | None = None
+    _pages: int = 1  # pages shown: a reload re-reads as many (each a bounded keyset range)
+
+    def _show(self, rows: list[NumberRow], cursor: str | None) -> None:
+        self.numbers, self._cursor, self.has_more = rows, cursor, cursor is not None
 
     @rx.event
     @guard.members_only
     async def load_numbers(self):
-        self.numbers = await _number_rows(guard.principal().workspace_id)
+        self._pages = 1
+        self._show(*await _number_rows(guard.principal().workspace_id))
         self.loaded = True
         return NumbersState.watch_live
 
     async def _live_reload(self, who: guard.Principal) -> None:
-        rows = await _number_rows(who.workspace_id)
+        async with self:
+            pages = self._pages
+        rows, cursor = await _number_rows(who.workspace_id, pages=pages)
         async with self:
             if await self._still_shown_to(who):
-                self.numbers = rows
+                self._show(rows, cursor)
+
+    @rx.event
+    @guard.members_only
+    async def load_more_numbers(self):
+        if self._cursor is None:
+            return
+        self.loading_more = True
+        yield
+        rows, cursor = await _number_rows(guard.principal().workspace_id, cursor=self._cursor)
+        self._pages += 1
+        self._show([*self.numbers, *rows], cursor)
+        self.loading_more = False
 
     @rx.event
     @guard.team_managers_only
@@ -133,7 +160,7 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
                 self.number_error = refusal
             yield rx.toast.error(refusal)
             return
-        self.numbers = await _number_rows(actor.workspace_id)
+        self._show(*await _number_rows(actor.workspace_id, pages=self._pages))
         success = rx.toast.success(f"{done.summary}.")
         yield [success, rx.set_value("number-input", "")] if action == "add" else success
 

@@ -35,39 +35,69 @@ def _actor() -> Actor:
     return Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
 
 
-async def _member_rows(actor: Actor) -> list[MemberRow]:
-    return [
-        MemberRow(
-            id=str(member.membership_id),
-            name=member.name,
-            email=member.email,
-            role=member.role,
-            status=member.status,
-            is_you=member.user_id == actor.user_id,
-            manageable=actor.role == "owner" or member.role != "owner",
-        )
-        for member in await read_models.load_team_members(actor.workspace_id)
-    ]
+def _member_row(actor: Actor, member: read_models.TeamMember) -> MemberRow:
+    return MemberRow(
+        id=str(member.membership_id),
+        name=member.name,
+        email=member.email,
+        role=member.role,
+        status=member.status,
+        is_you=member.user_id == actor.user_id,
+        manageable=actor.role == "owner" or member.role != "owner",
+    )
+
+
+async def _member_rows(
+    actor: Actor, *, cursor: str | None = None, pages: int = 1
+) -> tuple[list[MemberRow], str | None]:
+    """`pages` pages of members from `cursor` on (oldest invitation first), and the next cursor."""
+    page = await read_models.load_team_page(actor.workspace_id, cursor=cursor, pages=pages)
+    return [_member_row(actor, member) for member in page.items], page.next_cursor
 
 
 class TeamState(PendingChange, LiveWatch, rx.State):
     members: list[MemberRow] = []
     loaded: bool = False
     invite_error: str = ""
+    has_more: bool = False
+    loading_more: bool = False
+    _cursor: str | None = None
+    _pages: int = 1  # pages shown: a reload re-reads as many (each a bounded keyset range)
+
+    def _show(self, rows: list[MemberRow], cursor: str | None) -> None:
+        self.members, self._cursor, self.has_more = rows, cursor, cursor is not None
+
+    async def _reload(self, actor: Actor) -> None:
+        self._show(*await _member_rows(actor, pages=self._pages))
 
     @rx.event
     @guard.members_only
     async def load_team(self):
-        self.members = await _member_rows(_actor())
+        self._pages = 1
+        self._show(*await _member_rows(_actor()))
         self.loaded = True
         return TeamState.watch_live
 
     async def _live_reload(self, who: guard.Principal) -> None:
         actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
-        rows = await _member_rows(actor)
+        async with self:
+            pages = self._pages
+        rows, cursor = await _member_rows(actor, pages=pages)
         async with self:
             if await self._still_shown_to(who):
-                self.members = rows
+                self._show(rows, cursor)
+
+    @rx.event
+    @guard.members_only
+    async def load_more_members(self):
+        if self._cursor is None:
+            return
+        self.loading_more = True
+        yield
+        rows, cursor = await _member_rows(_actor(), cursor=self._cursor)
+        self._pages += 1
+        self._show([*self.members, *rows], cursor)
+        self.loading_more = False
 
     @rx.event
     @guard.team_managers_only
@@ -137,7 +167,7 @@ class TeamState(PendingChange, LiveWatch, rx.State):
         if done is None:
             yield rx.toast.error(refusal)
             return
-        self.members = await _member_rows(actor)
+        await self._reload(actor)
         success = rx.toast.success(f"{done.summary}.")
         yield [success, rx.set_value("invite-email", "")] if action == "invite" else success
 
@@ -153,9 +183,9 @@ class TeamState(PendingChange, LiveWatch, rx.State):
                 role=workspace_changes.parse_role(role),
             )
         except DomainError as refused:
-            self.members = await _member_rows(actor)  # undo the select
+            await self._reload(actor)  # undo the select
             return rx.toast.error(refused.message)
-        self.members = await _member_rows(actor)
+        await self._reload(actor)
         return rx.toast.success(f"{done.summary}.")
 
 

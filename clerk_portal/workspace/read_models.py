@@ -4,18 +4,24 @@ leaves the transaction).
 It sits with the repository in the lowest workspace layer and writes its own queries (one each,
 names joined in): the same rows, in the same order, as `repository.list_members` and
 `repository.list_numbers` (tests/integration/ui/test_workspace_read_models.py holds them to it).
+The pages read them a page at a time (`team_page`, `number_page`: keyset, "Show more"), so that
+a page costs the same with 10 members or 10,000.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from clerk_portal.core.db import in_db
+from clerk_portal.core.keyset import Page, keyset_page
 from clerk_portal.models import Membership, PhoneNumber, User, format_e164
 from clerk_portal.workspace.repository import SEAT_STATUSES
+
+PAGE_SIZE = 50  # rows a page shows at first and adds with each "Show more"
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,106 @@ def workspace_numbers(session: Session, *, workspace_id: int) -> tuple[Workspace
     )
 
 
+def team_page(
+    session: Session,
+    *,
+    workspace_id: int,
+    limit: int = PAGE_SIZE,
+    cursor: str | None = None,
+    pages: int = 1,
+) -> Page[TeamMember]:
+    """`team_members`, `limit` rows at a time by keyset on (invited_at, id), `pages` pages from
+    `cursor` on (a page re-reads the pages it shows, each a bounded index range)."""
+    query = (
+        select(Membership, User.name)
+        .join(User, col(Membership.user_id) == col(User.id), isouter=True)
+        .where(Membership.workspace_id == workspace_id, col(Membership.status).in_(SEAT_STATUSES))
+    )
+    rows, cursor = _pages(
+        session, query, Membership.invited_at, Membership.id, limit, cursor, pages
+    )
+    return Page(
+        [
+            TeamMember(
+                membership_id=member.id,
+                user_id=member.user_id,
+                name=(name or "") if member.user_id else "",
+                email=member.email,
+                role=member.role,
+                status=member.status,
+            )
+            for member, name in rows
+            if member.id is not None
+        ],
+        cursor,
+    )
+
+
+def number_page(
+    session: Session,
+    *,
+    workspace_id: int,
+    limit: int = PAGE_SIZE,
+    cursor: str | None = None,
+    pages: int = 1,
+) -> Page[WorkspaceNumber]:
+    """`workspace_numbers`, `limit` rows at a time by keyset on (created_at, id)."""
+    query = select(PhoneNumber.id, PhoneNumber.e164, PhoneNumber.created_at).where(
+        PhoneNumber.workspace_id == workspace_id, PhoneNumber.status == "active"
+    )
+    rows, cursor = _pages(
+        session, query, PhoneNumber.created_at, PhoneNumber.id, limit, cursor, pages
+    )
+    return Page(
+        [
+            WorkspaceNumber(
+                id=number_id, e164=e164, readable=format_e164(e164), added_at=created_at
+            )
+            for number_id, e164, created_at in rows
+            if number_id is not None
+        ],
+        cursor,
+    )
+
+
+def _pages(
+    session: Session,
+    query: Any,
+    created: Any,
+    row_id: Any,
+    limit: int,
+    cursor: str | None,
+    pages: int,
+) -> tuple[list[Any], str | None]:
+    rows: list[Any] = []
+    for _ in range(max(1, pages)):
+        page = keyset_page(session, query, created, row_id, limit, cursor, oldest_first=True)
+        rows += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return rows, cursor
+
+
 def readable_number(e164: str) -> str:
     """How the pages write a number in a sentence: `+14155550100` → `+1 415 555 0100`."""
     return format_e164(e164)
+
+
+async def load_team_page(
+    workspace_id: int, *, cursor: str | None = None, pages: int = 1
+) -> Page[TeamMember]:
+    return await in_db(
+        lambda session: team_page(session, workspace_id=workspace_id, cursor=cursor, pages=pages)
+    )
+
+
+async def load_number_page(
+    workspace_id: int, *, cursor: str | None = None, pages: int = 1
+) -> Page[WorkspaceNumber]:
+    return await in_db(
+        lambda session: number_page(session, workspace_id=workspace_id, cursor=cursor, pages=pages)
+    )
 
 
 async def load_team_members(workspace_id: int) -> tuple[TeamMember, ...]:

@@ -312,3 +312,24 @@ def test_team_and_numbers_fit_a_phone_screen(portal, new_page):
     expect(page.locator("#number-table")).to_be_visible()
     _no_horizontal_scroll(page)
     screenshot(page, "numbers-owner-375")
+
+
+def test_a_large_team_and_its_numbers_show_a_page_at_a_time(portal, page):
+    """55 invited members and 55 numbers: the pages show the first 50 rows (owner first), "Show
+    more" brings the rest, and then the button goes (issue 13: flat with the data)."""
+    signed_in_owner(page, portal, members=55, numbers=55)
+    page.goto(portal.url + "/team")
+    expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
+    rows = page.locator("#member-table tbody tr")
+    expect(rows).to_have_count(50, timeout=20_000)
+    page.locator("#members-more").click()
+    expect(rows).to_have_count(56)  # the owner and 55 invitations
+    expect(page.locator("#members-more")).to_have_count(0)
+
+    page.goto(portal.url + "/numbers")
+    expect(page.get_by_role("heading", name="Numbers", level=1)).to_be_visible()
+    numbers = page.locator("#number-table tbody tr")
+    expect(numbers).to_have_count(50, timeout=20_000)
+    page.locator("#numbers-more").click()
+    expect(numbers).to_have_count(55)
+    expect(page.locator("#numbers-more")).to_have_count(0)

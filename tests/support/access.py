@@ -52,6 +52,8 @@ PUBLIC_ROUTES = {
 SIGNED_IN_HANDLERS = {
     "load_team",
     "load_numbers",
+    "load_more_members",  # the team page's next page, as read-only to members as the first
+    "load_more_numbers",
     "load_owners",  # "who manages billing", shown to members too
     "switch_workspace",
     "watch_live",

@@ -6,15 +6,12 @@ Pages get cents and datetimes and format them at the edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger
-from clerk_portal.models import Invoice, User
-
-# Finalized invoices: a draft may still change and a void one was never owed.
-INVOICED_STATUSES = ("open", "paid", "uncollectible")
+from clerk_portal.models import User
 
 
 @dataclass(frozen=True)
@@ -68,22 +65,14 @@ def activity_entries(
 def monthly_invoiced(
     session: Session, *, workspace_id: int, now: datetime, months: int = 12
 ) -> list[MonthTotal]:
-    """Amounts invoiced per calendar month (UTC), oldest first, the current month last."""
-    slots = _last_months(now, months)
-    start = datetime(slots[0][0], slots[0][1], 1, tzinfo=now.tzinfo)
-    invoices = session.exec(
-        select(Invoice.created, Invoice.total_cents).where(
-            Invoice.workspace_id == workspace_id,
-            col(Invoice.status).in_(INVOICED_STATUSES),
-            Invoice.created >= start,
-        )
-    ).all()
-    totals = dict.fromkeys(slots, 0)
-    for created, total_cents in invoices:
-        key = (created.year, created.month)
-        if key in totals:
-            totals[key] += total_cents
-    return [MonthTotal(year, month, cents) for (year, month), cents in totals.items()]
+    """Amounts invoiced per calendar month (UTC), oldest first, the current month last: the
+    totals `ledger.upsert_invoice` keeps, at most `months` rows whatever the invoice count."""
+    slots = _last_months(now.astimezone(UTC), months)
+    first, last = (year * 12 + month - 1 for year, month in (slots[0], slots[-1]))
+    kept = ledger.invoiced_by_month(
+        session, workspace_id=workspace_id, first_month=first, last_month=last
+    )
+    return [MonthTotal(year, month, kept.get(year * 12 + month - 1, 0)) for year, month in slots]
 
 
 def _last_months(now: datetime, months: int) -> list[tuple[int, int]]:
