@@ -228,13 +228,13 @@ def invoice_states(
     is bounded by what Stripe returned, not by the invoices the workspace ever had."""
     if not stripe_invoice_ids:
         return {}
-    rows = session.exec(
-        select(
-            Invoice.stripe_invoice_id,
-            Invoice.status,
-            Invoice.total_cents,
-            Invoice.amount_paid_cents,
-            Invoice.workspace_id,
+    rows = session.execute(  # five columns: SQLModel's select() types at most four
+        sa.select(
+            col(Invoice.stripe_invoice_id),
+            col(Invoice.status),
+            col(Invoice.total_cents),
+            col(Invoice.amount_paid_cents),
+            col(Invoice.workspace_id),
         ).where(col(Invoice.stripe_invoice_id).in_(list(stripe_invoice_ids)))
     ).all()
     # By the unique Stripe id alone (a filter on the workspace lets SQLite pick the workspace's
