@@ -211,6 +211,7 @@ async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
         UPDATES_PER_HOUR
     ):
         log.info("quantity sync of workspace %s deferred: hourly budget spent", workspace_id)
+        await in_db(lambda session: _keep_dirty(session, workspace_id))  # the job sends it
         return SyncOutcome(False, target.seats, billed_numbers, "deferred: hourly budget spent")
     items = [{"id": target.seat_item[0], "quantity": target.seats}]
     if target.number_item:
@@ -252,6 +253,16 @@ async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
     )
     await refresh_upcoming_invoice(workspace_id, gateway)
     return SyncOutcome(True, target.seats, billed_numbers)
+
+
+def _keep_dirty(session: Session, workspace_id: int) -> None:
+    session.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.workspace_id) == workspace_id)
+        .values(
+            quantities_dirty_since=sa.func.coalesce(BillingAccount.quantities_dirty_since, utcnow())
+        )
+    )
 
 
 def _updates_in_last_hour(session: Session, workspace_id: int) -> int:
