@@ -142,10 +142,12 @@ async def test_a_frozen_holder_loses_the_lease_when_it_expires(database_url, tmp
 async def test_postgresql_the_holder_whose_connection_is_closed_stops(database_url):
     runs_a: list[float] = []
     runs_b: list[float] = []
-    lease_a = lease_for(database_url, seconds=SECONDS)
+    # A's heartbeat every 2 s; B tries every 0.5 s: B takes the freed lock before A's heartbeat
+    # would notice, so only A's check before each job keeps the two from running together.
+    lease_a = lease_for(database_url, seconds=6)
     async with runner([marking(runs_a)], lease_a):
         await eventually_async(lambda: runs_a, within=10)
-        async with runner([marking(runs_b)], lease_for(database_url, seconds=SECONDS)):
+        async with runner([marking(runs_b)], lease_for(database_url, seconds=1.5)):
             admin = sa.create_engine(database_url, poolclass=sa.NullPool)
             try:
                 with admin.connect() as connection:
@@ -161,7 +163,7 @@ async def test_postgresql_the_holder_whose_connection_is_closed_stops(database_u
             assert closed == [(True,)]
             cut = time.time()
             await eventually_async(lambda: runs_b, within=SECONDS * 4, what="the takeover")
-            assert runs_b[0] - cut < SECONDS + RETRY + 0.5
+            assert runs_b[0] - cut < 1.5 + 0.5
             await eventually_async(lambda: len(runs_b) > 10, within=10)
             # A's heartbeat found its session gone: it ran nothing once B held the lease.
             assert [t for t in runs_a if t >= runs_b[0]] == []
