@@ -42,14 +42,17 @@ class Pacer:
         self._next = 0.0
         self._clock = clock
         self._sleep = sleep
+        self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        """Return at this caller's slot (at once when the pacer has been idle)."""
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self._spacing  # reserved before sleeping: callers queue in order
-        if slot > now:
-            await self._sleep(slot - now)
+        """Return at this caller's slot (at once when the pacer has been idle). The next slot
+        counts from when this caller actually woke: a late wake-up (a busy loop) cannot let
+        several callers through at once."""
+        async with self._lock:
+            now = self._clock()
+            if now < self._next:
+                await self._sleep(self._next - now)
+            self._next = self._clock() + self._spacing
 
 
 class _PacedGateway:
