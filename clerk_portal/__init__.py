@@ -3,8 +3,8 @@
 One folder per capability; dependencies point down this list (import-linter contracts in
 pyproject.toml, checked by `make test`):
 
-- `clerk_portal.py` the Reflex app (pages, routes, middleware, lifespan tasks); `ops/` the command
-  line, the runner behind `make run`, migrations.
+- `clerk_portal.py` the Reflex app (pages, routes, middleware, the job runner); `ops/` the command
+  line, the runner behind `make run`, migrations, the periodic jobs under a database lease.
 - `pages/` one module per page with its state; `components/` pure UI functions.
 - `ui/` the session state, the guard, the live mixin, the mixins that do I/O; `web/` the HTTP app
   beside Reflex (routes, security headers, client error logs).

@@ -2,8 +2,8 @@
 
 import reflex as rx
 
-from clerk_portal.billing import reconcile, webhooks
 from clerk_portal.core import routes
+from clerk_portal.ops import jobs
 from clerk_portal.pages import login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.state import BillingState
@@ -23,10 +23,9 @@ app = rx.App(
     backend_exception_handler=client_logs.report_backend_exception,
 )
 client_logs.install()
-# Background work of every backend worker: the webhook inbox's safety net (events whose in-process
-# processing was lost or failed) and the periodic billing jobs (reconcile, due plan changes).
-app.register_lifespan_task(webhooks.webhook_worker_forever)
-app.register_lifespan_task(reconcile.reconcile_forever)
+# Every worker runs the job runner; the one holding the database lease runs the periodic jobs
+# (webhook inbox, quantity syncs, due plan changes, reconcile), the others stand by.
+app.register_lifespan_task(jobs.run_jobs_forever)
 # The worker's one live subscription (Redis, PostgreSQL or in process), closed at shutdown.
 app.register_lifespan_task(live.serving)
 # A tab's states are reset when the session behind it changes, before anything is sent to it.

@@ -6,9 +6,14 @@ For every workspace with a Stripe customer:
 - one live subscription per customer: any other live one (a double upgrade) is reported with
   what it charged; fixing cancels it, and the refund is left to a person (the report says so).
 - team vs Stripe: seats and extra numbers billed against the members and numbers in use. Fixed by
-  one quantity update (the normal sync, so its idempotency key and proration apply).
-Fixing is idempotent: a second run finds nothing. `python -m clerk_portal reconcile [--fix]` prints
-one line per drift; `reconcile_forever` runs the periodic jobs in the app.
+  one quantity update (the normal sync, so its idempotency key, proration and hourly budget apply).
+Fixing is idempotent: a second run finds nothing. `python -m clerk_portal reconcile [--fix]`
+checks every workspace and prints one line per drift.
+
+The periodic job (`reconcile_job`, run by `clerk_portal.ops.jobs`) is incremental: each run takes
+one page (`PAGE_SIZE`) of the accounts due, those whose mirror changed since their last check
+(`mirror_version != reconciled_version`) or unseen for `RECHECK_AFTER`, oldest check first. Its
+Stripe calls are paced (`billing.pacing`) to 80 % of Stripe's rate limit for the key's mode.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
 
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.errors import GatewayError
@@ -30,14 +38,19 @@ from clerk_portal.billing.gateway import (
     SubscriptionSnapshot,
     gateway_or_default,
 )
+from clerk_portal.billing.pacing import paced, stripe_rate
 from clerk_portal.billing.services.common import write_mirror
-from clerk_portal.billing.services.quantities import sync_dirty_accounts, sync_quantities
+from clerk_portal.billing.services.quantities import sync_quantities
 from clerk_portal.core.db import in_db
-from clerk_portal.models import BillingAccount, Invoice, Workspace
+from clerk_portal.core.settings import get_settings
+from clerk_portal.models import BillingAccount, Invoice, Workspace, utcnow
 from clerk_portal.models.status import ADOPTABLE, BILLED, FROM_STRIPE
 from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing.reconcile")
+PAGE_SIZE = 100  # accounts per run of the job (at ~3 Stripe reads each, ~15 s at 20 req/s)
+RECHECK_AFTER = timedelta(hours=6)  # an account nothing changed is checked again after this
+CONCURRENCY = 4  # workspaces checked at once
 
 
 @dataclass(frozen=True)
@@ -68,12 +81,12 @@ class _Local:
     invoices: dict[str, tuple[str, int, int]]
 
 
-def _locals(session: Session) -> list[_Local]:
-    accounts = session.exec(
-        select(BillingAccount)
-        .where(col(BillingAccount.stripe_customer_id).is_not(None))
-        .order_by(col(BillingAccount.workspace_id))
-    ).all()
+def _locals(session: Session, workspace_ids: list[int] | None = None) -> list[_Local]:
+    """The accounts with a Stripe customer (those of `workspace_ids` only, when given)."""
+    query = select(BillingAccount).where(col(BillingAccount.stripe_customer_id).is_not(None))
+    if workspace_ids is not None:
+        query = query.where(col(BillingAccount.workspace_id).in_(workspace_ids))
+    accounts = session.exec(query.order_by(col(BillingAccount.workspace_id))).all()
     found = []
     for account in accounts:
         workspace = session.get(Workspace, account.workspace_id)
@@ -242,36 +255,106 @@ async def _fix(
         await sync_quantities(workspace_id=local.workspace_id, gateway=gateway)
 
 
-async def reconcile(*, fix: bool = False, gateway: BillingGateway | None = None) -> list[Drift]:
-    """Every drift found (and fixed, with `fix=True`), workspace by workspace."""
-    gateway = gateway_or_default(gateway)
-    drifts: list[Drift] = []
-    for local in await in_db(_locals):
-        try:
-            drifts += await _check(local, gateway, fix)
-        except GatewayError as error:
-            drifts.append(Drift(local.workspace_id, local.name, "error", error.message))
-    return drifts
+def _due(session: Session, limit: int, recheck_after: timedelta) -> list[int]:
+    """The next page of accounts to check: changed since their last check, never checked, or
+    checked before `recheck_after` ago; the longest unchecked first."""
+    stale = utcnow() - recheck_after
+    reconciled_at = col(BillingAccount.reconciled_at)
+    version = col(BillingAccount.reconciled_version)
+    return list(
+        session.exec(
+            select(BillingAccount.workspace_id)
+            .where(
+                col(BillingAccount.stripe_customer_id).is_not(None),
+                or_(
+                    reconciled_at.is_(None),
+                    version.is_(None),
+                    version != col(BillingAccount.mirror_version),
+                    reconciled_at < stale,
+                ),
+            )
+            .order_by(reconciled_at.asc().nulls_first(), col(BillingAccount.workspace_id))
+            .limit(limit)
+        )
+    )
 
 
-async def reconcile_forever(interval_seconds: float = 300) -> None:
-    """The periodic billing jobs (register as a Reflex lifespan task): reconcile with fixes,
-    retry lost quantity syncs, apply due plan changes and process missed webhook events."""
-    from clerk_portal.billing import webhooks
-    from clerk_portal.billing.services.plan_change import apply_due_changes
+def _mark_checked(session: Session, local: _Local, *, checked: bool) -> None:
+    """Record the check: the version seen (a change since makes it due again). A check that
+    failed keeps the old version: the account stays due, behind the others (its time moved)."""
+    values: dict[str, Any] = {"reconciled_at": utcnow()}
+    if checked:
+        values["reconciled_version"] = local.version
+    session.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.workspace_id) == local.workspace_id)
+        .values(**values)
+    )
 
-    while True:
-        await asyncio.sleep(interval_seconds)
-        for job in (sync_dirty_accounts, apply_due_changes, webhooks.process_pending):
+
+def _paced(gateway: BillingGateway | None, rate: float | None) -> BillingGateway:
+    return paced(gateway_or_default(gateway), rate or stripe_rate(get_settings().stripe_secret))
+
+
+async def _check_all(locals_: list[_Local], gateway: BillingGateway, fix: bool) -> list[Drift]:
+    """`CONCURRENCY` workspaces at a time (Stripe's latency, not its limit, would set the pace
+    otherwise; the paced gateway keeps the sum under the limit); drifts in workspace order."""
+    slots = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(local: _Local) -> list[Drift]:
+        async with slots:
             try:
-                await job()
-            except Exception:
-                log.exception("billing job %s failed", job.__name__)
-        try:
-            for drift in await reconcile(fix=True):
-                log.warning("reconcile: %s", drift.describe())
-        except Exception:
-            log.exception("reconcile failed")
+                found = await _check(local, gateway, fix)
+            except GatewayError as error:
+                await in_db(partial(_mark_checked, local=local, checked=False))
+                return [Drift(local.workspace_id, local.name, "error", error.message)]
+            await in_db(partial(_mark_checked, local=local, checked=True))
+            return found
+
+    return [drift for found in await asyncio.gather(*map(one, locals_)) for drift in found]
+
+
+async def reconcile(
+    *, fix: bool = False, gateway: BillingGateway | None = None, rate: float | None = None
+) -> list[Drift]:
+    """Every drift found (and fixed, with `fix=True`), workspace by workspace, every workspace.
+    Stripe calls are paced to `rate` a second (default: 80 % of the key's mode's limit)."""
+    return await _check_all(await in_db(_locals), _paced(gateway, rate), fix)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One run of the incremental job: the workspaces it checked and what it found."""
+
+    checked: list[int]
+    drifts: list[Drift]
+
+
+async def reconcile_page(
+    *,
+    fix: bool = True,
+    page_size: int = PAGE_SIZE,
+    recheck_after: timedelta = RECHECK_AFTER,
+    gateway: BillingGateway | None = None,
+    rate: float | None = None,
+) -> Round:
+    """Check (and fix) the next page of accounts due; the others wait for the next run."""
+
+    def due_locals(session: Session) -> list[_Local]:
+        return _locals(session, _due(session, page_size, recheck_after))
+
+    locals_ = await in_db(due_locals)
+    drifts = await _check_all(locals_, _paced(gateway, rate), fix)
+    return Round([local.workspace_id for local in locals_], drifts)
+
+
+async def reconcile_job() -> None:
+    """The periodic job (`clerk_portal.ops.jobs`): one page, fixed, drift logged."""
+    found = await reconcile_page()
+    for drift in found.drifts:
+        log.warning("reconcile: %s", drift.describe())
+    if found.checked:
+        log.info("reconcile: %d workspace(s) checked", len(found.checked))
 
 
 def run(fix: bool) -> int:

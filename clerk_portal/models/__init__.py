@@ -2,8 +2,8 @@
 
 `base` holds enumerations, the constraint naming convention, UTC time and E.164 numbers; `status`
 what each subscription status means; `workspace` the portal's own truth; `billing` the mirror of
-Stripe plus the webhook inbox and the billing history. Import every name from here:
-`from clerk_portal.models import BillingAccount`.
+Stripe plus the webhook inbox, the billing history and the job lease. Import every name from
+here: `from clerk_portal.models import BillingAccount`.
 """
 
 from clerk_portal.models.base import (
@@ -28,6 +28,7 @@ from clerk_portal.models.billing import (
     BillingActivity,
     Invoice,
     InvoiceMonth,
+    JobLease,
     SubscriptionItem,
     WebhookEvent,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "EnterpriseInquiry",
     "Invoice",
     "InvoiceMonth",
+    "JobLease",
     "LoginAttempt",
     "Membership",
     "PhoneNumber",

@@ -29,10 +29,13 @@ class BillingAccount(SQLModel, table=True):
     engine can refuse to move the mirror backwards. `mirror_version` goes up by one in every
     transaction that changes the mirror (open billing tabs poll it to refresh live);
     `quantities_dirty_since` says members or numbers changed and Stripe's quantities may lag.
+    `reconciled_at` / `reconciled_version`: when reconcile last checked it against Stripe, and the
+    mirror version it checked (a different version now: changed since, due again).
     """
 
     __tablename__ = "billing_account"
     __table_args__ = (
+        sa.Index("ix_billing_account_reconciled_at", "reconciled_at"),
         _one_of("status", BILLING_STATUSES),
         _one_of("interval", INTERVALS),
         _one_of("pending_interval", INTERVALS),
@@ -93,6 +96,8 @@ class BillingAccount(SQLModel, table=True):
     upgrade_attempt: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     upgrade_claim: str | None = Field(default=None, max_length=255)
     upgrade_claimed_at: datetime | None = None
+    reconciled_at: datetime | None = None
+    reconciled_version: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -228,3 +233,18 @@ class BillingActivity(SQLModel, table=True):
     details: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     action_key: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class JobLease(SQLModel, table=True):
+    """Who runs the periodic jobs of the deployment (SQLite; PostgreSQL uses an advisory lock).
+
+    One row per lease name: the holder (host:pid:random) keeps it by moving `expires_at` forward
+    (a heartbeat); once `expires_at` has passed, any runner may take it over.
+    """
+
+    __tablename__ = "job_lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=255)
+    acquired_at: datetime
+    expires_at: datetime

@@ -9,6 +9,9 @@ next invoice (`proration_behavior=create_prorations`). The idempotency key is ma
 quantities and the count of updates applied so far (not the mirror version, which webhooks move
 meanwhile), so several workers (or a retry after a crash) send it once and record it once.
 A dirty account whose task was lost (a restart) is picked up by `sync_dirty_accounts()`.
+An update over the hourly budget (`UPDATES_PER_HOUR`, counted from the history's quantity rows of
+the last hour) is not sent: the account stays dirty and the periodic job sends it once the hour
+has room, with the counts of that moment (deferred and coalesced, never dropped).
 The sync's history row carries what Stripe prorated for that update (the proration invoice items
 it created). A preview is the difference the change alone makes: Stripe's preview with it minus
 the preview without it, prorated as of the same second.
@@ -38,12 +41,15 @@ from clerk_portal.billing.services.common import (
     write_mirror,
 )
 from clerk_portal.core.db import in_db
-from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models import BillingAccount, BillingActivity, utcnow
 from clerk_portal.models.status import BILLED
 from clerk_portal.workspace import live, repository
 
 log = logging.getLogger("clerk_portal.billing.quantities")
 DEBOUNCE_SECONDS = 1.5
+# Stripe allows 200 quantity updates an hour per subscription; the margin is for the updates two
+# workers may send at the same moment and for the other writes that change quantities.
+UPDATES_PER_HOUR = 180
 _scheduled: dict[int, asyncio.Task[None]] = {}
 _tasks: set[asyncio.Task[None]] = set()  # scheduled and running: what a flush waits for
 _locks: dict[int, asyncio.Lock] = {}
@@ -204,6 +210,12 @@ async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
         # Stripe bills the same, but a pending downgrade's invoice follows the team anyway.
         await refresh_upcoming_invoice(workspace_id, gateway)
         return SyncOutcome(False, target.seats, billed_numbers, "already in sync")
+    if await in_db(lambda session: _updates_in_last_hour(session, workspace_id)) >= (
+        UPDATES_PER_HOUR
+    ):
+        log.info("quantity sync of workspace %s deferred: hourly budget spent", workspace_id)
+        await in_db(lambda session: _keep_dirty(session, workspace_id))  # the job sends it
+        return SyncOutcome(False, target.seats, billed_numbers, "deferred: hourly budget spent")
     items = [{"id": target.seat_item[0], "quantity": target.seats}]
     if target.number_item:
         items.append({"id": target.number_item[0], "quantity": billed_numbers})
@@ -244,6 +256,30 @@ async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
     )
     await refresh_upcoming_invoice(workspace_id, gateway)
     return SyncOutcome(True, target.seats, billed_numbers)
+
+
+def _keep_dirty(session: Session, workspace_id: int) -> None:
+    session.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.workspace_id) == workspace_id)
+        .values(
+            quantities_dirty_since=sa.func.coalesce(BillingAccount.quantities_dirty_since, utcnow())
+        )
+    )
+
+
+def _updates_in_last_hour(session: Session, workspace_id: int) -> int:
+    """Quantity updates sent in the last hour: one history row each (indexed by workspace, time)."""
+    since = utcnow() - timedelta(hours=1)
+    return session.exec(
+        select(sa.func.count())
+        .select_from(BillingActivity)
+        .where(
+            col(BillingActivity.workspace_id) == workspace_id,
+            col(BillingActivity.created_at) >= since,
+            col(BillingActivity.kind) == "quantities",
+        )
+    ).one()
 
 
 async def _pending_ids(gateway: BillingGateway, customer_id: str | None) -> set[str]:
