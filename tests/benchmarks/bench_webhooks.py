@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import statistics
@@ -56,7 +55,7 @@ from tests.support.webhooks import signature  # noqa: E402
 WEBHOOK_SECRET = "whsec_bench_webhooks_0123456789"
 HANDLED_PREFIXES = ("customer.subscription.", "invoice.", "payment_method.", "customer.")
 
-BARE_APP = '''
+BARE_APP = """
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -69,14 +68,15 @@ from clerk_portal.core.settings import get_settings
 async def receive(request: Request) -> JSONResponse:
     payload = await request.body()
     try:
-        verify_webhook(payload, request.headers.get("stripe-signature"), get_settings().webhook_secret)
+        secret = get_settings().webhook_secret
+        verify_webhook(payload, request.headers.get("stripe-signature"), secret)
     except SignatureError as error:
         return JSONResponse({"error": str(error)}, 400)
     return JSONResponse({"received": True})
 
 
 app = Starlette(routes=[Route("/stripe/webhook", receive, methods=["POST"])])
-'''
+"""
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -93,6 +93,7 @@ async def prepare(events: int, workspaces: int, sandbox_url: str) -> list[bytes]
     from clerk_portal.demo.clock import advance_demo_clock
     from clerk_portal.models import User
     from clerk_portal.workspace import repository
+
     async with StripeGateway.from_settings() as gateway:
         await sync_catalog(gateway, get_catalog())
     browser = stripe.StripeClient(
@@ -221,7 +222,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def row(name: str, seconds: float, latencies: list[float], applied: float | None, reads: str) -> str:
+def row(
+    name: str, seconds: float, latencies: list[float], applied: float | None, reads: str
+) -> str:
     ordered = sorted(latencies)
     acked = len(latencies) / seconds
     applied_text = f"{applied:9.1f}" if applied is not None else f"{'-':>9}"

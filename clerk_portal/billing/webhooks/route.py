@@ -6,28 +6,34 @@
    than 300 s old or ahead are refused) → 400 with a short JSON reason, before any database work.
    The check uses stripe-python, so it lives in the Stripe gateway (`verify_webhook`).
 3. The event is stored in the inbox once (`inbox.store_event`: concurrent duplicates store one
-   row), client secrets redacted. The answer is 200 at once and the event is applied in the
-   background (`worker.dispatch`); a signed event that can never be applied (`checks.unusable`)
-   is stored dead and answered 400.
+   row), client secrets redacted, on threads of the route's own (`_STORE_THREADS`), so that an
+   acknowledgement never queues behind the database work of processing. The answer is 200 as soon
+   as the row is committed: the route only wakes the worker (`worker.dispatch`), which applies
+   the event later on a task of its own, and waits for neither it nor the live updates. A signed
+   event that can never be applied (`checks.unusable`) is stored dead and answered 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from clerk_portal.billing.gateway import SignatureError, verify_webhook
+from clerk_portal.billing.gateway import SignatureError, VerifiedEvent, verify_webhook
 from clerk_portal.billing.webhooks import checks, handlers, inbox
 from clerk_portal.billing.webhooks.worker import dispatch
 from clerk_portal.core import routes
-from clerk_portal.core.db import in_db
+from clerk_portal.core.db import session_scope
 from clerk_portal.core.settings import get_settings
 
 log = logging.getLogger("clerk_portal.billing.webhooks.route")
 MAX_BODY_BYTES = 1024 * 1024
+# Inserting into the inbox: its own threads, apart from the default pool that processing uses.
+_STORE_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-inbox")
 
 # The event types to enable on the portal's webhook endpoint at Stripe (`enabled_events`): each
 # has a handler (tests/unit/billing/test_webhook_handlers.py holds the two lists together).
@@ -90,7 +96,7 @@ async def receive_webhook(request: Request) -> JSONResponse:
     except SignatureError as error:
         return JSONResponse({"error": "invalid signature", "reason": str(error)}, 400)
     problem = checks.unusable(event.payload, handlers.refetched_id_prefixes())
-    row_id, inserted = await in_db(lambda session: inbox.store_event(session, event, dead=problem))
+    row_id, inserted = await _store(event, problem)
     if problem:
         log.warning("webhook event %r can never be applied: %s", event.id[:80], problem)
         body = {"error": "event cannot be applied", "reason": problem, "duplicate": not inserted}
@@ -98,3 +104,11 @@ async def receive_webhook(request: Request) -> JSONResponse:
     if inserted:
         dispatch(row_id)
     return JSONResponse({"received": True, "duplicate": not inserted})
+
+
+async def _store(event: VerifiedEvent, dead: str | None) -> tuple[int, bool]:
+    def run() -> tuple[int, bool]:
+        with session_scope() as session:
+            return inbox.store_event(session, event, dead=dead)
+
+    return await asyncio.get_running_loop().run_in_executor(_STORE_THREADS, run)
