@@ -311,7 +311,9 @@ async def bench(args: argparse.Namespace, database_url: str, tmp: Path) -> None:
         ]
         applied = len(bodies) / applied_at if applied_at else None
         if applied_at is None:
-            print(f"not all applied within {args.apply_timeout:.0f} s: {processed_count()}")
+            done = processed_count()
+            applied = done / args.apply_timeout
+            print(f"not all applied within {args.apply_timeout:.0f} s: {done} (rate of those)")
         rows.append(row("portal", seconds, latencies, applied, str(len(reads))))
 
         shown = database_url.split("?")[0].split("@")[-1]

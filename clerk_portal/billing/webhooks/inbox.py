@@ -203,3 +203,13 @@ def release(session: Session, row_ids: list[int]) -> None:
             .where(col(WebhookEvent.id).in_(row_ids), col(WebhookEvent.processed_at).is_(None))
             .values(locked_until=None)
         )
+
+
+def count_processed(session: Session, row_ids: list[int]) -> int:
+    if not row_ids:
+        return 0
+    return session.exec(
+        select(sa.func.count())
+        .select_from(WebhookEvent)
+        .where(col(WebhookEvent.id).in_(row_ids), col(WebhookEvent.processed_at).is_not(None))
+    ).one()

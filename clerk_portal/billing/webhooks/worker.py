@@ -45,7 +45,7 @@ from clerk_portal.models import BillingAccount
 
 log = logging.getLogger("clerk_portal.billing.webhooks.worker")
 BATCH = 200  # rows claimed per query
-MAX_HELD = 2000  # rows one process holds claimed at once (the rest wait in the inbox)
+MAX_HELD = 500  # rows one process holds claimed at once (the rest wait in the inbox)
 LANES = 8  # workspaces applied at once
 READS_AT_ONCE = 4  # Stripe reads at once within one workspace's round
 LINGER_SECONDS = 0.02  # after a wake-up, for the rest of a burst to arrive
@@ -321,6 +321,7 @@ class _Pump:
         self.slots = asyncio.Semaphore(LANES)
         self.full = False
         self.claiming = False
+        self.progress = asyncio.Event()  # set (and replaced) whenever held rows are done
         self.task = _spawn(self.run())
 
     def poke(self) -> None:
@@ -353,17 +354,33 @@ class _Pump:
         gateway = gateway_or_default(self.gateway)
         while (room := MAX_HELD - len(self.held)) > 0:
             batch = await in_db(lambda session: _claim_due(session, min(BATCH, room)))
-            for workspace_id in batch.refresh:
-                _refresh_upcoming_soon(workspace_id, gateway)
-            self.held.update(batch.row_ids)
-            for workspace_id, claimed in batch.by_workspace.items():
-                self.waiting.setdefault(workspace_id, []).extend(claimed)
-                if workspace_id not in self.lanes:
-                    self.lanes[workspace_id] = _spawn(self._lane(workspace_id, gateway))
+            self._enqueue(batch, gateway)
             if not batch.row_ids and not batch.settled:
                 self.full = False
                 return
         self.full = True  # a lane finishing wakes the claim again
+
+    def _enqueue(self, batch: Batch, gateway: BillingGateway) -> None:
+        for workspace_id in batch.refresh:
+            _refresh_upcoming_soon(workspace_id, gateway)
+        self.held.update(batch.row_ids)
+        for workspace_id, claimed in batch.by_workspace.items():
+            self.waiting.setdefault(workspace_id, []).extend(claimed)
+            if workspace_id not in self.lanes:
+                self.lanes[workspace_id] = _spawn(self._lane(workspace_id, gateway))
+
+    async def submit(self, batch: Batch) -> None:
+        """Apply rows claimed elsewhere (the safety net) in this pump's lanes, behind what the
+        lanes hold of the same workspaces; returns when they are done."""
+        rows = set(batch.row_ids)
+        self.quiet.clear()
+        self._enqueue(batch, gateway_or_default(self.gateway))
+        while rows & self.held and not self.task.done():
+            await self.progress.wait()
+
+    def _pulse(self) -> None:
+        progress, self.progress = self.progress, asyncio.Event()
+        progress.set()
 
     async def _lane(self, workspace_id: int, gateway: BillingGateway) -> None:
         try:
@@ -382,6 +399,7 @@ class _Pump:
                     if committed is not None:
                         self.versions[workspace_id] = committed
                     self.held.difference_update(c.row_id for c in claimed)
+                    self._pulse()
         finally:
             self.lanes.pop(workspace_id, None)
             self.versions.pop(workspace_id, None)
@@ -397,6 +415,7 @@ class _Pump:
         held = sorted(self.held)
         self.held.clear()
         self.waiting.clear()
+        self._pulse()
         try:
             await in_db(lambda session: inbox.release(session, held))
         except Exception:  # their leases run out instead
@@ -450,9 +469,16 @@ async def process_event(
 
 
 async def process_pending(*, limit: int = 500, gateway: BillingGateway | None = None) -> int:
-    """Process due inbox rows (unprocessed, unleased, backoff over); returns how many applied."""
+    """Process due inbox rows (unprocessed, unleased, backoff over); returns how many applied.
+    Where this event loop has a pump, they go through its lanes (a workspace's rounds stay one
+    at a time, in order)."""
     batch = await in_db(lambda session: _claim_due(session, limit))
-    return await _apply_batch(batch, gateway_or_default(gateway))
+    pump = _pumps.get(asyncio.get_running_loop())
+    if pump is None or pump.task.done() or gateway not in (None, pump.gateway):
+        return await _apply_batch(batch, gateway_or_default(gateway))
+    await pump.submit(batch)
+    ids = batch.row_ids
+    return batch.settled + await in_db(lambda session: inbox.count_processed(session, ids))
 
 
 async def webhook_worker_forever(poll_seconds: float = 5.0) -> None:
