@@ -168,6 +168,7 @@ async def _events(base_url: str) -> list[dict[str, Any]]:
 async def burst(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float]]:
     """Post every body with `concurrency` in flight; (seconds to the last answer, latencies)."""
     latencies: list[float] = []
+    retried: list[int] = []
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -178,15 +179,26 @@ async def burst(url: str, bodies: list[bytes], concurrency: int) -> tuple[float,
             while not queue.empty():
                 body = queue.get_nowait()
                 began = time.perf_counter()
-                response = await client.post(
-                    url, content=body, headers={"Stripe-Signature": signature(body, WEBHOOK_SECRET)}
-                )
+                for attempt in range(3):  # a kept-alive connection the server closed meanwhile
+                    try:
+                        response = await client.post(
+                            url,
+                            content=body,
+                            headers={"Stripe-Signature": signature(body, WEBHOOK_SECRET)},
+                        )
+                        break
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
+                        retried.append(1)
                 latencies.append(time.perf_counter() - began)
                 if response.status_code != 200:
                     raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
+        if retried:
+            print(f"{url}: {len(retried)} request(s) sent again after a transport error")
         return time.perf_counter() - started, latencies
 
 
@@ -261,7 +273,7 @@ async def bench(args: argparse.Namespace, database_url: str, tmp: Path) -> None:
         bodies = await prepare(args.events, args.workspaces, sandbox.url)
 
         uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log"]
-        uvicorn += ["--log-level", "warning"]
+        uvicorn += ["--log-level", "warning", "--timeout-keep-alive", "60"]
         bare_file = tmp / "bare_webhook_app.py"
         bare_file.write_text(BARE_APP)
         bare = serve(
