@@ -106,11 +106,14 @@ def rows(*event_ids: str) -> dict[str, WebhookEvent]:
 
 
 def wait_until_claimed(*event_ids: str) -> None:
-    """Until the worker holds these rows (their lease taken): they are in its next round."""
+    """Until the worker holds these rows (their lease taken: they are in its next round), or
+    has applied them already."""
 
     def held() -> bool:
         found = rows(*event_ids)
-        return len(found) == len(event_ids) and all(r.locked_until for r in found.values())
+        return len(found) == len(event_ids) and all(
+            r.locked_until or r.processed_at for r in found.values()
+        )
 
     eventually(held, within=30, what=f"the worker to claim {event_ids}")
 
