@@ -10,25 +10,31 @@
   and dead after MAX_ATTEMPTS (16): kept, never dropped.
 - `handlers.py`: what each event type does to the mirror, a registry by event type
   (`@handles("invoice.paid", fetch=…)`); a type without a handler is marked processed, no effect.
-- `worker.py`: applying stored events: at once in a background task (`dispatch`, `drain`), and
-  in the safety-net loop (`process_pending`, `webhook_worker_forever`).
+- `worker.py`: applying stored events off the request: the route wakes this process's pump
+  (`dispatch`), which claims due rows in batches and applies them workspace by workspace, one
+  Stripe read per object for all of a burst's events of it (`drain`, `stop`); the same work for
+  the safety-net loop (`process_pending`, `webhook_worker_forever`).
 - `admin.py`: `python -m clerk_portal webhooks list | dead | replay`.
 """
 
 from clerk_portal.billing.webhooks.inbox import MAX_ATTEMPTS
 from clerk_portal.billing.webhooks.route import webhook_routes
 from clerk_portal.billing.webhooks.worker import (
+    dispatch,
     drain,
     process_event,
     process_pending,
+    stop,
     webhook_worker_forever,
 )
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "dispatch",
     "drain",
     "process_event",
     "process_pending",
+    "stop",
     "webhook_routes",
     "webhook_worker_forever",
 ]

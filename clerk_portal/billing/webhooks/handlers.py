@@ -32,6 +32,9 @@ from clerk_portal.models import BillingAccount, Invoice
 S = TypeVar("S")
 # Reads the event's object (`data.object`) again from Stripe.
 Fetch = Callable[[dict[str, Any], BillingGateway], Awaitable[S]]
+# What `Fetch` reads by (the object's id, or its customer's): events with the same key are
+# applied from one read.
+Key = Callable[[dict[str, Any]], str]
 # Applies what `Fetch` read to the workspace's mirror.
 Apply = Callable[[Session, BillingAccount, S], None]
 
@@ -48,6 +51,16 @@ class Handler(Generic[S]):
     refetched_id_prefix: str | None
     # Stripe's preview of the next invoice is mirrored again after the event (once per burst).
     changes_next_invoice: bool
+    # What `fetch` reads by: the events of a burst with the same (fetch, key) share one read.
+    key: Key | None = None
+
+    def read_key(self, event: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(what is read, by which id) for this event, or None when nothing is read."""
+        if self.fetch is None:
+            return None
+        obj = (event.get("data") or {}).get("object") or {}
+        fetcher = getattr(self.fetch, "__qualname__", repr(self.fetch))
+        return fetcher, (self.key or _object_id)(obj)
 
 
 class DuplicateHandler(ValueError):
@@ -65,17 +78,23 @@ def _register(event_types: tuple[str, ...], handler: Handler[Any]) -> None:
         HANDLERS[event_type] = handler
 
 
+def _object_id(obj: dict[str, Any]) -> str:
+    return str(obj.get("id"))
+
+
 def handles(
     *event_types: str,
     fetch: Fetch[S],
     refetched_id_prefix: str | None = None,
     changes_next_invoice: bool = False,
+    key: Key = _object_id,
 ) -> Callable[[Apply[S]], Apply[S]]:
-    """Register the decorated function for `event_types`, fed with what `fetch` reads."""
+    """Register the decorated function for `event_types`, fed with what `fetch` reads; `key`:
+    what the read is by (events of one burst with the same `fetch` and key share one read)."""
 
     def register(apply: Apply[S]) -> Apply[S]:
         name = getattr(apply, "__name__", repr(apply))
-        handler = Handler(name, fetch, apply, refetched_id_prefix, changes_next_invoice)
+        handler = Handler(name, fetch, apply, refetched_id_prefix, changes_next_invoice, key)
         _register(event_types, handler)
         return apply
 
@@ -114,6 +133,25 @@ def customer_of(event: Mapping[str, Any]) -> str | None:
         return customer
     expanded: str | None = (customer or {}).get("id")
     return expanded
+
+
+def customer_key(obj: dict[str, Any]) -> str:
+    """The customer an object is, or belongs to (what `customer_and_card` reads by)."""
+    return customer_of({"data": {"object": obj}}) or ""
+
+
+def workspaces_of(session: Session, customer_ids: set[str]) -> dict[str, tuple[int, int]]:
+    """(workspace id, mirror version) of each of these customers that is one of ours."""
+    if not customer_ids:
+        return {}
+    rows = session.exec(
+        select(
+            BillingAccount.stripe_customer_id,
+            BillingAccount.workspace_id,
+            BillingAccount.mirror_version,
+        ).where(col(BillingAccount.stripe_customer_id).in_(customer_ids))
+    ).all()
+    return {customer: (workspace, version) for customer, workspace, version in rows if customer}
 
 
 def find_workspace(session: Session, event: Mapping[str, Any]) -> tuple[int | None, int]:
@@ -262,7 +300,7 @@ async def customer_and_card(
     obj: dict[str, Any], gateway: BillingGateway
 ) -> tuple[CustomerSnapshot, CardSnapshot | None]:
     """The customer and its default card (None when it has none)."""
-    customer = await gateway.retrieve_customer(customer_of({"data": {"object": obj}}) or "")
+    customer = await gateway.retrieve_customer(customer_key(obj))
     card = None
     if customer.default_payment_method:
         card = await gateway.retrieve_payment_method(customer.default_payment_method)
@@ -277,6 +315,7 @@ async def customer_and_card(
     "payment_method.updated",
     "setup_intent.succeeded",
     fetch=customer_and_card,
+    key=customer_key,
 )
 def customer_changed(
     session: Session,

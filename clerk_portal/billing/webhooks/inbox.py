@@ -164,3 +164,54 @@ def mark_processed(session: Session, row_id: int, workspace_id: int | None) -> N
     # sqlmodel's Session.execute() returns Result in its types; an UPDATE's is a CursorResult.
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyProcessed
+
+
+def payloads(session: Session, row_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The stored payloads of these rows, by row id."""
+    if not row_ids:
+        return {}
+    rows = session.exec(
+        select(WebhookEvent.id, WebhookEvent.payload).where(col(WebhookEvent.id).in_(row_ids))
+    ).all()
+    return {row_id: dict(payload) for row_id, payload in rows if row_id is not None}
+
+
+def mark_all_processed(session: Session, row_ids: list[int], workspace_id: int | None) -> None:
+    """`mark_processed` for several rows at once: raises AlreadyProcessed (and the caller rolls
+    back) when another worker marked any of them first."""
+    if not row_ids:
+        return
+    result = session.execute(
+        sa.update(WebhookEvent)
+        .where(col(WebhookEvent.id).in_(row_ids), col(WebhookEvent.processed_at).is_(None))
+        .values(
+            processed_at=utcnow(),
+            attempts=WebhookEvent.attempts + 1,
+            locked_until=None,
+            next_attempt_at=None,
+            last_error=None,
+            workspace_id=workspace_id,
+        )
+    )
+    if result.rowcount != len(set(row_ids)):  # type: ignore[attr-defined]
+        raise AlreadyProcessed
+
+
+def release(session: Session, row_ids: list[int]) -> None:
+    """Give up the lease on rows this worker will not finish (shutdown): due again at once."""
+    if row_ids:
+        session.execute(
+            sa.update(WebhookEvent)
+            .where(col(WebhookEvent.id).in_(row_ids), col(WebhookEvent.processed_at).is_(None))
+            .values(locked_until=None)
+        )
+
+
+def count_processed(session: Session, row_ids: list[int]) -> int:
+    if not row_ids:
+        return 0
+    return session.exec(
+        select(sa.func.count())
+        .select_from(WebhookEvent)
+        .where(col(WebhookEvent.id).in_(row_ids), col(WebhookEvent.processed_at).is_not(None))
+    ).one()
