@@ -13,7 +13,7 @@
 - `worker.py`: applying stored events off the request: the route wakes this process's pump
   (`dispatch`), which claims due rows in batches and applies them workspace by workspace, one
   Stripe read per object for all of a burst's events of it (`drain`, `stop`); the same work for
-  the safety-net loop (`process_pending`, `webhook_worker_forever`).
+  the safety net (`process_pending`, run by the job runner in ops/jobs.py).
 - `admin.py`: `python -m clerk_portal webhooks list | dead | replay`.
 """
 
@@ -25,7 +25,6 @@ from clerk_portal.billing.webhooks.worker import (
     process_event,
     process_pending,
     stop,
-    webhook_worker_forever,
 )
 
 __all__ = [
@@ -36,5 +35,4 @@ __all__ = [
     "process_pending",
     "stop",
     "webhook_routes",
-    "webhook_worker_forever",
 ]

@@ -1,7 +1,7 @@
 """Applying stored events, off the request: the route stores an event and wakes this process's
 pump (`dispatch`); the pump claims due rows of the inbox in batches and applies them workspace by
-workspace. `process_pending` is the same work for the safety-net loop (`webhook_worker_forever`)
-and the jobs: due rows, retries included.
+workspace. `process_pending` is the same work for the safety net (a job of ops/jobs.py): due rows,
+retries included.
 
 One round for one workspace (`apply_workspace`): its claimed events grouped by the object their
 handler reads (an invoice, a subscription, a customer), each object read from Stripe once for the
@@ -157,6 +157,7 @@ async def _read(groups: list[_Group], gateway: BillingGateway) -> list[Any]:
 
     async def one(group: _Group) -> Any:
         fetch = group.first.handler.fetch
+        assert fetch is not None  # `_take` settles the events whose handler reads nothing
         obj = (group.first.event.get("data") or {}).get("object") or {}
         async with slots:
             try:
@@ -479,13 +480,3 @@ async def process_pending(*, limit: int = 500, gateway: BillingGateway | None = 
     await pump.submit(batch)
     ids = batch.row_ids
     return batch.settled + await in_db(lambda session: inbox.count_processed(session, ids))
-
-
-async def webhook_worker_forever(poll_seconds: float = 5.0) -> None:
-    """The safety net for the pump: register as a Reflex lifespan task."""
-    while True:
-        try:
-            await process_pending()
-        except Exception:
-            log.exception("webhook worker round failed")
-        await asyncio.sleep(poll_seconds)
