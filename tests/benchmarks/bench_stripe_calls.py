@@ -216,10 +216,12 @@ def show(portal: dict[str, Counter], total: dict[str, Counter], detail: bool) ->
         own, every = sum(calls.values()), sum(total[name].values())
         print(f"{name:<16} {own:>12} {every - own:>11} {every:>6}")
     if detail:
-        for name, calls in total.items():
-            print(f"\n{name} (with the webhooks it sets off):")
-            for call, n in sorted(calls.items(), key=lambda item: (-item[1], item[0])):
-                print(f"  {n:>3} × {call}")
+        for name, calls in portal.items():
+            print(f"\n{name}: the portal's own calls, then (+) those of the webhooks it sets off")
+            for call in sorted(total[name], key=lambda c: (-total[name][c], c)):
+                own, every = calls.get(call, 0), total[name][call]
+                extra = f" (+{every - own})" if every != own else ""
+                print(f"  {own:>3}{extra:<6} × {call}")
 
 
 def main() -> None:
