@@ -63,6 +63,7 @@ class PendingChange(ConfirmedChange, mixin=True):
     billing_effect: str = ""
     effect_loading: bool = False
     saving: bool = False
+    _effect_deltas: dict[str, int] = {}  # the pending change's seats and numbers, for its preview
 
     def _open_change(self, action: str, args: dict[str, str], title: str, text: str, label: str):
         self._hold_change(action, args)
@@ -74,22 +75,44 @@ class PendingChange(ConfirmedChange, mixin=True):
         self.confirm_open = self.saving = self.effect_loading = False
         self.billing_effect = ""
 
+    def _take_change(self, token: object = None) -> tuple[str, dict[str, str], int | None]:
+        if token is not None and self.effect_loading:
+            return "", {}, None  # its amount is still with Stripe: nothing to confirm yet
+        return super()._take_change(token)
+
     async def _load_effect(
         self, role: str, workspace_id: int, *, seats_delta: int = 0, numbers_delta: int = 0
     ):
-        """Owners see what the change costs; admins do not see money at all."""
+        """Owners see what the change costs; admins do not see money at all. Stripe's preview
+        is asked off the state lock (`load_effect`, a background event); Confirm waits for it."""
         if role != "owner":
             return
         self.effect_loading = True
-        yield
+        self._effect_deltas = {"seats": seats_delta, "numbers": numbers_delta}
+        yield type(self).load_effect
+
+    @rx.event(background=True)
+    @guard.team_managers_only
+    async def load_effect(self):
+        """The preview of the change on display (its deltas are the server's, not the tab's)."""
+        who = guard.principal()
+        async with self:
+            if who.role != "owner" or not self.effect_loading or not self.confirm_token:
+                return
+            token, deltas = self.confirm_token, dict(self._effect_deltas)
         try:
             effect = await billing_effect.preview(
-                workspace_id, seats_delta=seats_delta, numbers_delta=numbers_delta
+                who.workspace_id,
+                seats_delta=deltas.get("seats", 0),
+                numbers_delta=deltas.get("numbers", 0),
             )
         except DomainError as refused:
             effect = billing_effect.Effect(refused.message)
-        self.billing_effect, self._pending_cents = effect.message, effect.prorated_cents
-        self.effect_loading = False
+        async with self:
+            if self.confirm_token != token:
+                return  # closed, confirmed or replaced meanwhile (or the tab changed hands)
+            self.billing_effect, self._pending_cents = effect.message, effect.prorated_cents
+            self.effect_loading = False
 
     def _stale_change(self, token: object = None):
         if self._repeated(token):

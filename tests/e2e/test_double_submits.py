@@ -15,7 +15,7 @@ from clerk_portal.pages.billing.details import BillingDetailsState
 from clerk_portal.pages.billing.upgrade import UpgradeState
 from clerk_portal.pages.team import TeamState
 from clerk_portal.workspace import repository
-from tests.support.reflex_socket import ReflexSocket
+from tests.support.reflex_socket import ReflexSocket, Reply
 from tests.support.workspaces import fresh_owner_cookie, subscribe
 
 
@@ -43,8 +43,11 @@ def test_send_invitation_double_clicked_invites_once_without_an_error(portal):
     socket = ReflexSocket(portal.url, cookie=cookie)
     try:
         socket.call(f"{team}.load_team", path="/team")
-        review = socket.call(
-            f"{team}.review_invite", {"form": {"email": "new@clinic.example"}}, path="/team"
+        review = socket.call(  # the owner's amount comes from Stripe off the lock: await it
+            f"{team}.review_invite",
+            {"form": {"email": "new@clinic.example"}},
+            path="/team",
+            until=lambda r: r.var("effect_loading") is False,
         )
         token = next(v for k, v in review.changed_vars(team).items() if "confirm_token" in k)
         first = socket.call(f"{team}.confirm_change", {"token": token}, path="/team")
@@ -66,9 +69,16 @@ def test_cancel_and_billing_details_double_clicked_happen_once_without_an_error(
     socket = ReflexSocket(portal.url, cookie=cookie)
     try:
         socket.call(f"{actions}.open_cancel_dialog")
-        canceled = [socket.call(f"{actions}.confirm_cancel", cancel) for _ in range(2)]
+        # Background tasks: the first answers once Stripe did; the repeat must not answer.
+        canceled = [
+            socket.call(f"{actions}.confirm_cancel", cancel, until=Reply.toasts),
+            socket.call(f"{actions}.confirm_cancel", cancel, background=True),
+        ]
         socket.call(f"{details}.load_details")
-        saves = [socket.call(f"{details}.save_details", saved) for _ in range(2)]
+        saves = [
+            socket.call(f"{details}.save_details", saved, until=Reply.toasts),
+            socket.call(f"{details}.save_details", saved, background=True),
+        ]
     finally:
         socket.close()
 
@@ -96,7 +106,9 @@ def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_once(port
         for tab in tabs:
             tab.call(f"{state}.load_upgrade", path=UPGRADE)
             tab.call(f"{state}.select_interval", {"interval": "year"}, path=UPGRADE)
-            reviewed = tab.call(f"{state}.review_change", path=UPGRADE).changed_vars(state)
+            reviewed = tab.call(
+                f"{state}.review_change", path=UPGRADE, until=lambda r: r.var("working") is False
+            ).changed_vars(state)
             tokens.append(next((v for k, v in reviewed.items() if "confirm_token" in k), ""))
         with ThreadPoolExecutor(2) as pool:
             confirms = list(
@@ -105,6 +117,7 @@ def test_two_tabs_confirming_the_same_plan_change_charge_and_record_it_once(port
                         f"{state}.confirm_change",
                         {"token": pair[1]} if pair[1] else {},
                         path=UPGRADE,
+                        until=lambda r: r.toasts() or r.var("error"),
                     ),
                     zip(tabs, tokens, strict=True),
                 )

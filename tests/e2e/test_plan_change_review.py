@@ -19,7 +19,7 @@ from clerk_portal.core.settings import SANDBOX_SECRET_KEY
 from clerk_portal.models import BillingActivity
 from clerk_portal.pages.billing.upgrade import UpgradeState
 from clerk_portal.workspace import repository
-from tests.support.reflex_socket import ReflexSocket
+from tests.support.reflex_socket import ReflexSocket, Reply
 from tests.support.workspaces import fresh_owner_cookie, signed_in_owner, subscribe
 
 UPGRADE = "/billing/upgrade"
@@ -103,14 +103,18 @@ def test_confirm_with_a_stale_or_missing_token_charges_nothing(portal):
     try:
         socket.call(f"{state}.load_upgrade", path=UPGRADE)
         socket.call(f"{state}.select_plan", {"plan": "startup"}, path=UPGRADE)
-        reviewed = socket.call(f"{state}.review_change", path=UPGRADE).changed_vars(state)
+        reviewed = socket.call(
+            f"{state}.review_change", path=UPGRADE, until=lambda r: r.var("working") is False
+        ).changed_vars(state)
         tokens = [value for name, value in reviewed.items() if "confirm_token" in name] or [""]
         socket.call(f"{state}.select_plan", {"plan": "business"}, path=UPGRADE)
         socket.call(f"{state}.select_interval", {"interval": "year"}, path=UPGRADE)
         writes = _subscription_writes(portal, subscription_id)
 
-        stale = socket.call(f"{state}.confirm_change", {"token": tokens[-1]}, path=UPGRADE)
-        forged = socket.call(f"{state}.confirm_change", {}, path=UPGRADE)
+        stale = socket.call(
+            f"{state}.confirm_change", {"token": tokens[-1]}, path=UPGRADE, until=Reply.toasts
+        )
+        forged = socket.call(f"{state}.confirm_change", {}, path=UPGRADE, until=Reply.toasts)
     finally:
         socket.close()
 

@@ -22,9 +22,10 @@ from sqlmodel import Session, select
 from clerk_portal.core.db import engine_for
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, BillingActivity
+from clerk_portal.pages.billing.upgrade import STILL_CHECKING
 from tests.support import workspaces
 from tests.support.portal import start_portal
-from tests.support.reflex_socket import ReflexSocket
+from tests.support.reflex_socket import ReflexSocket, Reply
 from tests.support.waiting import eventually
 
 from .conftest import portal_environment
@@ -33,6 +34,20 @@ UPGRADE = "reflex___state____state.clerk_portal___pages___billing___upgrade____u
 PAGE = "/billing/upgrade"
 TABS = 5
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def card_form_opened(reply: Reply) -> bool:
+    """`checkout` (a background task) answered: the card form's secret, or why not."""
+    return "_secret_" in str(reply.events) or bool(reply.var("error"))
+
+
+def upgrade_settled(reply: Reply) -> bool:
+    """`card_confirmed` (a background task) is done: upgraded, refused, or still unknown."""
+    return bool(
+        "/billing" in reply.redirects()
+        or reply.var("error")
+        or reply.var("notice") == STILL_CHECKING
+    )
 
 
 def new_trial_workspace(portal) -> tuple[int, int]:
@@ -50,7 +65,7 @@ def open_card_form(portal, cookie: str) -> ReflexSocket:
     """A tab on the upgrade page whose card was confirmed by Stripe.js (4242…)."""
     tab = ReflexSocket(portal.url, cookie=cookie)
     tab.call(f"{UPGRADE}.load_upgrade", path=PAGE)
-    reply = tab.call(f"{UPGRADE}.checkout", path=PAGE)
+    reply = tab.call(f"{UPGRADE}.checkout", path=PAGE, until=card_form_opened)
     found = set(re.findall(r"seti_[A-Za-z0-9]+_secret_[A-Za-z0-9_-]+", str(reply.events)))
     assert len(found) == 1, reply
     secret = found.pop()
@@ -71,7 +86,9 @@ def open_card_form(portal, cookie: str) -> ReflexSocket:
 
 
 def confirm(tab: ReflexSocket):
-    return tab.call(f"{UPGRADE}.card_confirmed", {"result": {"ok": True}}, path=PAGE)
+    return tab.call(
+        f"{UPGRADE}.card_confirmed", {"result": {"ok": True}}, path=PAGE, until=upgrade_settled
+    )
 
 
 def customer_of(portal, workspace_id: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,15 @@ class Reply:
                 if prefix in substate and values:
                     changed.update({f"{substate}.{name}": v for name, v in values.items()})
         return changed
+
+    def var(self, name: str, prefix: str = "") -> Any:
+        """The last value sent for the var `name` (of a substate whose name contains `prefix`),
+        or None if none was."""
+        found = None
+        for key, value in self.changed_vars(prefix).items():
+            if key.rsplit(".", 1)[-1].split("_rx_state_")[0] == name:
+                found = value
+        return found
 
     def toasts(self) -> list[str]:
         return [
@@ -94,6 +104,8 @@ class ReflexSocket:
         *,
         path: str = "/billing",
         background: bool = False,
+        until: Callable[[Reply], Any] | None = None,
+        timeout: float = 60,
     ) -> Reply:
         """Send one event and collect what the server sent back for it.
 
@@ -102,11 +114,18 @@ class ReflexSocket:
         A background task answers on its own time, after the barrier would: its first answer (the
         guard's refusal comes at once) is awaited before the barrier is sent. Reflex sends nothing
         for a task that changed nothing, so that wait has a deadline (BACKGROUND_ANSWER_SECONDS).
+        `until`: a background task that waits on Stripe answers in several messages; the barrier
+        is sent once `until(what arrived so far)` holds (within `timeout` seconds).
         """
         with self._lock:
             self._updates.clear()
         self._emit(handler, payload or {}, path)
-        if background:
+        if until is not None:
+            with self._lock:
+                held = self._lock.wait_for(lambda: bool(until(self._unlocked_reply())), timeout)
+                if not held:
+                    raise TimeoutError(f"{handler}: {self._unlocked_reply()!r:.2000}")
+        elif background:
             with self._lock:
                 self._lock.wait_for(lambda: bool(self._updates), BACKGROUND_ANSWER_SECONDS)
         self._barrier = not getattr(self, "_barrier", False)
@@ -124,6 +143,33 @@ class ReflexSocket:
         for update in updates:
             if self._is_barrier(update):
                 break
+            if update.get("delta"):
+                reply.deltas.append(update["delta"])
+            reply.events.extend(update.get("events") or [])
+        return reply
+
+    def send(self, handler: str, payload: dict[str, Any] | None = None, *, path: str = "/billing"):
+        """Send one event without waiting: what arrives is read with `received` / `wait_for`
+        (several events of one tab in flight at once, as a tab's clicks during a slow one)."""
+        self._emit(handler, payload or {}, path)
+
+    def received(self) -> Reply:
+        """Everything the server sent since the last `call` (or since connecting)."""
+        with self._lock:
+            return self._unlocked_reply()
+
+    def wait_for(self, condition, *, timeout: float, what: str = "the condition") -> Reply:
+        """Wait until `condition(received())` holds; the reply it held for."""
+        with self._lock:
+            done = self._lock.wait_for(lambda: bool(condition(self._unlocked_reply())), timeout)
+        reply = self.received()
+        if not done:
+            raise TimeoutError(f"{what} not seen within {timeout} s: {reply!r:.2000}")
+        return reply
+
+    def _unlocked_reply(self) -> Reply:
+        reply = Reply()
+        for update in self._updates:
             if update.get("delta"):
                 reply.deltas.append(update["delta"])
             reply.events.extend(update.get("events") or [])

@@ -54,7 +54,7 @@ class BodyCounter:
 class WebhookReceiver:
     """`webhook_routes()` served by uvicorn on a thread, plus a drain hook."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, port: int | None = None) -> None:
         async def drain(_request: Request) -> JSONResponse:
             await webhooks.drain()
             return JSONResponse({"ok": True})
@@ -63,7 +63,7 @@ class WebhookReceiver:
             routes=[*webhooks.webhook_routes(), Route("/_test/drain", drain, methods=["POST"])]
         )
         self.counter = BodyCounter(app)
-        self._served = ThreadedServer(self.counter)
+        self._served = ThreadedServer(self.counter, port=port)
         self.port = self._served.port
 
     path = "/stripe/webhook"

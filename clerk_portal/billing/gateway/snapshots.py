@@ -69,6 +69,7 @@ class SetupIntentResult:
     status: str
     customer: str | None = None
     payment_method: str | None = None
+    card: CardSnapshot | None = None  # the payment method, when read along (expanded)
 
 
 @dataclass(frozen=True)

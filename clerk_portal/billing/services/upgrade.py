@@ -455,6 +455,8 @@ async def confirmed_card(
         )
     if intent.status != "succeeded" or not intent.payment_method:
         raise BillingError("The card was not confirmed. Please enter it again.")
+    if intent.card is not None and intent.card.id == intent.payment_method:
+        return intent.card  # read with the SetupIntent
     return await gateway.retrieve_payment_method(intent.payment_method)
 
 

@@ -4,6 +4,7 @@ move the sandbox's clock forward."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
@@ -19,12 +20,13 @@ from clerk_portal.core.errors import DomainError
 from clerk_portal.core.settings import get_settings
 from clerk_portal.demo import clock
 from clerk_portal.ui import guard
+from clerk_portal.ui.off_lock import OffLock
 
 CARD_ELEMENT = "card-element-billing"
 CARD_PURPOSES = {"replace": "Replace your card", "pay": "Pay the open invoice with another card"}
 
 
-class BillingActions(rx.State):
+class BillingActions(OffLock, rx.State):
     cancel_open: bool = False
     cancel_reason: str = ""
     working: bool = False
@@ -46,14 +48,14 @@ class BillingActions(rx.State):
     def close_cancel_dialog(self):
         self.cancel_open = False
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def confirm_cancel(self, form: dict[str, Any]):
-        if not self.cancel_open:  # a double submit: the first one closed the dialog
-            return
         who = guard.principal()
-        self.working = True
-        yield
+        async with self:
+            if not self.cancel_open or self.working:  # a double submit
+                return
+            self.working = True
         try:
             canceled = await services.cancel_at_period_end(
                 workspace_id=who.workspace_id,
@@ -62,34 +64,55 @@ class BillingActions(rx.State):
                 comment=str(form.get("comment") or "") or None,
             )
         except DomainError as error:
-            yield rx.toast.error(error.message)
-        else:
-            self.cancel_open = False
+            if await self._settle(who, working=False):
+                yield rx.toast.error(error.message)
+            return
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        if await self._settle(who, working=False, cancel_open=False):
             yield rx.toast.success(canceled.message)
-        finally:
-            self.working = False
 
-    @rx.event
+    async def _one_action(
+        self,
+        who: guard.Principal,
+        action: Callable[[], Awaitable[Any]],
+        success: Callable[[Any], str],
+    ):
+        """A Stripe action without a dialog, one at a time per tab: its toast, if still shown."""
+        if not await self._claim("working"):
+            return None  # a second click while the first is with Stripe
+        try:
+            done = await action()
+        except DomainError as error:
+            return rx.toast.error(error.message) if await self._settle(who, working=False) else None
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        shown = await self._settle(who, working=False)
+        return rx.toast.success(success(done)) if shown else None
+
+    @rx.event(background=True)
     @guard.owner_only
     async def resume_subscription(self):
         who = guard.principal()
-        try:
-            await services.resume(workspace_id=who.workspace_id, actor_user_id=who.user_id)
-        except DomainError as error:
-            return rx.toast.error(error.message)
-        return rx.toast.success("Welcome back: your subscription continues.")
+        return await self._one_action(
+            who,
+            lambda: services.resume(workspace_id=who.workspace_id, actor_user_id=who.user_id),
+            lambda _: "Welcome back: your subscription continues.",
+        )
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def undo_pending(self):
         who = guard.principal()
-        try:
-            await services.undo_pending_change(
+        return await self._one_action(
+            who,
+            lambda: services.undo_pending_change(
                 workspace_id=who.workspace_id, actor_user_id=who.user_id
-            )
-        except DomainError as error:
-            return rx.toast.error(error.message)
-        return rx.toast.success("The scheduled plan change is undone.")
+            ),
+            lambda _: "The scheduled plan change is undone.",
+        )
 
     # --- a new card: replace the default, or pay the open invoice -----------------------------
 
@@ -110,59 +133,66 @@ class BillingActions(rx.State):
         self._pay_invoice_id = str(invoice_id)[:255]
         return rx.call_script(mount_script(CARD_ELEMENT))
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def void_invoice(self, invoice_id: str):
         who = guard.principal()
-        try:
-            voided = await services.void_open_invoice(
+        return await self._one_action(
+            who,
+            lambda: services.void_open_invoice(
                 workspace_id=who.workspace_id,
                 actor_user_id=who.user_id,
                 stripe_invoice_id=str(invoice_id)[:255],
-            )
-        except DomainError as error:
-            return rx.toast.error(error.message)
-        return rx.toast.success(f"Invoice {voided.number or ''} is void: nothing more is owed.")
+            ),
+            lambda voided: f"Invoice {voided.number or ''} is void: nothing more is owed.",
+        )
 
     @rx.event
     @guard.owner_only
     def close_card_dialog(self):
         self.card_open = False
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def submit_card(self):
         who = guard.principal()
-        self.working, self.card_error = True, ""
-        yield
+        if not await self._claim("working", card_error=""):
+            return  # a second click while the first is with Stripe
         try:
             setup = await services.start_card_update(workspace_id=who.workspace_id)
         except DomainError as error:
-            self.working, self.card_error = False, error.message
+            await self._settle(who, working=False, card_error=error.message)
             return
-        self._setup_intent_id = setup.setup_intent_id
-        yield rx.call_script(
-            confirm_script(setup.client_secret, who.user_name),
-            callback=BillingActions.card_confirmed,
-        )
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        if await self._settle(who, _setup_intent_id=setup.setup_intent_id):
+            yield rx.call_script(
+                confirm_script(setup.client_secret, who.user_name),
+                callback=BillingActions.card_confirmed,
+            )
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def card_confirmed(self, result: dict[str, Any]):
         """Stripe.js's answer; the SetupIntent id is ours (kept server-side), not the page's."""
         who = guard.principal()
         refusal = card_form_refusal(result)
-        if refusal or not self._setup_intent_id:
-            self.working, self.card_error = False, refusal or "Start again: the form expired."
-            return None
-        setup_intent_id, self._setup_intent_id = self._setup_intent_id, ""
+        async with self:  # the SetupIntent is taken: its repeat finds none
+            setup_intent_id, self._setup_intent_id = self._setup_intent_id, ""
+            purpose, invoice_id = self.card_purpose, self._pay_invoice_id
+            if refusal or not setup_intent_id:
+                if refusal or not self.working:  # else the repeat of one with Stripe now
+                    self.working = False
+                    self.card_error = refusal or "Start again: the form expired."
+                return
         try:
-            if self.card_purpose == "pay":
+            if purpose == "pay":
                 paid = await services.pay_open_invoice(
                     workspace_id=who.workspace_id,
                     actor_user_id=who.user_id,
                     setup_intent_id=setup_intent_id,
-                    invoice_id=self._pay_invoice_id or None,
+                    invoice_id=invoice_id or None,
                 )
                 message = f"Paid: invoice {paid.invoice_number or ''} is settled."
             else:
@@ -173,29 +203,25 @@ class BillingActions(rx.State):
                 )
                 message = f"{(card.brand or 'Card').title()} •••• {card.last4} is now your card."
         except DomainError as error:
-            self.card_error = error.message
-            return None
-        finally:
-            self.working = False
-        self.card_open = False
-        return rx.toast.success(message)
+            await self._settle(who, working=False, card_error=error.message)
+            return
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        if await self._settle(who, working=False, card_open=False):
+            yield rx.toast.success(message)
 
     # --- demo: move time -------------------------------------------------------------------
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def advance_a_month(self):
         who = guard.principal()
-        self.working = True
-        yield
-        try:
-            await clock.advance_demo_clock(workspace_id=who.workspace_id, days=31)
-        except DomainError as error:
-            yield rx.toast.error(error.message)
-        else:
-            yield rx.toast.success("A month has passed in the demo: renewal invoices follow.")
-        finally:
-            self.working = False
+        return await self._one_action(
+            who,
+            lambda: clock.advance_demo_clock(workspace_id=who.workspace_id, days=31),
+            lambda _: "A month has passed in the demo: renewal invoices follow.",
+        )
 
 
 def cancel_dialog() -> rx.Component:

@@ -12,6 +12,7 @@ from clerk_portal.billing.services.details import LIMITS
 from clerk_portal.core import text_input
 from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
+from clerk_portal.ui.off_lock import OffLock
 
 FIELDS = (
     # (form name, label, attribute of SavedDetails, input type, autocomplete)
@@ -33,7 +34,7 @@ async def _current(workspace_id: int) -> dict[str, str]:
     return {name: getattr(details, attribute) for name, _, attribute, _, _ in FIELDS}
 
 
-class BillingDetailsState(rx.State):
+class BillingDetailsState(OffLock, rx.State):
     values: dict[str, str] = {}
     # The inputs are keyed on the saved values (a save or a live change shows the new ones), so
     # they stay disabled until those are loaded: nothing typed before is wiped by the load.
@@ -49,29 +50,30 @@ class BillingDetailsState(rx.State):
         self._just_saved = {}
         self.loaded = True
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def save_details(self, form: dict[str, Any]):
         who = guard.principal()
         submitted = {name: str(form.get(name) or "") for name, *_ in FIELDS}
-        if submitted == self._just_saved:
-            return
-        self.saving, self.error = True, ""
-        yield
+        async with self:
+            if submitted == self._just_saved or self.saving:
+                return  # a double submit: saved already, or being saved
+            self.saving, self.error = True, ""
         try:
             await services.update_billing_details(
                 workspace_id=who.workspace_id,
                 actor_user_id=who.user_id,
                 details=services.BillingDetails(**submitted),
             )
+            values = await _current(who.workspace_id)
         except DomainError as error:
-            self.error = error.message
-        else:
-            self.values = await _current(who.workspace_id)
-            self._just_saved = submitted
+            await self._settle(who, saving=False, error=error.message)
+            return
+        except BaseException:
+            await self._settle(who, saving=False)
+            raise
+        if await self._settle(who, saving=False, values=values, _just_saved=submitted):
             yield rx.toast.success("Billing details saved: they appear on your next invoices.")
-        finally:
-            self.saving = False
 
 
 def _field(name: str, label: str, kind: str, autocomplete: str) -> rx.Component:

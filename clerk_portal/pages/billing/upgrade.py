@@ -38,6 +38,7 @@ from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.change_dialog import ConfirmedChange
 from clerk_portal.ui.contact_sales import ContactSalesState
+from clerk_portal.ui.off_lock import OffLock
 
 CARD_ELEMENT = "card-element-upgrade"
 PLAN_CHANGE = "plan_change"
@@ -49,7 +50,7 @@ STILL_CHECKING = (
 )
 
 
-class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
+class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
     subscribed: bool = False
     current_label: str = ""
     working: bool = False
@@ -58,6 +59,10 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
     change_summary: str = ""
     _setup_intent_id: str = ""
     _pending_subscription_id: str = ""
+    # What the card form was opened for: the upgrade confirmed is this, whatever is clicked since.
+    _checkout_plan: str = ""
+    _checkout_interval: str = ""
+    _confirming: bool = False  # a card confirmation is with Stripe (its repeat does nothing)
 
     @rx.event
     @guard.owner_page_loader
@@ -67,6 +72,7 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
         self.seats, self.numbers = max(current.seats, 1), current.numbers
         self.subscribed = current.subscribed
         self.error, self.notice, self.working = "", "", False
+        self._confirming = False
         self._selection_changed()
         plan, interval = current.plan, current.interval
         if current.subscribed and plan and interval:
@@ -76,136 +82,187 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
         self.current_label = ""
         return rx.call_script(mount_script(CARD_ELEMENT))
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def checkout(self):
         """From a trial: open a SetupIntent and let Stripe.js confirm the card."""
         who = guard.principal()
-        self.working, self.error = True, ""
-        yield
+        if not await self._claim("working", error="", notice=""):
+            return  # a second click while the first is with Stripe
+        async with self:
+            plan, interval = self.plan, self.interval  # what the card form is opened for
         try:
             start = await services.start_upgrade(
-                workspace_id=who.workspace_id, plan=self.plan, interval=self.interval
+                workspace_id=who.workspace_id, plan=plan, interval=interval
             )
         except DomainError as error:
-            self.working, self.error = False, error.message
+            await self._settle(who, working=False, error=error.message)
             return
-        self._setup_intent_id = start.setup_intent_id
-        yield rx.call_script(
-            confirm_script(start.client_secret, who.user_name),
-            callback=UpgradeState.card_confirmed,
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        pinned = await self._settle(
+            who,
+            _setup_intent_id=start.setup_intent_id,
+            _checkout_plan=plan,
+            _checkout_interval=interval,
         )
+        if pinned:
+            yield rx.call_script(
+                confirm_script(start.client_secret, who.user_name),
+                callback=UpgradeState.card_confirmed,
+            )
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def card_confirmed(self, result: dict[str, Any]):
         who = guard.principal()
         refusal = card_form_refusal(result)
-        if refusal or not self._setup_intent_id:
-            self.working, self.error = False, refusal or "Start again: the card form expired."
-            return
+        async with self:
+            if self._confirming:
+                return  # the same confirmation is with Stripe already
+            setup_intent_id = self._setup_intent_id
+            plan, interval = self._checkout_plan, self._checkout_interval
+            if refusal or not setup_intent_id or not plan or not interval:
+                self.working, self.error = False, refusal or "Start again: the card form expired."
+                return
+            self._confirming = True
+        try:
+            async for update in self._confirm_upgrade(who, setup_intent_id, plan, interval):
+                yield update
+        finally:
+            async with self:
+                self._confirming = False
+
+    async def _confirm_upgrade(
+        self, who: guard.Principal, setup_intent_id: str, plan: str, interval: str
+    ):
         # Stripe's answer may be lost: the same attempt is asked again (it replays, never
-        # charges twice) and the page says "Checking with Stripe…" until it knows.
+        # charges twice) and the page says "Checking with Stripe…" until it knows. The plan and
+        # interval are the ones the card form was opened for, whatever was clicked since.
         for delay in RECHECK_DELAYS:
             await asyncio.sleep(delay)
             try:
                 upgraded = await services.complete_upgrade(
                     workspace_id=who.workspace_id,
                     actor_user_id=who.user_id,
-                    setup_intent_id=self._setup_intent_id,
-                    plan=self.plan,
-                    interval=self.interval,
+                    setup_intent_id=setup_intent_id,
+                    plan=plan,
+                    interval=interval,
                 )
             except OutcomeUnknown as unknown:
-                self.notice = unknown.message
-                yield
+                await self._settle(who, notice=unknown.message)
                 continue
             except PaymentRequiresAction as needed:
-                self.notice = ""
                 if not needed.client_secret or not needed.subscription_id:
-                    self.working, self.error = False, needed.message
+                    await self._settle(who, working=False, error=needed.message, notice="")
                     return
-                self._pending_subscription_id = needed.subscription_id
-                yield rx.call_script(
-                    confirm_payment_script(needed.client_secret),
-                    callback=UpgradeState.payment_confirmed,
+                asked = await self._settle(
+                    who, notice="", _pending_subscription_id=needed.subscription_id
                 )
+                if asked:
+                    yield rx.call_script(
+                        confirm_payment_script(needed.client_secret),
+                        callback=UpgradeState.payment_confirmed,
+                    )
                 return
             except DomainError as error:
-                self.working, self.error, self.notice = False, error.message, ""
+                await self._settle(who, working=False, error=error.message, notice="")
                 return
-            self.working, self._setup_intent_id, self.notice = False, "", ""
-            yield [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
+            except BaseException:
+                await self._settle(who, working=False, notice="")
+                raise
+            if await self._settle(who, working=False, _setup_intent_id="", notice=""):
+                yield [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
             return
-        self.working, self.notice = False, STILL_CHECKING
+        await self._settle(who, working=False, notice=STILL_CHECKING)
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def payment_confirmed(self, result: dict[str, Any]):
         """After 3-D Secure for the first payment: recorded if paid, else canceled (no charge)."""
         who = guard.principal()
-        subscription_id, self._pending_subscription_id = self._pending_subscription_id, ""
-        if not subscription_id or not self._setup_intent_id:
-            self.working = False
-            return None
+        async with self:
+            subscription_id, self._pending_subscription_id = self._pending_subscription_id, ""
+            setup_intent_id = self._setup_intent_id
+            plan, interval = self._checkout_plan, self._checkout_interval
+            if not subscription_id or not setup_intent_id:
+                self.working = False
+                return
         try:
             upgraded = await services.finish_authenticated_upgrade(
                 workspace_id=who.workspace_id,
                 actor_user_id=who.user_id,
-                setup_intent_id=self._setup_intent_id,
+                setup_intent_id=setup_intent_id,
                 subscription_id=subscription_id,
-                plan=self.plan,
-                interval=self.interval,
+                plan=plan,
+                interval=interval,
             )
         except DomainError as error:
-            self.error = error.message
-            return None
-        finally:
-            self.working, self._setup_intent_id = False, ""
-        return [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
+            await self._settle(who, error=error.message, working=False, _setup_intent_id="")
+            return
+        except BaseException:
+            await self._settle(who, working=False, _setup_intent_id="")
+            raise
+        if await self._settle(who, working=False, _setup_intent_id=""):
+            yield [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
 
     def _selection_changed(self) -> None:
         """A review belongs to the selection it was made for: a new choice needs a new one."""
         self._take_change()
         self.change_summary = ""
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def review_change(self):
         """Subscribed: what switching costs (Stripe's preview for upgrades), held for Confirm."""
         who = guard.principal()
-        self.working, self.error = True, ""
-        self._selection_changed()
-        yield
+        async with self:
+            if self.working:
+                return  # a review or a confirmation is with Stripe
+            self.working, self.error = True, ""
+            self._selection_changed()
+            plan, interval = self.plan, self.interval
         try:
             preview = await services.preview_plan_change(
-                workspace_id=who.workspace_id, plan=self.plan, interval=self.interval
+                workspace_id=who.workspace_id, plan=plan, interval=interval
             )
         except DomainError as error:
-            self.error = error.message
-        else:
+            await self._settle(who, working=False, error=error.message)
+            return
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        async with self:
+            if not await self._tab_still_for(who):
+                return
+            self.working = False
+            if (self.plan, self.interval) != (plan, interval):
+                return  # another choice was clicked meanwhile: this review is not for it
             if preview.review is None:
                 self.error = preview.message
             else:
                 self._hold_change(PLAN_CHANGE, preview.review.as_args())
                 self.change_summary = preview.message
-        finally:
-            self.working = False
 
-    @rx.event
+    @rx.event(background=True)
     @guard.owner_only
     async def confirm_change(self, token: str = ""):
         """Carries out the review `token` names, for its selection, or nothing at all."""
         who = guard.principal()
-        action, args, _cents = self._take_change(token)
-        self.change_summary = ""
+        async with self:
+            if self.working:
+                return  # the confirmation (or a review) is with Stripe: a double click
+            action, args, _cents = self._take_change(token)
+            self.change_summary = ""
+            stale = action != PLAN_CHANGE and not self._repeated(token)
+            if action == PLAN_CHANGE:
+                self.working, self.error = True, ""
         if action != PLAN_CHANGE:
-            if not self._repeated(token):
+            if stale:
                 yield rx.toast.error(STALE_REVIEW)
             return
         review = services.PlanChangeReview.from_args(args)
-        self.working, self.error = True, ""
-        yield
         try:
             changed = await services.change_plan(
                 workspace_id=who.workspace_id,
@@ -215,11 +272,13 @@ class UpgradeState(ConfirmedChange, PlanSelection, rx.State):
                 review=review,
             )
         except DomainError as error:
-            self.working, self.error = False, error.message
+            await self._settle(who, working=False, error=error.message)
             return
-        self.working = False
-        yield rx.toast.success(changed.message)
-        yield rx.redirect(routes.BILLING)
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        if await self._settle(who, working=False):
+            yield [rx.toast.success(changed.message), rx.redirect(routes.BILLING)]
 
 
 def _trial_checkout() -> rx.Component:

@@ -32,3 +32,27 @@ def test_each_implementation_has_the_protocols_signature(implementation: type, n
     assert method is not None, f"{implementation.__name__} lacks {name}"
     assert inspect.iscoroutinefunction(method), f"{implementation.__name__}.{name} is not async"
     assert inspect.signature(method, eval_str=True) == wanted
+
+
+def test_a_setup_intent_read_with_its_card_expanded_carries_the_card():
+    """The card confirmation is one Stripe read: the SetupIntent with its payment method."""
+    from clerk_portal.billing.gateway.stripe import convert
+
+    card = {
+        "id": "pm_123456789",
+        "customer": "cus_123456789",
+        "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034},
+    }
+    expanded = convert.to_setup_intent(
+        {"id": "seti_1", "status": "succeeded", "customer": "cus_123456789", "payment_method": card}
+    )
+    plain = convert.to_setup_intent(
+        {"id": "seti_1", "status": "succeeded", "payment_method": "pm_123456789"}
+    )
+
+    assert expanded.payment_method == plain.payment_method == "pm_123456789"
+    assert expanded.card is not None and (expanded.card.last4, expanded.card.brand) == (
+        "4242",
+        "visa",
+    )
+    assert plain.card is None

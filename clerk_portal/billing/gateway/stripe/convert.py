@@ -90,12 +90,14 @@ _ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country")
 
 
 def to_setup_intent(intent: Any) -> SetupIntentResult:
+    method = _get(intent, "payment_method")
     return SetupIntentResult(
         id=_get(intent, "id"),
         client_secret=_get(intent, "client_secret"),
         status=_get(intent, "status"),
         customer=_id(_get(intent, "customer")),
-        payment_method=_id(_get(intent, "payment_method")),
+        payment_method=_id(method),
+        card=to_card(method) if method is not None and not isinstance(method, str) else None,
     )
 
 

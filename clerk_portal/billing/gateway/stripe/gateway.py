@@ -267,7 +267,10 @@ class StripeGateway:
     async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentResult:
         intent = await self._call(
             "read the card confirmation",
-            lambda: self.v1.setup_intents.retrieve_async(setup_intent_id),
+            # The card comes along: the confirmation and its card are one read, not two.
+            lambda: self.v1.setup_intents.retrieve_async(
+                setup_intent_id, {"expand": ["payment_method"]}
+            ),
         )
         return convert.to_setup_intent(intent)
 

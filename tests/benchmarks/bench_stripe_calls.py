@@ -1,0 +1,244 @@
+"""Stripe calls per billing flow, counted from the sandbox's request log.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_stripe_calls.py [--database-url URL]``
+
+Starts the sandbox as a subprocess, migrates a database (a temporary SQLite file by default),
+syncs the catalog, then runs each flow through the services, as the pages call them, over HTTP
+with the real SDK, and counts the `/v1` requests the portal's server side sent (what Stripe.js
+sends from the browser, confirming the card, is left out):
+
+- upgrade: `start_upgrade` (card form opened) + `complete_upgrade` (after Stripe.js confirmed);
+- card change: `start_card_update` + `complete_card_update`;
+- plan change: `preview_plan_change` (the review) + `change_plan` (confirm), Startup → Business;
+- quantity change: the owner's preview of one more seat (`change_effect.preview`) + the sync that
+  follows the committed change (`sync_quantities`).
+
+Each flow prints its total and its requests grouped by method and path (ids folded to `{id}`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, start_sandbox  # noqa: E402
+
+WEBHOOK_SECRET = "whsec_bench_calls_0123456789"
+ID = re.compile(r"^[a-z]+_(?=[A-Za-z0-9]*[A-Z0-9])[A-Za-z0-9]{8,}$")  # cus_…, seti_…, in_…
+
+
+def fold(path: str) -> str:
+    return "/".join("{id}" if ID.match(part) else part for part in path.split("/"))
+
+
+class Counting:
+    """Count the portal's `/v1` requests per step, from the sandbox's request log."""
+
+    def __init__(self, sandbox, hooks=None) -> None:
+        self.sandbox, self.hooks = sandbox, hooks
+
+    def _log(self) -> list[dict[str, Any]]:
+        # The bench's own listing of events (waiting for webhooks) is not the portal's.
+        return [r for r in self.sandbox.requests_log("/v1/") if r["path"] != "/v1/events"]
+
+    async def count(self, *steps: Callable[[], Awaitable[Any]]) -> tuple[list[Any], Counter]:
+        """Run the portal's `steps`, counting only their requests (the log is cleared before
+        each), with webhooks on also those of the webhook handlers each step set off."""
+        results, calls = [], Counter()
+        for step in steps:
+            self.sandbox.control("DELETE", "requests")
+            results.append(await step())
+            if self.hooks is not None:
+                await asyncio.to_thread(self._settle)
+            calls.update(f"{r['method']:<6} {fold(r['path'])}" for r in self._log())
+        return results, calls
+
+    def _settle(self) -> None:
+        """Every event the sandbox made delivered, and applied by the portal's worker."""
+        client = self.sandbox.client()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            events = {e.id for e in client.v1.events.list({"limit": 100}).auto_paging_iter()}
+            deliveries = self.sandbox.configure_webhooks()["deliveries"]
+            done = {d["event"] for d in deliveries if d["status"] and 200 <= d["status"] < 300}
+            if events <= done:
+                break
+            time.sleep(0.05)
+        self.hooks.drain()
+
+
+async def bench(
+    database_url: str, *, webhooks: bool, sandbox_port: int | None, hooks_port: int | None
+) -> dict[str, Counter]:
+    from clerk_portal.billing.catalog import get_catalog
+    from clerk_portal.billing.catalog_sync import sync_catalog
+    from clerk_portal.billing.gateway import StripeGateway
+    from clerk_portal.billing.services import card, change_effect, plan_change, quantities, upgrade
+    from clerk_portal.core.db import in_db, session_scope
+    from clerk_portal.core.settings import get_settings
+    from clerk_portal.models import User
+    from clerk_portal.ops import migrations
+    from clerk_portal.workspace import repository
+    from tests.support.webhooks import WebhookReceiver
+
+    hooks = WebhookReceiver(port=hooks_port) if webhooks else None
+    sandbox = start_sandbox(
+        port=sandbox_port,
+        webhook_url=hooks.url if hooks else None,
+        webhook_secret=WEBHOOK_SECRET if hooks else None,
+    )
+    try:
+        os.environ.update(
+            PORTAL_MODE="demo",
+            DATABASE_URL=database_url,
+            STRIPE_API_BASE=sandbox.url,
+            STRIPE_SECRET_KEY=SECRET_KEY,
+            STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        )
+        get_settings.cache_clear()
+        migrations.upgrade(get_settings().sqlalchemy_url)
+        async with StripeGateway.from_settings() as gateway:
+            await sync_catalog(gateway, get_catalog())
+        browser = sandbox.client(PUBLISHABLE_KEY)
+        counting = Counting(sandbox, hooks)
+
+        with session_scope() as session:
+            n = time.time_ns()
+            user = User(issuer="bench", subject=f"calls{n}", email=f"o{n}@calls.example", name="O")
+            session.add(user)
+            session.flush()
+            ws = repository.create_workspace(
+                session, name="Calls", owner_email=user.email, owner_user_id=user.id
+            )
+            workspace_id, owner_id = ws.id, user.id
+            for i in range(2):
+                repository.add_member(
+                    session, workspace_id=workspace_id, email=f"m{i}.{n}@c.example"
+                )
+
+        def confirm_in_browser(setup) -> Any:
+            return browser.v1.setup_intents.confirm(
+                setup.setup_intent_id,
+                {
+                    "client_secret": setup.client_secret,
+                    "payment_method_data": {"type": "card", "card": {"number": "4242424242424242"}},
+                },
+            )
+
+        flows: dict[str, Counter] = {}
+
+        # --- upgrade from the trial ---------------------------------------------------------
+        [start], opened = await counting.count(
+            lambda: upgrade.start_upgrade(
+                workspace_id=workspace_id, plan="startup", interval="month"
+            )
+        )
+        await asyncio.to_thread(confirm_in_browser, start)
+        _, completed = await counting.count(
+            lambda: upgrade.complete_upgrade(
+                workspace_id=workspace_id,
+                actor_user_id=owner_id,
+                setup_intent_id=start.setup_intent_id,
+                plan="startup",
+                interval="month",
+            )
+        )
+        flows["upgrade"] = opened + completed
+
+        # --- card change --------------------------------------------------------------------
+        [setup], opened = await counting.count(
+            lambda: card.start_card_update(workspace_id=workspace_id)
+        )
+        await asyncio.to_thread(confirm_in_browser, setup)
+        _, completed = await counting.count(
+            lambda: card.complete_card_update(
+                workspace_id=workspace_id,
+                actor_user_id=owner_id,
+                setup_intent_id=setup.setup_intent_id,
+            )
+        )
+        flows["card change"] = opened + completed
+
+        # --- plan change (an upgrade: applied now, prorated) -----------------------------------
+        [preview], reviewed = await counting.count(
+            lambda: plan_change.preview_plan_change(
+                workspace_id=workspace_id, plan="business", interval="month"
+            )
+        )
+        assert preview.review is not None, preview.message
+        _, confirmed = await counting.count(
+            lambda: plan_change.change_plan(
+                workspace_id=workspace_id,
+                actor_user_id=owner_id,
+                plan="business",
+                interval="month",
+                review=preview.review,
+            )
+        )
+        flows["plan change"] = reviewed + confirmed
+
+        # --- quantity change (one more seat) ----------------------------------------------------
+        _, previewed = await counting.count(
+            lambda: change_effect.preview(workspace_id, seats_delta=1)
+        )
+        await in_db(
+            lambda s: repository.add_member(s, workspace_id=workspace_id, email=f"m9.{n}@c.example")
+        )
+        _, synced = await counting.count(
+            lambda: quantities.sync_quantities(workspace_id=workspace_id)
+        )
+        flows["quantity change"] = previewed + synced
+        await quantities.flush_quantity_syncs()
+        return flows
+    finally:
+        sandbox.stop()
+        if hooks:
+            hooks.stop()
+
+
+def show(portal: dict[str, Counter], total: dict[str, Counter], detail: bool) -> None:
+    print(f"{'flow':<16} {'portal calls':>12} {'+ webhooks':>11} {'total':>6}")
+    for name, calls in portal.items():
+        own, every = sum(calls.values()), sum(total[name].values())
+        print(f"{name:<16} {own:>12} {every - own:>11} {every:>6}")
+    if detail:
+        for name, calls in portal.items():
+            print(f"\n{name}: the portal's own calls, then (+) those of the webhooks it sets off")
+            for call in sorted(total[name], key=lambda c: (-total[name][c], c)):
+                own, every = calls.get(call, 0), total[name][call]
+                extra = f" (+{every - own})" if every != own else ""
+                print(f"  {own:>3}{extra:<6} × {call}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="default: a temporary SQLite file per run")
+    parser.add_argument("--summary", action="store_true", help="totals only")
+    parser.add_argument("--sandbox-port", type=int, help="default: a free port")
+    parser.add_argument("--webhook-port", type=int, help="default: a free port")
+    args = parser.parse_args()
+    ports = {"sandbox_port": args.sandbox_port, "hooks_port": args.webhook_port}
+    runs = []
+    for webhooks in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite:///{Path(tmp) / 'calls.db'}"
+            runs.append(asyncio.run(bench(url, webhooks=webhooks, **ports)))
+    show(*runs, detail=not args.summary)
+
+
+if __name__ == "__main__":
+    main()
