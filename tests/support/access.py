@@ -53,6 +53,7 @@ SIGNED_IN_HANDLERS = {
     "load_team",
     "load_numbers",
     "load_owners",  # "who manages billing", shown to members too
+    "land",  # the home page sends each person on by role
     "switch_workspace",
     "watch_live",
     "stop_live",
