@@ -150,7 +150,7 @@ def _brand() -> rx.Component:
                 title=SessionState.workspace_name,
                 size="3",
                 weight="bold",
-                trim="both",
+                line_height="1.4",
                 overflow="hidden",
                 text_overflow="ellipsis",
                 white_space="nowrap",

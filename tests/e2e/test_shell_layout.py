@@ -192,6 +192,7 @@ def test_on_a_phone_the_navigation_opens_and_closes_with_the_menu_button(portal,
     expect(team).to_be_visible()
     expect(page.locator("#sign-out")).to_be_visible()
     _no_horizontal_scroll(page)
+    screenshot(page, "shell-menu-open-owner-375")
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "false")
     expect(team).to_be_hidden()
