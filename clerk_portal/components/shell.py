@@ -160,7 +160,12 @@ def _brand() -> rx.Component:
             min_width="0",
         ),
         rx.el.button(
-            rx.icon(rx.cond(menu_open.value, "x", "menu"), size=20, aria_hidden="true"),
+            # Two static icons: a computed icon name would bundle every icon of lucide.
+            rx.cond(
+                menu_open.value,
+                rx.icon("x", size=20, aria_hidden="true"),
+                rx.icon("menu", size=20, aria_hidden="true"),
+            ),
             id=MENU_ID,
             type="button",
             aria_label="Menu",
