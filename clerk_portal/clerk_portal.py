@@ -4,7 +4,7 @@ import reflex as rx
 
 from clerk_portal.core import routes
 from clerk_portal.ops import jobs
-from clerk_portal.pages import login, numbers, pricing, team
+from clerk_portal.pages import home, login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.state import BillingState
 from clerk_portal.ui import state
@@ -34,7 +34,7 @@ state.serve(app)  # the session layer's view of the tabs' sockets and the pages'
 
 # (page, route, title, its own loader after the session and the owners' names)
 _SIGNED_IN_PAGES = (
-    (overview.billing_overview, routes.HOME, "Billing", BillingState.load_billing),
+    (home.home, routes.HOME, "Home", home.LandingState.land),
     (overview.billing_overview, routes.BILLING, "Billing", BillingState.load_billing),
     (upgrade.upgrade, routes.UPGRADE, "Upgrade", upgrade.UpgradeState.load_upgrade),
     (team.team, routes.TEAM, "Team", team.TeamState.load_team),

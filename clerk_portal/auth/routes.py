@@ -140,7 +140,7 @@ async def callback(request: Request) -> Response:
     taken = await asyncio.to_thread(_take_attempt, request.cookies.get(sessions.LOGIN_COOKIE))
     if request.query_params.get("error"):
         return _clear_login_cookie(auth_error_page("access_denied"))
-    expected, return_to = taken if taken else (None, routes.BILLING)
+    expected, return_to = taken if taken else (None, routes.HOME)
     try:
         identity = await client.finish(
             code=request.query_params.get("code", ""),
@@ -247,7 +247,7 @@ async def demo_sign_in(request: Request) -> Response:
     token = await asyncio.to_thread(_demo_session, str(person), settings, previous)
     if token is None:
         return auth_error_page("demo_not_seeded", 409)
-    response = RedirectResponse(routes.BILLING, status_code=303)
+    response = RedirectResponse(routes.HOME, status_code=303)  # lands by role (pages/home.py)
     _set_session_cookie(response, token, settings)
     return response
 

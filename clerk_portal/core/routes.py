@@ -28,7 +28,13 @@ AUTH_DEMO = "/auth/demo"
 STRIPE_WEBHOOK = "/stripe/webhook"
 
 
-def safe_return_path(candidate: str | None, default: str = BILLING) -> str:
+def landing_for(role: str) -> str:
+    """Where a person lands after sign-in: admins manage the team; owners and members see
+    billing (members learn there who the owners are)."""
+    return TEAM if role == "admin" else BILLING
+
+
+def safe_return_path(candidate: str | None, default: str = HOME) -> str:
     """Only paths on this site: never `//evil.example` or `https://…` (open redirects)."""
     if candidate and candidate.startswith("/") and not candidate.startswith(("//", "/\\")):
         return candidate

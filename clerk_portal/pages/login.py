@@ -18,7 +18,7 @@ REASONS = {
 
 class LoginState(rx.State):
     notice: str = ""
-    next_path: str = routes.BILLING
+    next_path: str = routes.HOME
 
     @rx.event
     @public_handler

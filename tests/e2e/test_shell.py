@@ -77,3 +77,19 @@ def test_single_sign_on_through_the_identity_provider(portal, page):
     expect(page.locator("#user-name")).to_have_text("Sam Rivera")
     expect(page.locator("#user-role")).to_have_text("owner")
     expect(page.locator("#workspace-name")).to_have_text("Sam Rivera's workspace")
+
+
+def test_each_role_lands_on_what_it_uses_first(portal, new_page):
+    """Owners on billing, admins on the team, members on the page naming the owners."""
+    for role, path, heading in (
+        ("owner", "/billing", "Billing"),
+        ("admin", "/team", "Team"),
+        ("member", "/billing", "Billing"),
+    ):
+        page = new_page()
+        sign_in_as(page, portal, role)
+
+        expect(page).to_have_url(re.compile(rf"{path}/?$"))
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        if role == "member":
+            expect(page.locator("#billing-owners-only")).to_contain_text("Olivia Park")

@@ -55,6 +55,7 @@ SIGNED_IN_HANDLERS = {
     "load_more_members",  # the team page's next page, as read-only to members as the first
     "load_more_numbers",
     "load_owners",  # "who manages billing", shown to members too
+    "land",  # the home page sends each person on by role
     "switch_workspace",
     "watch_live",
     "stop_live",

@@ -29,7 +29,7 @@ def test_demo_people_sign_in_with_one_click(http, seeded, person, name):
     response = http.post(routes.AUTH_DEMO, data={"as": person}, headers={"origin": PORTAL})
 
     assert response.status_code == 303
-    assert response.headers["location"] == routes.BILLING
+    assert response.headers["location"] == routes.HOME  # the home page sends each person on by role
     principal = principal_for_token(http.cookies[SESSION_COOKIE])
     assert (principal.user_name, principal.role, principal.workspace_name) == (
         name,
