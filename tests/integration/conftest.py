@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,9 +86,22 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
         yield url
     finally:
         engine_for(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        _drop_schema(admin, schema)
         admin.dispose()
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    """A writer the test started may still be finishing (a webhook's insert thread, say): when
+    PostgreSQL picks the DROP as a deadlock's victim, it is tried again once that writer is done."""
+    for attempt in range(5):
+        try:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            return
+        except sa.exc.OperationalError as error:
+            if "deadlock" not in str(error) or attempt == 4:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

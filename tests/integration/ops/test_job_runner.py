@@ -109,7 +109,9 @@ async def test_a_holder_killed_is_taken_over_within_the_lease_time(database_url,
             child.wait(timeout=10)
             await eventually_async(lambda: runs, within=SECONDS * 4, what="the takeover")
             took = runs[0] - killed
-    assert took < SECONDS + RETRY + 0.5, took
+    # The lease time, the standby's retry, and room for a loaded 2-core machine's scheduling
+    # (CI saw 3.26 s against 3.17 s): not forever, which is what a missing expiry would give.
+    assert took < SECONDS + RETRY + 1.5, took
     print(f"taken over {took:.2f} s after SIGKILL ({make_url(database_url).get_backend_name()})")
 
 

@@ -127,7 +127,7 @@ def test_an_unverified_email_does_not_open_a_pending_owner_invitation(
     assert 'id="invitation-notice"' in response.text
     assert "verify your email address" in response.text
     assert VICTIM_EMAIL in response.text
-    assert 'href="/billing"' in response.text  # signed in all the same: on to the portal
+    assert 'href="/"' in response.text  # signed in all the same: on to the portal (its landing)
     principal = principal_for_token(token)
     assert principal is not None  # a person of their own, in a workspace of their own
     assert principal.workspace_id != workspace_id
