@@ -198,14 +198,23 @@ def _refused(reply) -> bool:
 def _every_handler_as(portal, socket, person: str) -> None:
     for name, handler, _roles in guarded_handlers():
         before, calls_before = _snapshot(portal), _stripe_calls(portal)
-        reply = socket.call(name, _payload(handler), background=handler.is_background)
-        refused = _refused(reply)
-        if _allowed(person, reviewed_roles(name)):
-            assert not refused, f"{person} was refused {name}"
-            continue
+        allowed = _allowed(person, reviewed_roles(name))
         # A quiet page loader refuses signed-in people without a message (the page says who
         # may see it); the checks below prove it refused all the same.
         quiet = getattr(handler.fn, "__guard_quiet__", False) and person != "anonymous"
+        # With Redis the state lock is not first-come: the call's barrier can overtake it, so a
+        # refusal that must come is waited for (a TimeoutError if it never does).
+        reply = socket.call(
+            name,
+            _payload(handler),
+            background=handler.is_background,
+            until=None if allowed or quiet else _refused,
+            timeout=20,
+        )
+        refused = _refused(reply)
+        if allowed:
+            assert not refused, f"{person} was refused {name}"
+            continue
         assert refused or quiet, f"{person} was not refused {name}: {reply}"
         assert reply.changed_vars("clerk_portal") == {}, f"{name} changed state for {person}"
         assert _snapshot(portal) == before, f"{name} wrote to the database for {person}"
