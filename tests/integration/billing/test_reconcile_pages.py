@@ -28,13 +28,17 @@ STRIPE_TEST_MODE_LIMIT = 25  # requests a second
 
 
 async def customers(env: Env, count: int) -> list[int]:
-    """`count` workspaces with a Stripe customer (no subscription): two reads each to check."""
+    """`count` workspaces with a Stripe customer (no subscription): two reads each to check.
+
+    Returns once the sign-ups' webhooks have landed: one landing later bumps its workspace's
+    mirror version and makes it due again, which a test of what each run takes would see."""
     ids = []
     async with env.gateway() as gateway:
         for i in range(count):
             workspace_id, _ = make_workspace(name=f"Workspace {i}")
             await ensure_customer(await load_account(workspace_id), gateway)
             ids.append(workspace_id)
+    env.settle()
     return ids
 
 
@@ -89,7 +93,6 @@ async def test_an_account_that_cannot_be_checked_stays_due_behind_the_others(
 ):
     monkeypatch.setattr(reconcile_module, "CONCURRENCY", 1)  # the faults meet one workspace
     ids = await customers(env, 3)
-    env.settle()  # the sign-up's webhooks have landed: they would make the others due again
     # The first list of invoices fails (with the SDK's retries): workspace ids[0].
     env.sandbox.add_fault("GET", "/v1/invoices", status=500, count=3)
     first = await reconcile_page(page_size=3)
@@ -118,7 +121,6 @@ def measured(entries: list[dict]) -> tuple[float, int]:
 
 async def test_reconcile_keeps_under_80_percent_of_the_rate_limit(env: Env):
     await customers(env, 16)  # 32 reads: more than a second's worth at full speed
-    env.settle()  # the webhooks' own reads are over
     env.sandbox.control("DELETE", "requests")
     assert await reconcile() == []
     log = env.sandbox.requests_log("/v1/")
@@ -133,7 +135,6 @@ async def test_reconcile_keeps_under_80_percent_of_the_rate_limit(env: Env):
 
 async def test_concurrent_callers_share_one_pace(env: Env):
     ids = await customers(env, 1)
-    env.settle()
     env.sandbox.control("DELETE", "requests")
     customer = customer_of(ids[0])
     async with env.gateway() as gateway:
