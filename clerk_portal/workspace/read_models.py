@@ -42,40 +42,58 @@ class WorkspaceNumber:
     added_at: datetime
 
 
+def _member_rows() -> Any:
+    """Invited and active memberships with their users' names (the query both reads share)."""
+    return select(Membership, User.name).join(
+        User, col(Membership.user_id) == col(User.id), isouter=True
+    )
+
+
+def _member(member: Membership, name: str | None) -> TeamMember:
+    return TeamMember(
+        membership_id=member.id or 0,
+        user_id=member.user_id,
+        name=(name or "") if member.user_id else "",
+        email=member.email,
+        role=member.role,
+        status=member.status,
+    )
+
+
+def _number_rows() -> Any:
+    return select(PhoneNumber.id, PhoneNumber.e164, PhoneNumber.created_at)
+
+
+def _number(number_id: int, e164: str, created_at: datetime) -> WorkspaceNumber:
+    return WorkspaceNumber(id=number_id, e164=e164, readable=format_e164(e164), added_at=created_at)
+
+
+def _seats_of(workspace_id: int) -> tuple[Any, ...]:
+    return (Membership.workspace_id == workspace_id, col(Membership.status).in_(SEAT_STATUSES))
+
+
+def _active_numbers_of(workspace_id: int) -> tuple[Any, ...]:
+    return (PhoneNumber.workspace_id == workspace_id, PhoneNumber.status == "active")
+
+
 def team_members(session: Session, *, workspace_id: int) -> tuple[TeamMember, ...]:
     """Invited and active members, oldest invitation first, with their users' names."""
     rows = session.exec(
-        select(Membership, User.name)
-        .join(User, col(Membership.user_id) == col(User.id), isouter=True)
-        .where(Membership.workspace_id == workspace_id, col(Membership.status).in_(SEAT_STATUSES))
+        _member_rows()
+        .where(*_seats_of(workspace_id))
         .order_by(col(Membership.invited_at), col(Membership.id))
     ).all()
-    return tuple(
-        TeamMember(
-            membership_id=member.id,
-            user_id=member.user_id,
-            name=(name or "") if member.user_id else "",
-            email=member.email,
-            role=member.role,
-            status=member.status,
-        )
-        for member, name in rows
-        if member.id is not None
-    )
+    return tuple(_member(member, name) for member, name in rows if member.id is not None)
 
 
 def workspace_numbers(session: Session, *, workspace_id: int) -> tuple[WorkspaceNumber, ...]:
     """Active numbers, oldest first."""
     rows = session.exec(
-        select(PhoneNumber.id, PhoneNumber.e164, PhoneNumber.created_at)
-        .where(PhoneNumber.workspace_id == workspace_id, PhoneNumber.status == "active")
+        _number_rows()
+        .where(*_active_numbers_of(workspace_id))
         .order_by(col(PhoneNumber.created_at), col(PhoneNumber.id))
     ).all()
-    return tuple(
-        WorkspaceNumber(id=number_id, e164=e164, readable=format_e164(e164), added_at=created_at)
-        for number_id, e164, created_at in rows
-        if number_id is not None
-    )
+    return tuple(_number(*row) for row in rows if row[0] is not None)
 
 
 def team_page(
@@ -88,29 +106,11 @@ def team_page(
 ) -> Page[TeamMember]:
     """`team_members`, `limit` rows at a time by keyset on (invited_at, id), `pages` pages from
     `cursor` on (a page re-reads the pages it shows, each a bounded index range)."""
-    query = (
-        select(Membership, User.name)
-        .join(User, col(Membership.user_id) == col(User.id), isouter=True)
-        .where(Membership.workspace_id == workspace_id, col(Membership.status).in_(SEAT_STATUSES))
-    )
+    query = _member_rows().where(*_seats_of(workspace_id))
     rows, cursor = _pages(
         session, query, Membership.invited_at, Membership.id, limit, cursor, pages
     )
-    return Page(
-        [
-            TeamMember(
-                membership_id=member.id,
-                user_id=member.user_id,
-                name=(name or "") if member.user_id else "",
-                email=member.email,
-                role=member.role,
-                status=member.status,
-            )
-            for member, name in rows
-            if member.id is not None
-        ],
-        cursor,
-    )
+    return Page([_member(member, name) for member, name in rows if member.id is not None], cursor)
 
 
 def number_page(
@@ -122,22 +122,11 @@ def number_page(
     pages: int = 1,
 ) -> Page[WorkspaceNumber]:
     """`workspace_numbers`, `limit` rows at a time by keyset on (created_at, id)."""
-    query = select(PhoneNumber.id, PhoneNumber.e164, PhoneNumber.created_at).where(
-        PhoneNumber.workspace_id == workspace_id, PhoneNumber.status == "active"
-    )
+    query = _number_rows().where(*_active_numbers_of(workspace_id))
     rows, cursor = _pages(
         session, query, PhoneNumber.created_at, PhoneNumber.id, limit, cursor, pages
     )
-    return Page(
-        [
-            WorkspaceNumber(
-                id=number_id, e164=e164, readable=format_e164(e164), added_at=created_at
-            )
-            for number_id, e164, created_at in rows
-            if number_id is not None
-        ],
-        cursor,
-    )
+    return Page([_number(*row) for row in rows if row[0] is not None], cursor)
 
 
 def _pages(
