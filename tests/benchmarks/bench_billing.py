@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, start_sandbox  # noqa: E402
+from tests.benchmarks.portal_setup import (  # noqa: E402
+    configure_portal,
+    confirm_card,
+    new_owner_workspace,
+)
+from tests.support.sandbox import SECRET_KEY, start_sandbox  # noqa: E402
 
 WEBHOOK_SECRET = "whsec_bench_0123456789"
 
@@ -67,59 +71,25 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
 
 async def bench(database_url: str, events: int, workspaces: int) -> None:
     from clerk_portal.billing import webhooks
-    from clerk_portal.billing.catalog import get_catalog
-    from clerk_portal.billing.catalog_sync import sync_catalog
-    from clerk_portal.billing.gateway import StripeGateway
     from clerk_portal.billing.read_models.overview import load_overview
     from clerk_portal.billing.services import quantities, upgrade
     from clerk_portal.billing.webhooks import route as webhook_route
-    from clerk_portal.core.db import in_db, session_scope
+    from clerk_portal.core.db import in_db
     from clerk_portal.core.settings import get_settings
-    from clerk_portal.models import User
-    from clerk_portal.ops import migrations
     from clerk_portal.workspace import repository
 
     sandbox = start_sandbox()
     try:
-        os.environ.update(
-            PORTAL_MODE="demo",
-            DATABASE_URL=database_url,
-            STRIPE_API_BASE=sandbox.url,
-            STRIPE_SECRET_KEY=SECRET_KEY,
-            STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
-        get_settings.cache_clear()
-        migrations.upgrade(get_settings().sqlalchemy_url)
-        async with StripeGateway.from_settings() as gateway:
-            await sync_catalog(gateway, get_catalog())
-        browser = sandbox.client(PUBLISHABLE_KEY)
-
-        def new_workspace(n: int) -> tuple[int, int]:
-            with session_scope() as session:
-                user = User(issuer="bench", subject=f"u{n}", email=f"o{n}@bench.example", name="O")
-                session.add(user)
-                session.flush()
-                ws = repository.create_workspace(
-                    session, name=f"Bench {n}", owner_email=user.email, owner_user_id=user.id
-                )
-                return ws.id, user.id  # type: ignore[return-value]
+        browser = await configure_portal(sandbox, database_url, WEBHOOK_SECRET)
 
         # --- complete_upgrade -------------------------------------------------------------
         upgrade_times, ids = [], []
         for n in range(workspaces):
-            workspace_id, owner_id = new_workspace(n)
+            workspace_id, owner_id = new_owner_workspace(f"u{n}", name=f"Bench {n}")
             start = await upgrade.start_upgrade(
                 workspace_id=workspace_id, plan="business", interval="month"
             )
-            await asyncio.to_thread(
-                browser.v1.setup_intents.confirm,
-                start.setup_intent_id,
-                {
-                    "client_secret": start.client_secret,
-                    "payment_method_data": {"type": "card", "card": {"number": "4242424242424242"}},
-                },
-            )
+            await asyncio.to_thread(confirm_card, browser, start)
             upgrade_times.append(
                 await timed(
                     lambda w=workspace_id, o=owner_id, s=start: upgrade.complete_upgrade(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import sys
 import tempfile
@@ -34,7 +33,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.sandbox import PUBLISHABLE_KEY, SECRET_KEY, start_sandbox  # noqa: E402
+from tests.benchmarks.portal_setup import (  # noqa: E402
+    configure_portal,
+    confirm_card,
+    new_owner_workspace,
+)
+from tests.support.sandbox import start_sandbox  # noqa: E402
 
 WEBHOOK_SECRET = "whsec_bench_calls_0123456789"
 ID = re.compile(r"^[a-z]+_(?=[A-Za-z0-9]*[A-Z0-9])[A-Za-z0-9]{8,}$")  # cus_…, seti_…, in_…
@@ -83,14 +87,8 @@ class Counting:
 async def bench(
     database_url: str, *, webhooks: bool, sandbox_port: int | None, hooks_port: int | None
 ) -> dict[str, Counter]:
-    from clerk_portal.billing.catalog import get_catalog
-    from clerk_portal.billing.catalog_sync import sync_catalog
-    from clerk_portal.billing.gateway import StripeGateway
     from clerk_portal.billing.services import card, change_effect, plan_change, quantities, upgrade
-    from clerk_portal.core.db import in_db, session_scope
-    from clerk_portal.core.settings import get_settings
-    from clerk_portal.models import User
-    from clerk_portal.ops import migrations
+    from clerk_portal.core.db import in_db
     from clerk_portal.workspace import repository
     from tests.support.webhooks import WebhookReceiver
 
@@ -101,43 +99,15 @@ async def bench(
         webhook_secret=WEBHOOK_SECRET if hooks else None,
     )
     try:
-        os.environ.update(
-            PORTAL_MODE="demo",
-            DATABASE_URL=database_url,
-            STRIPE_API_BASE=sandbox.url,
-            STRIPE_SECRET_KEY=SECRET_KEY,
-            STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
-        get_settings.cache_clear()
-        migrations.upgrade(get_settings().sqlalchemy_url)
-        async with StripeGateway.from_settings() as gateway:
-            await sync_catalog(gateway, get_catalog())
-        browser = sandbox.client(PUBLISHABLE_KEY)
+        browser = await configure_portal(sandbox, database_url, WEBHOOK_SECRET)
         counting = Counting(sandbox, hooks)
 
-        with session_scope() as session:
-            n = time.time_ns()
-            user = User(issuer="bench", subject=f"calls{n}", email=f"o{n}@calls.example", name="O")
-            session.add(user)
-            session.flush()
-            ws = repository.create_workspace(
-                session, name="Calls", owner_email=user.email, owner_user_id=user.id
-            )
-            workspace_id, owner_id = ws.id, user.id
-            for i in range(2):
-                repository.add_member(
-                    session, workspace_id=workspace_id, email=f"m{i}.{n}@c.example"
-                )
+        workspace_id, owner_id = new_owner_workspace(
+            f"calls{time.time_ns()}", name="Calls", members=2
+        )
 
         def confirm_in_browser(setup) -> Any:
-            return browser.v1.setup_intents.confirm(
-                setup.setup_intent_id,
-                {
-                    "client_secret": setup.client_secret,
-                    "payment_method_data": {"type": "card", "card": {"number": "4242424242424242"}},
-                },
-            )
+            return confirm_card(browser, setup)
 
         flows: dict[str, Counter] = {}
 
@@ -196,7 +166,9 @@ async def bench(
             lambda: change_effect.preview(workspace_id, seats_delta=1)
         )
         await in_db(
-            lambda s: repository.add_member(s, workspace_id=workspace_id, email=f"m9.{n}@c.example")
+            lambda s: repository.add_member(
+                s, workspace_id=workspace_id, email=f"m9.{owner_id}@bench.example"
+            )
         )
         _, synced = await counting.count(
             lambda: quantities.sync_quantities(workspace_id=workspace_id)
