@@ -16,7 +16,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run dev test test-deep lint format setup setup-test node chromium clean \
+.PHONY: help run dev test test-deep lint format setup setup-test node chromium axe clean \
 	test-suites test-integration test-browser
 
 # `make test` runs two pytest runs at once, on a 2-core machine where much of the suite waits on
@@ -80,7 +80,7 @@ format: setup-test
 
 setup: $(VENV)/.runtime-installed node
 
-setup-test: setup $(VENV)/.test-installed chromium
+setup-test: setup $(VENV)/.test-installed chromium axe
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -112,6 +112,14 @@ chromium:
 			echo "Chromium is missing: install Debian's 'chromium' package (or set CHROMIUM=/path/to/chrome)"; \
 			exit 1; \
 		fi; \
+	fi
+
+# axe-core, the accessibility rules the browser tests inject into each screen (from npm, pinned).
+AXE_VERSION := 4.14.1
+axe: node
+	@if [ "$$(node -p 'require("./.tools/node_modules/axe-core/package.json").version' 2>/dev/null)" != "$(AXE_VERSION)" ]; then \
+		echo "installing axe-core $(AXE_VERSION) under .tools/"; \
+		npm install --prefix .tools --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION); \
 	fi
 
 clean:

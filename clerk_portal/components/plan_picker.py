@@ -226,7 +226,12 @@ def interval_switch(state: type[PlanSelection]) -> rx.Component:
         ),
         rx.cond(
             state.yearly_saving_label != "",
-            rx.badge(state.yearly_saving_label, color_scheme="green", id="yearly-saving"),
+            rx.badge(
+                state.yearly_saving_label,
+                color_scheme="green",
+                high_contrast=True,
+                id="yearly-saving",
+            ),
         ),
         align="center",
         spacing="3",

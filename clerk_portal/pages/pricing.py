@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clerk_portal.components.contact_sales import contact_sales_dialog
+from clerk_portal.components.link_button import link_button
 from clerk_portal.components.plan_picker import (
     PlanSelection,
     interval_switch,
@@ -54,12 +55,7 @@ def pricing() -> rx.Component:
                 plan_cards(PricingState, on_contact_sales=ContactSalesState.open_contact_sales),
                 line_items(PricingState, show_due_today=False),
                 rx.hstack(
-                    rx.button(
-                        rx.link("Start free trial", href=routes.LOGIN, color="inherit"),
-                        as_child=True,
-                        size="3",
-                        id="start-trial",
-                    ),
+                    link_button("Start free trial", routes.LOGIN, size="3", id="start-trial"),
                     rx.button(
                         "Contact sales",
                         on_click=ContactSalesState.open_contact_sales,

@@ -51,7 +51,7 @@ def test_upgrade_to_yearly_business_with_a_good_card(portal, page):
     invoices = page.locator("#latest-invoices")
     expect(invoices).to_contain_text("$2,530.00")
     expect(invoices).to_contain_text("paid")
-    pdf_url = invoices.get_by_role("link", name=re.compile("Download PDF")).first.get_attribute(
+    pdf_url = invoices.get_by_role("link", name=re.compile("^PDF of invoice ")).first.get_attribute(
         "href"
     )
     assert httpx.get(pdf_url).content.startswith(b"%PDF")
@@ -229,8 +229,8 @@ def test_after_a_failed_renewal_ends_in_cancelation_the_owner_can_subscribe_pay_
     expect(status).not_to_contain_text("free trial")
     expect(page.get_by_role("link", name="Subscribe again")).to_be_visible()
     invoices = page.locator("#latest-invoices")
-    expect(invoices.get_by_role("button", name=re.compile("^Pay invoice "))).to_be_visible()
+    expect(invoices.get_by_role("button", name=re.compile("^Pay now: invoice "))).to_be_visible()
     screenshot(page, "billing-canceled-after-failed-payment")
     invoices.get_by_role("button", name=re.compile("^Void invoice ")).click()
     expect(invoices.get_by_text("void", exact=True)).to_be_visible(timeout=20_000)
-    expect(invoices.get_by_role("button", name=re.compile("^Pay invoice "))).to_have_count(0)
+    expect(invoices.get_by_role("button", name=re.compile("^Pay now: invoice "))).to_have_count(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clerk_portal.components.card_form import card_script_tag
+from clerk_portal.components.link_button import link_button
 from clerk_portal.components.shell import page_shell
 from clerk_portal.core import routes
 from clerk_portal.pages.billing.actions import (
@@ -100,12 +101,7 @@ def _banners() -> rx.Component:
 def _plan_card() -> rx.Component:
     trial = rx.vstack(
         rx.text(BillingState.plan_status, id="trial-status"),
-        rx.button(
-            rx.link(BillingState.upgrade_label, href=routes.UPGRADE, color="inherit"),
-            as_child=True,
-            size="3",
-            id="upgrade-button",
-        ),
+        link_button(BillingState.upgrade_label, routes.UPGRADE, size="3", id="upgrade-button"),
         spacing="3",
     )
     subscribed = rx.vstack(
@@ -128,12 +124,7 @@ def _plan_card() -> rx.Component:
             style={"width": "100%", "fontSize": "14px"},
         ),
         rx.hstack(
-            rx.button(
-                rx.link("Change plan", href=routes.UPGRADE, color="inherit"),
-                as_child=True,
-                variant="soft",
-                id="change-plan",
-            ),
+            link_button("Change plan", routes.UPGRADE, variant="soft", id="change-plan"),
             rx.cond(
                 BillingState.cancel_at_period_end,
                 rx.fragment(),
@@ -230,7 +221,7 @@ def _invoices() -> rx.Component:
                                     "Pay now",
                                     on_click=BillingActions.open_pay_dialog(invoice["id"]),
                                     size="1",
-                                    aria_label="Pay invoice " + invoice["number"],
+                                    aria_label="Pay now: invoice " + invoice["number"],
                                 ),
                             ),
                             rx.cond(
@@ -251,7 +242,7 @@ def _invoices() -> rx.Component:
                                     href=invoice["pdf_url"],
                                     is_external=True,
                                     size="2",
-                                    aria_label="Download PDF " + invoice["number"],
+                                    aria_label="PDF of invoice " + invoice["number"],
                                 ),
                             ),
                             spacing="3",
