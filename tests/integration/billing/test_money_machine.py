@@ -899,6 +899,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(double_click=st.booleans())
     def cancel_at_period_end(self, double_click: bool) -> None:
         self.begin("cancel at period end" + (" (double click)" if double_click else ""))
+        before = self.fingerprint()
 
         def once() -> Awaitable[Any]:
             return cancel.cancel_at_period_end(
