@@ -47,6 +47,7 @@ class Fault:
 
 @dataclass
 class Saved:
+    endpoint: str  # "POST /v1/customers": a key belongs to the endpoint it was first used on
     fingerprint: str
     status: int
     body: bytes
@@ -58,8 +59,8 @@ class Gatekeeper:
 
     def __init__(self) -> None:
         self.faults: list[Fault] = []
-        self.saved: dict[tuple[str, str, str, str], Saved] = {}
-        self.locks: dict[tuple[str, str, str, str], asyncio.Lock] = {}
+        self.saved: dict[tuple[str, str], Saved] = {}  # (API key, idempotency key)
+        self.locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.requests: deque[dict[str, Any]] = deque(maxlen=20000)
         self._last_prune = time.time()
 
@@ -213,16 +214,26 @@ async def _execute(
         return finish(err.status, err.body())
 
     if method != "POST" or not idem_key:
-        status, result = sandbox.execute(
+        status, result, _ = sandbox.execute(
             entry_route, path_args, params, request, request_id, None, publishable
         )
         return finish(status, result)
 
-    slot = (key, method, path, idem_key)
+    slot = (key or "", idem_key)
+    endpoint = f"{method} {path}"
     fingerprint = json.dumps(params, sort_keys=True)
     lock = gate.locks.setdefault(slot, asyncio.Lock())
     async with lock:
         saved = gate.saved.get(slot)
+        if saved is not None and saved.endpoint != endpoint:
+            err = StripeError(
+                400,
+                "idempotency_error",
+                "Keys for idempotent requests can only be used for the same endpoint they were "
+                f"first used for ('{saved.endpoint}' vs '{endpoint}'). Try using a key other "
+                f"than '{idem_key}' if you meant to execute a different request.",
+            )
+            return finish(400, err.body())
         if saved is not None:
             if saved.fingerprint != fingerprint:
                 err = StripeError(
@@ -235,12 +246,15 @@ async def _execute(
                 return finish(400, err.body())
             headers["Idempotent-Replayed"] = "true"
             return finish(saved.status, saved.body, replayed=True)
-        status, result = sandbox.execute(
+        status, result, began = sandbox.execute(
             entry_route, path_args, params, request, request_id, idem_key, publishable
         )
         raw = json.dumps(result).encode()
-        if status < 500:  # like Stripe: server errors are not saved, a retry executes
-            gate.saved[slot] = Saved(fingerprint, status, raw, time.time())
+        # Saved once the endpoint began executing: a success, or a failure that left its mark (a
+        # declined charge). A request refused by validation (or anything that changed nothing)
+        # is not saved, so its corrected retry runs; nor is a sandbox 500.
+        if began and status < 500:
+            gate.saved[slot] = Saved(endpoint, fingerprint, status, raw, time.time())
         gate.prune()
         return finish(status, raw)
 
@@ -255,6 +269,8 @@ def run_handler(
         router.check_params(entry_route, params)
         return 200, entry_route.handler(ctx, params, **path_args), True
     except StripeError as err:
+        if err.missing_id is not None and err.missing_id in path_args.values():
+            err.status, err.param = 404, "id"
         return err.status, err.body(), err.keep_effects
     except Exception:  # a sandbox bug: answer like Stripe's 500 and keep serving
         log.exception("sandbox handler failed")

@@ -73,7 +73,8 @@ class Sandbox:
         request_id: str,
         idempotency_key: str | None,
         publishable: bool,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], bool]:
+        """(status, body, whether it took effect: success, or a failure that keeps effects)."""
         ctx = self.context(
             request,
             request_id=request_id,
@@ -85,7 +86,7 @@ class Sandbox:
             self.store.commit_events(ctx.events)
         if entry.method != "GET":
             self.mark_dirty()
-        return status, body
+        return status, body, commit
 
     def run_internal(self, fn: Callable[[Ctx], Any], request: Request | None = None) -> Any:
         """Run sandbox-internal work (controls, ticks) with the same event/persistence rules."""

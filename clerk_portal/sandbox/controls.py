@@ -123,7 +123,9 @@ async def settings(request: Request) -> Response:
 def _authenticate(ctx: Ctx, intent_id: str, complete: bool) -> dict[str, Any]:
     intent = ctx.store.get(intent_id)
     if intent is None or intent["object"] not in ("setup_intent", "payment_intent"):
-        raise not_found("intent", intent_id)
+        error = not_found("intent", intent_id)
+        error.status = 404  # the path's id
+        raise error
     if intent["object"] == "payment_intent":
         payment_intents.authenticate(ctx, intent, complete)
         return render(ctx, intent)

@@ -27,6 +27,9 @@ class StripeError(Exception):
         self.decline_code = decline_code
         self.param = param
         self.extra = extra or {}
+        # the id a ``not_found`` could not find: the dispatcher answers 404 when it is the
+        # request path's id and 400 when it came in the body
+        self.missing_id: str | None = None
         # set by handlers whose failure still changes state (a failed charge is recorded)
         self.keep_effects = False
 
@@ -52,12 +55,28 @@ def missing(param: str) -> StripeError:
 
 
 def not_found(kind: str, obj_id: str, param: str = "id") -> StripeError:
-    return StripeError(
-        404,
+    """``resource_missing``: 404 (param ``id``) for the path's id, else 400 naming ``param``."""
+    error = StripeError(
+        400,
         "invalid_request_error",
         f"No such {kind}: '{obj_id}'",
         param=param,
         code="resource_missing",
+    )
+    error.missing_id = obj_id
+    return error
+
+
+def unknown_parameter(name: str) -> StripeError:
+    return invalid(f"Received unknown parameter: {name}", name, "parameter_unknown")
+
+
+def unmodelled(name: str) -> StripeError:
+    """A parameter Stripe has that the sandbox does not model: refused, never ignored."""
+    return invalid(
+        f"The sandbox does not support the parameter {name} (Stripe does; see the sandbox "
+        "README's known differences). Leave it out.",
+        name,
     )
 
 

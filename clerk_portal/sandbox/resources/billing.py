@@ -136,6 +136,12 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if len({p["id"] for p in prices}) < len(prices):
         raise invalid("Cannot add multiple subscription items with the same price.", "items")
     _, _, currency = _compatible(prices)
+    if params.get("currency") and str(params["currency"]).lower() != currency:
+        raise invalid(
+            f"The price currency ({currency}) does not match the subscription's currency "
+            f"({params['currency']}).",
+            "currency",
+        )
     behaviour = params.get("payment_behavior") or "allow_incomplete"
     if behaviour not in PAYMENT_BEHAVIORS:
         raise invalid(f"Invalid payment_behavior: {behaviour}", "payment_behavior")

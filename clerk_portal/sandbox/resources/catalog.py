@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid, missing, not_found
+from ..errors import invalid, missing, not_found, unmodelled
 from ..render import created_filter, expand_paths, page, render, renderer
 from ..router import route
 from ..store import Ctx
 from ..util import as_bool, as_dict, as_int, as_list, merge_metadata, new_id, public
 
 PRODUCT_PARAMS = (
-    "id name active description metadata images marketing_features package_dimensions "
-    "shippable statement_descriptor tax_code unit_label url default_price_data type"
+    "id name active description metadata images marketing_features statement_descriptor tax_code "
+    "unit_label url default_price_data !package_dimensions !shippable !type"
 )
 PRICE_PARAMS = (
-    "product product_data currency unit_amount unit_amount_decimal recurring lookup_key "
-    "transfer_lookup_key nickname metadata active tax_behavior billing_scheme"
+    "product product_data currency unit_amount unit_amount_decimal "
+    "recurring[interval,interval_count,usage_type,trial_period_days,!meter,!aggregate_usage] "
+    "lookup_key transfer_lookup_key nickname metadata active tax_behavior billing_scheme "
+    "!tiers !tiers_mode !transform_quantity !custom_unit_amount !currency_options"
 )
 
 
@@ -82,12 +84,20 @@ def retrieve_product(ctx: Ctx, params: dict[str, Any], product_id: str) -> dict[
     return render(ctx, get_product(ctx, product_id, "id"), expand_paths(params))
 
 
-@route("POST", "/v1/products/{product_id}", params=PRODUCT_PARAMS)
+@route(
+    "POST",
+    "/v1/products/{product_id}",
+    params="name active description metadata images marketing_features statement_descriptor "
+    "tax_code unit_label url default_price !package_dimensions !shippable",
+)
 def update_product(ctx: Ctx, params: dict[str, Any], product_id: str) -> dict[str, Any]:
     product = get_product(ctx, product_id, "id")
-    for key in ("name", "description", "unit_label", "url", "statement_descriptor"):
+    for key in ("name", "description", "unit_label", "url", "statement_descriptor", "tax_code"):
         if key in params:
             product[key] = params[key] or None
+    for key in ("images", "marketing_features"):
+        if key in params:
+            product[key] = as_list(params, key)
     if "active" in params:
         product["active"] = as_bool(params, "active")
     if "metadata" in params:
@@ -140,6 +150,8 @@ def _new_price(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         interval = recurring.get("interval")
         if interval not in ("day", "week", "month", "year"):
             raise invalid("Invalid recurring[interval]", "recurring[interval]")
+        if recurring.get("usage_type", "licensed") != "licensed":
+            raise unmodelled("recurring[usage_type]")
         recurring = {
             "interval": interval,
             "interval_count": as_int(recurring, "interval_count", 1) or 1,
@@ -147,6 +159,8 @@ def _new_price(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             "usage_type": recurring.get("usage_type", "licensed"),
             "trial_period_days": as_int(recurring, "trial_period_days"),
         }
+    if params.get("billing_scheme", "per_unit") != "per_unit":
+        raise unmodelled("billing_scheme")
     price = {
         "id": new_id("price_"),
         "object": "price",

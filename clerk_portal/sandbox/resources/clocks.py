@@ -175,7 +175,7 @@ def retrieve_event(ctx: Ctx, params: dict[str, Any], event_id: str) -> dict[str,
 @route(
     "GET",
     "/v1/events",
-    params="type types created delivery_success limit starting_after ending_before",
+    params="type types created !delivery_success limit starting_after ending_before",
 )
 def list_events(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     records = created_filter(ctx.store.all("events"), params)

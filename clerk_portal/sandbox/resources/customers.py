@@ -9,13 +9,15 @@ from ..errors import invalid, not_found
 from ..render import created_filter, expand_paths, page, render, renderer
 from ..router import route
 from ..store import Ctx, diff
-from ..util import as_dict, as_list, clone, merge_metadata, new_id, public
+from ..util import as_dict, as_int, as_list, clone, merge_metadata, new_id, public
 from . import payment_methods
 
 CUSTOMER_PARAMS = (
-    "email name address phone description metadata payment_method invoice_settings test_clock "
-    "invoice_prefix preferred_locales shipping tax_exempt balance source tax_id_data "
-    "next_invoice_sequence"
+    "email name address[city,country,line1,line2,postal_code,state] phone description metadata "
+    "payment_method invoice_settings[default_payment_method,footer,custom_fields,"
+    "!rendering_options] test_clock invoice_prefix preferred_locales shipping tax_exempt "
+    "next_invoice_sequence !balance !source !tax_id_data !tax !cash_balance !coupon "
+    "!promotion_code"
 )
 ADDRESS_KEYS = ("city", "country", "line1", "line2", "postal_code", "state")
 
@@ -49,6 +51,14 @@ def _apply(ctx: Ctx, customer: dict[str, Any], params: dict[str, Any]) -> None:
         customer["preferred_locales"] = as_list(params, "preferred_locales")
     if params.get("tax_exempt"):
         customer["tax_exempt"] = params["tax_exempt"]
+    if params.get("next_invoice_sequence"):
+        sequence = as_int(params, "next_invoice_sequence")
+        if sequence < customer["next_invoice_sequence"]:
+            raise invalid(
+                "next_invoice_sequence cannot be lower than the current sequence.",
+                "next_invoice_sequence",
+            )
+        customer["next_invoice_sequence"] = sequence
     if params.get("invoice_prefix"):
         customer["invoice_prefix"] = str(params["invoice_prefix"]).upper()
     if params.get("payment_method"):
@@ -166,7 +176,7 @@ def list_customers(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 @route(
     "GET",
     "/v1/customers/{customer_id}/payment_methods",
-    params="type limit starting_after ending_before allow_redisplay",
+    params="type limit starting_after ending_before !allow_redisplay",
 )
 def list_customer_payment_methods(
     ctx: Ctx, params: dict[str, Any], customer_id: str

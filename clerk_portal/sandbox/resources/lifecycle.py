@@ -13,11 +13,19 @@ from .billing import PAYMENT_BEHAVIORS, PRORATION_BEHAVIORS, items_of
 from .customers import get_customer
 
 DAY = billing.DAY
+UPDATE_ITEM = (
+    "id,price,quantity,metadata,deleted,!clear_usage,!discounts,!tax_rates,!price_data,"
+    "!billing_thresholds"
+)
 UPDATE_PARAMS = (
-    "items proration_behavior proration_date billing_cycle_anchor cancel_at_period_end cancel_at "
-    "cancellation_details default_payment_method metadata payment_behavior trial_end description "
-    "off_session payment_settings collection_method days_until_due trial_from_plan "
-    "automatic_tax default_tax_rates discounts pause_collection"
+    f"items[{UPDATE_ITEM}] proration_behavior proration_date billing_cycle_anchor "
+    "cancel_at_period_end cancel_at cancellation_details[comment,feedback] default_payment_method "
+    "metadata payment_behavior trial_end description off_session "
+    "payment_settings[save_default_payment_method,!payment_method_types,!payment_method_options] "
+    "collection_method days_until_due !trial_from_plan !automatic_tax !default_tax_rates "
+    "!discounts !pause_collection !add_invoice_items !application_fee_percent !on_behalf_of "
+    "!transfer_data !coupon !promotion_code !pending_invoice_item_interval !billing_thresholds "
+    "!invoice_settings !trial_settings"
 )
 
 

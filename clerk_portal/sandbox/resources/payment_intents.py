@@ -14,9 +14,11 @@ from . import cards, payment_methods
 
 PI_PARAMS = (
     "amount currency customer payment_method confirm off_session description metadata "
-    "setup_future_usage payment_method_types automatic_payment_methods receipt_email "
-    "return_url payment_method_data client_secret use_stripe_sdk mandate_data "
-    "payment_method_options error_on_requires_action"
+    "return_url payment_method_data client_secret use_stripe_sdk !setup_future_usage "
+    "!payment_method_types !automatic_payment_methods !receipt_email !mandate_data "
+    "!payment_method_options !error_on_requires_action !capture_method !statement_descriptor "
+    "!statement_descriptor_suffix !shipping !application_fee_amount !transfer_data !on_behalf_of "
+    "!confirmation_method !payment_method_configuration"
 )
 
 

@@ -12,11 +12,12 @@ from ..store import Ctx
 from ..util import as_bool, as_dict, as_int, as_list, merge_metadata, new_id
 from . import cards
 
-PM_PARAMS = "type card billing_details metadata allow_redisplay customer payment_method"
+PM_PARAMS = "type card billing_details metadata !allow_redisplay !customer !payment_method"
 SI_PARAMS = (
     "customer payment_method payment_method_types usage confirm metadata description "
-    "automatic_payment_methods return_url payment_method_data payment_method_options "
-    "mandate_data client_secret use_stripe_sdk flow_directions attach_to_self"
+    "return_url payment_method_data client_secret use_stripe_sdk !automatic_payment_methods "
+    "!payment_method_options !mandate_data !flow_directions !attach_to_self !on_behalf_of "
+    "!single_use !payment_method_configuration"
 )
 
 
@@ -151,7 +152,7 @@ def retrieve_payment_method(ctx: Ctx, params: dict[str, Any], pm_id: str) -> dic
 
 
 @route(
-    "POST", "/v1/payment_methods/{pm_id}", params="billing_details metadata card allow_redisplay"
+    "POST", "/v1/payment_methods/{pm_id}", params="billing_details metadata card !allow_redisplay"
 )
 def update_payment_method(ctx: Ctx, params: dict[str, Any], pm_id: str) -> dict[str, Any]:
     pm = resolve(ctx, pm_id)

@@ -12,15 +12,23 @@ from ..util import as_bool, as_dict, public
 from . import billing, lifecycle
 from .catalog import plan_of, render_price
 
+# "!name" and "[..., !key]": Stripe has them, the sandbox does not model them (refused, 400)
+NEW_ITEM = "price,quantity,metadata,!discounts,!tax_rates,!price_data,!billing_thresholds"
+PAYMENT_SETTINGS = (
+    "payment_settings[save_default_payment_method,!payment_method_types,!payment_method_options]"
+)
 CREATE_PARAMS = (
-    "customer items default_payment_method payment_behavior trial_period_days trial_end metadata "
-    "cancel_at_period_end cancel_at collection_method days_until_due description off_session "
-    "payment_settings proration_behavior automatic_tax default_tax_rates discounts currency "
-    "trial_from_plan trial_settings billing_mode"
+    f"customer items[{NEW_ITEM}] default_payment_method payment_behavior trial_period_days "
+    "trial_end metadata cancel_at_period_end cancel_at collection_method days_until_due "
+    f"description off_session {PAYMENT_SETTINGS} proration_behavior currency "
+    "cancellation_details[comment,feedback] !automatic_tax !default_tax_rates !discounts "
+    "!trial_from_plan !trial_settings !billing_mode !backdate_start_date !billing_cycle_anchor "
+    "!add_invoice_items !application_fee_percent !on_behalf_of !transfer_data !coupon "
+    "!promotion_code !pending_invoice_item_interval !billing_thresholds !invoice_settings"
 )
 ITEM_PARAMS = (
     "subscription price quantity proration_behavior proration_date payment_behavior metadata "
-    "off_session tax_rates discounts"
+    "off_session !tax_rates !discounts !price_data !billing_thresholds"
 )
 
 
@@ -81,7 +89,11 @@ def update_subscription(ctx: Ctx, params: dict[str, Any], sub_id: str) -> dict[s
     return render(ctx, ctx.store.get(sub_id) or sub, expand_paths(params))
 
 
-@route("DELETE", "/v1/subscriptions/{sub_id}", params="invoice_now prorate cancellation_details")
+@route(
+    "DELETE",
+    "/v1/subscriptions/{sub_id}",
+    params="invoice_now prorate cancellation_details[comment,feedback]",
+)
 def cancel_subscription(ctx: Ctx, params: dict[str, Any], sub_id: str) -> dict[str, Any]:
     sub = get_subscription(ctx, sub_id, "id")
     if sub["status"] in ("canceled", "incomplete_expired"):
@@ -170,7 +182,7 @@ def update_item(ctx: Ctx, params: dict[str, Any], item_id: str) -> dict[str, Any
 @route(
     "DELETE",
     "/v1/subscription_items/{item_id}",
-    params="proration_behavior proration_date clear_usage",
+    params="proration_behavior proration_date !clear_usage",
 )
 def delete_item(ctx: Ctx, params: dict[str, Any], item_id: str) -> dict[str, Any]:
     item = get_item(ctx, item_id)
