@@ -13,7 +13,8 @@ Sandbox-only controls (no API key: for local processes, not web pages):
 
 - ``GET  /_sandbox/health``
 - ``POST /_sandbox/reset``: forget every object, idempotency record, fault and logged request;
-  with ``keep=catalog`` products and prices stay (with their ids), so nothing needs syncing again.
+  with ``keep=catalog`` products, prices, coupons and promotion codes stay (with their ids, their
+  redemption counts reset), so nothing needs syncing again.
 - ``POST /_sandbox/faults`` with ``method`` (GET, POST, DELETE or ``*``), ``path`` (an exact path,
   or a glob where ``*`` matches any characters, ``/`` included, e.g. ``/v1/subscriptions/*``),
   ``count`` (default 1) and either ``status`` (500, 429, 502, 503) or ``hang_seconds``: the next

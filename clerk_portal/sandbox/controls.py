@@ -41,7 +41,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-CATALOG = ("products", "prices")
+CATALOG = ("products", "prices", "coupons", "promotion_codes")
 
 
 async def reset(request: Request) -> Response:
@@ -50,6 +50,9 @@ async def reset(request: Request) -> Response:
     if keep not in (None, "", "catalog"):
         return _error(invalid("keep must be `catalog` (or absent).", "keep"))
     sandbox.store.reset(CATALOG if keep == "catalog" else ())
+    for name in ("coupons", "promotion_codes"):  # the redemptions were forgotten with them
+        for record in sandbox.store.data[name].values():
+            record["times_redeemed"] = 0
     sandbox.gate.reset()
     sandbox.webhooks.clear()
     sandbox.mark_dirty()

@@ -10,15 +10,20 @@ from starlette.routing import Route
 
 from .pdf import COMPANY, invoice_pdf
 from .render import render
+from .resources import coupons
 from .util import fmt_date, fmt_money
 
 
 def _invoice(request: Request) -> dict | None:
+    """The rendered invoice, its discounts as ``_discount_rows`` (label, amount)."""
     sandbox = request.app.state.sandbox
     record = sandbox.store.get(request.path_params["invoice_id"])
     if not record or record.get("object") != "invoice" or record["status"] == "draft":
         return None
-    return render(sandbox.context(request), record)
+    ctx = sandbox.context(request)
+    invoice = render(ctx, record)
+    invoice["_discount_rows"] = coupons.discount_rows(ctx, invoice)
+    return invoice
 
 
 def _missing() -> Response:
@@ -35,6 +40,16 @@ async def hosted_invoice(request: Request) -> Response:
         f"<tr><td>{html.escape(line['description'] or '')}</td>"
         f"<td style='text-align:right'>{fmt_money(line['amount'], currency)}</td></tr>"
         for line in invoice["lines"]["data"]
+    )
+    if invoice["_discount_rows"]:
+        rows += (
+            "<tr><td>Subtotal</td>"
+            f"<td style='text-align:right'>{fmt_money(invoice['subtotal'], currency)}</td></tr>"
+        )
+    rows += "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        f"<td style='text-align:right'>{fmt_money(-amount, currency)}</td></tr>"
+        for label, amount in invoice["_discount_rows"]
     )
     number = html.escape(invoice["number"] or invoice["id"])
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -66,16 +66,15 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
         pdf.ln(7)
     pdf.ln(4)
 
-    totals = [
-        ("Subtotal", invoice["subtotal"]),
-        ("Total", invoice["total"]),
-    ]
+    totals = [("Subtotal", invoice["subtotal"])]
+    totals += [(label, -amount) for label, amount in invoice.get("_discount_rows", [])]
+    totals.append(("Total", invoice["total"]))
     if invoice["starting_balance"]:
         totals.append(("Applied balance", invoice["amount_due"] - invoice["total"]))
     totals += [("Amount paid", invoice["amount_paid"]), ("Amount due", invoice["amount_remaining"])]
     for label, amount in totals:
         pdf.set_font("Helvetica", "B" if label == "Amount due" else "", 10)
-        pdf.cell(width * 0.8, 7, label, align="R")
+        pdf.cell(width * 0.8, 7, _latin1(label), align="R")
         pdf.cell(
             width * 0.2, 7, fmt_money(amount, currency), align="R", new_x="LMARGIN", new_y="NEXT"
         )

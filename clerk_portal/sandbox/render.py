@@ -59,6 +59,11 @@ def _expand(ctx: Ctx, node: Any, parts: list[str], full: str) -> None:
         expanded = render_id(ctx, value)
         if expanded is not None:
             node[key] = value = expanded
+    elif isinstance(value, list):  # a list of ids (``discounts``)
+        node[key] = value = [
+            (render_id(ctx, v) or v) if isinstance(v, str) and collection_of(v) else v
+            for v in value
+        ]
     elif value is not None and not isinstance(value, (dict, list)) and not rest:
         raise invalid(f"This property cannot be expanded ({full}).", "expand")
     if rest:

@@ -30,8 +30,11 @@ PREFIXES = {
     "evt_": "events",
     "clock_": "test_clocks",
     "inpay_": "invoice_payments",
+    "promo_": "promotion_codes",
+    "di_": "discounts",
 }
-COLLECTIONS = tuple(PREFIXES.values())
+# coupons have ids of the caller's choosing (no prefix): reached through their own collection
+COLLECTIONS = (*PREFIXES.values(), "coupons")
 
 
 def default_settings() -> dict[str, Any]:

@@ -1,10 +1,20 @@
 """Stripe API resources. Importing this package registers every /v1 route."""
 
-from . import catalog, clocks, customers, invoices, payment_intents, payment_methods, subscriptions
+from . import (
+    catalog,
+    clocks,
+    coupons,
+    customers,
+    invoices,
+    payment_intents,
+    payment_methods,
+    subscriptions,
+)
 
 __all__ = [
     "catalog",
     "clocks",
+    "coupons",
     "customers",
     "invoices",
     "payment_intents",

@@ -19,7 +19,7 @@ from ..util import (
     new_id,
     round_half_up,
 )
-from . import invoicing, payment_methods
+from . import coupons, invoicing, payment_methods
 from .catalog import get_price
 from .customers import get_customer
 
@@ -145,6 +145,11 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     behaviour = params.get("payment_behavior") or "allow_incomplete"
     if behaviour not in PAYMENT_BEHAVIORS:
         raise invalid(f"Invalid payment_behavior: {behaviour}", "payment_behavior")
+    chosen = (
+        coupons.resolve_discounts(ctx, params["discounts"], currency)
+        if "discounts" in params
+        else None
+    )
     snapshot = _rollback_point(ctx, behaviour)
     now = ctx.now(customer["test_clock"])
     pm_id = None
@@ -226,6 +231,8 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     else:
         _set_period(ctx, sub, now, 0)
     _apply_cancel_params(ctx, sub, params)
+    if chosen is not None:
+        coupons.apply_discounts(ctx, sub, chosen, now)
     if customer["currency"] is None:
         customer["currency"] = currency
     mark = len(ctx.events)

@@ -18,7 +18,8 @@ PREVIEW_PARAMS = (
     "customer subscription subscription_details[items,proration_behavior,proration_date,"
     "billing_cycle_anchor,cancel_at_period_end,cancel_at,trial_end,!default_tax_rates,"
     "!billing_mode,!cancel_now,!resume_at,!start_date,!trial_from_plan,!billing_schedules] "
-    "!invoice_items !automatic_tax !currency !customer_details !discounts !issuer !on_behalf_of "
+    "discounts[coupon,promotion_code,discount] !invoice_items !automatic_tax !currency "
+    "!customer_details !issuer !on_behalf_of "
     "!preview_mode !schedule !schedule_details"
 )
 
@@ -245,14 +246,17 @@ def create_preview(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if sub is not None:
         fsub = pctx.store.get(sub["id"])
         assert fsub is not None
+        if "discounts" in params:  # replaces the subscription's own for this preview
+            details = {**details, "discounts": params["discounts"]}
         invoice = lifecycle.update(pctx, fsub, details) if details else None
         if invoice is None:
             invoice = _upcoming(pctx, fsub)
     elif details.get("items"):
         fields = ("items", "trial_end", "cancel_at_period_end", "cancel_at")
-        created = billing.create(
-            pctx, {"customer": customer["id"], **{k: details[k] for k in fields if k in details}}
-        )
+        chosen = {k: details[k] for k in fields if k in details}
+        if "discounts" in params:
+            chosen["discounts"] = params["discounts"]
+        created = billing.create(pctx, {"customer": customer["id"], **chosen})
         invoice = get_invoice(pctx, created["latest_invoice"])
     else:
         raise invalid(

@@ -8,7 +8,7 @@ from ..errors import StripeError
 from ..render import render
 from ..store import Ctx
 from ..util import new_id
-from . import payment_intents
+from . import coupons, payment_intents
 from .lines import invoice_item_line, item_line, new_invoice_item, pricing, product_name
 
 __all__ = ["item_line", "new_invoice_item", "pricing", "product_name"]
@@ -156,6 +156,7 @@ def create_invoice(
         "_first_failed_at": None,
         "_retries_done": 0,
     }
+    coupons.discount_lines(ctx, invoice, sub)
     _apply_balance(invoice, customer, commit=False)
     ctx.store.put(invoice)
     ctx.emit("invoice.created", render(ctx, invoice), created=created)

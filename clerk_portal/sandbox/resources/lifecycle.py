@@ -8,7 +8,7 @@ from ..errors import invalid
 from ..render import render
 from ..store import Ctx, diff
 from ..util import as_bool, as_dict, as_int, as_list, merge_metadata
-from . import billing, invoicing, payment_methods
+from . import billing, coupons, invoicing, payment_methods
 from .billing import PAYMENT_BEHAVIORS, PRORATION_BEHAVIORS, items_of
 from .customers import get_customer
 
@@ -22,10 +22,10 @@ UPDATE_PARAMS = (
     "cancel_at_period_end cancel_at cancellation_details[comment,feedback] default_payment_method "
     "metadata payment_behavior trial_end description off_session "
     "payment_settings[save_default_payment_method,!payment_method_types,!payment_method_options] "
-    "collection_method days_until_due !trial_from_plan !automatic_tax !default_tax_rates "
-    "!discounts !pause_collection !add_invoice_items !application_fee_percent !on_behalf_of "
-    "!transfer_data !coupon !promotion_code !pending_invoice_item_interval !billing_thresholds "
-    "!invoice_settings !trial_settings"
+    f"collection_method days_until_due {coupons.DISCOUNT_KEYS} !trial_from_plan !automatic_tax "
+    "!default_tax_rates !pause_collection !add_invoice_items !application_fee_percent "
+    "!on_behalf_of !transfer_data !coupon !promotion_code !pending_invoice_item_interval "
+    "!billing_thresholds !invoice_settings !trial_settings"
 )
 
 
@@ -51,6 +51,11 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
     start, end = sub["_period"]
     if not start <= at <= end:
         raise invalid("proration_date must be within the current period.", "proration_date")
+    chosen = None
+    if "discounts" in params:
+        chosen = coupons.resolve_discounts(
+            ctx, params["discounts"], sub["currency"], sub["discounts"]
+        )
     snapshot = billing._rollback_point(ctx, behaviour)
     before = render(ctx, sub)
     old_cadence = billing.cadence(ctx.store.get(items_of(ctx, sub)[0]["price"]))  # type: ignore
@@ -76,6 +81,8 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         sub["_anchor"] = sub["billing_cycle_anchor"] = sub["trial_end"]
         sub["_period"], reset, was_trialing = [now, sub["trial_end"]], False, True
     _apply_plain(ctx, sub, customer, params)
+    if chosen is not None:
+        coupons.apply_discounts(ctx, sub, chosen, now)
     immediate: list[dict[str, Any]] = []
     if reset:
         if proration != "none" and not was_trialing:

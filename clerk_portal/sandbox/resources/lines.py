@@ -131,7 +131,7 @@ def invoice_item_line(ctx: Ctx, ii: dict[str, Any]) -> dict[str, Any]:
     price = ctx.store.get(ii["pricing"]["price_details"]["price"]) or {"id": None, "product": None}
     parent = ii["parent"] or {}
     details = parent.get("subscription_details") or {}
-    return _line(
+    line = _line(
         ctx,
         amount=ii["amount"],
         currency=ii["currency"],
@@ -145,6 +145,8 @@ def invoice_item_line(ctx: Ctx, ii: dict[str, Any]) -> dict[str, Any]:
         invoice_item=ii["id"],
         proration=ii["proration"],
     )
+    line["discountable"] = ii["discountable"]  # prorations are not discounted
+    return line
 
 
 def new_invoice_item(

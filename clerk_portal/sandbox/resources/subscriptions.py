@@ -9,7 +9,7 @@ from ..render import created_filter, expand_paths, page, render, renderer
 from ..router import route
 from ..store import Ctx
 from ..util import as_bool, as_dict, public
-from . import billing, lifecycle
+from . import billing, coupons, lifecycle
 from .catalog import plan_of, render_price
 
 # "!name" and "[..., !key]": Stripe has them, the sandbox does not model them (refused, 400)
@@ -21,7 +21,8 @@ CREATE_PARAMS = (
     f"customer items[{NEW_ITEM}] default_payment_method payment_behavior trial_period_days "
     "trial_end metadata cancel_at_period_end cancel_at collection_method days_until_due "
     f"description off_session {PAYMENT_SETTINGS} proration_behavior currency "
-    "cancellation_details[comment,feedback] !automatic_tax !default_tax_rates !discounts "
+    f"cancellation_details[comment,feedback] {coupons.DISCOUNT_KEYS} !automatic_tax "
+    "!default_tax_rates "
     "!trial_from_plan !trial_settings !billing_mode !backdate_start_date !billing_cycle_anchor "
     "!add_invoice_items !application_fee_percent !on_behalf_of !transfer_data !coupon "
     "!promotion_code !pending_invoice_item_interval !billing_thresholds !invoice_settings"
