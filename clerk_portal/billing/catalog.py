@@ -1,4 +1,6 @@
-"""The plan catalog: plans, prices per interval, limits and Stripe lookup keys, read from TOML.
+"""The plan catalog: plans, prices per interval, limits and Stripe lookup keys, read from TOML;
+coupons (`[coupons.<key>]`, Stripe's coupon terms under a stable Stripe id) and the promotion
+codes customers type (`[promotion_codes.<CODE>]`, each naming a coupon key).
 
 `load_catalog()` validates the whole file and raises `CatalogError` whose message names the file
 and the field path (`catalog.toml: plans.startup.seat_price.month: must be a positive integer
@@ -150,9 +152,52 @@ class Plan(_Model):
         return pair.month if interval == "month" else pair.year
 
 
+CouponDuration = Literal["once", "repeating", "forever"]
+_COUPON_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
+class Coupon(_Model):
+    """A Stripe coupon: `percent_off` (up to two decimals) or `amount_off` cents, a duration."""
+
+    id: str  # the Stripe coupon id (stable: coupons cannot change their terms)
+    name: Text
+    percent_off: float | None = None
+    amount_off: Cents | None = None
+    duration: CouponDuration
+    duration_in_months: PositiveInt | None = None
+
+    def describe(self, currency: str = "usd") -> str:
+        """ "25% off for 3 months", "$10.00 off once", "20% off"."""
+        if self.percent_off is not None:
+            off = f"{self.percent_off:g}% off"
+        else:
+            off = f"${(self.amount_off or 0) / 100:,.2f} off"
+        if self.duration == "once":
+            return f"{off} the first invoice"
+        if self.duration == "repeating":
+            months = self.duration_in_months or 0
+            return f"{off} for {months} month{'s' if months != 1 else ''}"
+        return off
+
+
+class PromotionCode(_Model):
+    code: str
+    coupon: str  # a key of [coupons]
+    max_redemptions: PositiveInt | None = None
+
+
 class Catalog(_Model):
     currency: Currency = "usd"
     plans: dict[str, Plan]
+    coupons: dict[str, Coupon] = {}
+    promotion_codes: dict[str, PromotionCode] = {}
+
+    def coupon(self, key: str) -> Coupon:
+        try:
+            return self.coupons[key]
+        except KeyError:
+            raise NotFound(f"There is no coupon called {key!r}.") from None
 
     def plan(self, plan_id: str) -> Plan:
         try:
@@ -218,6 +263,15 @@ def get_catalog() -> Catalog:
 
 
 def _with_plan_ids(data: dict[str, Any]) -> dict[str, Any]:
+    codes = data.get("promotion_codes")
+    if isinstance(codes, dict):  # the table name is the code
+        data = {
+            **data,
+            "promotion_codes": {
+                code: {**body, "code": code} if isinstance(body, dict) else body
+                for code, body in codes.items()
+            },
+        }
     plans = data.get("plans")
     if not isinstance(plans, dict):
         return data
@@ -287,4 +341,37 @@ def _consistency_problems(catalog: Catalog) -> list[str]:
                 if key in seen_keys:
                     problems.append(f"{field}: {key!r} is already used by {seen_keys[key]}")
                 seen_keys[key] = field
+    return problems + _coupon_problems(catalog)
+
+
+def _coupon_problems(catalog: Catalog) -> list[str]:
+    problems: list[str] = []
+    seen_ids: dict[str, str] = {}
+    for key, coupon in catalog.coupons.items():
+        where = f"coupons.{key}"
+        if not _COUPON_ID.fullmatch(coupon.id):
+            problems.append(f"{where}.id: letters, digits, '-' or '_' (at most 64)")
+        if coupon.id in seen_ids:
+            problems.append(f"{where}.id: {coupon.id!r} is already used by {seen_ids[coupon.id]}")
+        seen_ids[coupon.id] = where
+        if (coupon.percent_off is None) == (coupon.amount_off is None):
+            problems.append(f"{where}: give exactly one of percent_off and amount_off")
+        if coupon.percent_off is not None and not (
+            0 < coupon.percent_off <= 100 and round(coupon.percent_off, 2) == coupon.percent_off
+        ):
+            problems.append(f"{where}.percent_off: more than 0, at most 100, two decimals")
+        if (coupon.duration == "repeating") != (coupon.duration_in_months is not None):
+            problems.append(
+                f"{where}.duration_in_months: required with duration = 'repeating' (only then)"
+            )
+    seen_codes: set[str] = set()
+    for code, promo in catalog.promotion_codes.items():
+        where = f"promotion_codes.{code}"
+        if not _CODE.fullmatch(code):
+            problems.append(f"{where}: a code is letters and digits only")
+        if code.lower() in seen_codes:
+            problems.append(f"{where}: codes are case-insensitive; this one is already used")
+        seen_codes.add(code.lower())
+        if promo.coupon not in catalog.coupons:
+            problems.append(f"{where}.coupon: {promo.coupon!r} is not a key of [coupons]")
     return problems

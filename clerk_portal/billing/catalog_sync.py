@@ -4,6 +4,11 @@ Products have stable ids (`prod_clerk_<plan>_<kind>`); prices are found by looku
 that already matches (amount, currency, interval, product, active) is left alone, so a second run
 changes nothing. Stripe prices are immutable: a changed amount creates a new price that takes the
 lookup key (`transfer_lookup_key`), and the old price is deactivated.
+
+Coupons are created under their catalog id; Stripe never changes a coupon's terms, so a coupon
+that exists with other terms stops the sync with a message (give it a new id); only its name is
+updated. Promotion codes are found by code among the active ones and created when missing; an
+active code that points at another coupon stops the sync too.
 """
 
 from __future__ import annotations
@@ -12,19 +17,27 @@ import asyncio
 import logging
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
 from clerk_portal.billing.catalog import (
     Catalog,
     CatalogError,
+    Coupon,
     Interval,
     Kind,
     Plan,
+    PromotionCode,
     load_catalog,
 )
-from clerk_portal.billing.gateway import BillingGateway, GatewayError, PriceInfo, StripeGateway
+from clerk_portal.billing.gateway import (
+    BillingGateway,
+    CouponInfo,
+    GatewayError,
+    PriceInfo,
+    StripeGateway,
+)
 from clerk_portal.billing.pricing import format_cents
 
 Outcome = Literal["unchanged", "created", "replaced", "reactivated"]
@@ -50,6 +63,8 @@ class PriceSync:
 class SyncReport:
     prices: tuple[PriceSync, ...]
     products: dict[str, str]  # product id → "unchanged" | "created" | "updated"
+    coupons: dict[str, str] = field(default_factory=dict)  # coupon id → the same outcomes
+    promotion_codes: dict[str, str] = field(default_factory=dict)  # code → "unchanged" | "created"
 
     def counts(self) -> dict[str, int]:
         counted = Counter(price.outcome for price in self.prices)
@@ -57,8 +72,10 @@ class SyncReport:
 
     @property
     def changed(self) -> bool:
+        outcomes = [*self.products.values(), *self.coupons.values()]
+        outcomes += self.promotion_codes.values()
         return any(price.outcome != "unchanged" for price in self.prices) or any(
-            outcome != "unchanged" for outcome in self.products.values()
+            outcome != "unchanged" for outcome in outcomes
         )
 
 
@@ -81,7 +98,74 @@ async def sync_catalog(gateway: BillingGateway, catalog: Catalog) -> SyncReport:
     for plan, kind, interval in catalog.prices():
         key = plan.lookup_key(kind, interval)
         prices.append(await _sync_price(gateway, catalog, plan, kind, interval, holders.get(key)))
-    return SyncReport(tuple(prices), products)
+    coupons = {
+        coupon.id: await _sync_coupon(gateway, catalog, key, coupon)
+        for key, coupon in catalog.coupons.items()
+    }
+    codes = {
+        code: await _sync_promotion_code(gateway, catalog, promo)
+        for code, promo in catalog.promotion_codes.items()
+    }
+    return SyncReport(tuple(prices), products, coupons, codes)
+
+
+def _terms(coupon: Coupon | CouponInfo, currency: str) -> tuple[object, ...]:
+    amount_currency = currency if coupon.amount_off is not None else None
+    if isinstance(coupon, CouponInfo):
+        amount_currency = coupon.currency if coupon.amount_off is not None else None
+    return (
+        coupon.percent_off,
+        coupon.amount_off,
+        amount_currency,
+        coupon.duration,
+        coupon.duration_in_months,
+    )
+
+
+async def _sync_coupon(gateway: BillingGateway, catalog: Catalog, key: str, coupon: Coupon) -> str:
+    existing = await gateway.retrieve_coupon(coupon.id)
+    if existing is None:
+        await gateway.create_coupon(
+            coupon_id=coupon.id,
+            name=coupon.name,
+            percent_off=coupon.percent_off,
+            amount_off=coupon.amount_off,
+            currency=catalog.currency,
+            duration=coupon.duration,
+            duration_in_months=coupon.duration_in_months,
+            idempotency_key=f"catalog:coupon:{coupon.id}",
+        )
+        return "created"
+    if _terms(existing, catalog.currency) != _terms(coupon, catalog.currency):
+        raise GatewayError(
+            f"Stripe's coupon {coupon.id} has other terms than coupons.{key} in the catalog, and "
+            "Stripe never changes a coupon's terms: give the catalog's coupon a new id."
+        )
+    if existing.name == coupon.name:
+        return "unchanged"
+    await gateway.rename_coupon(coupon.id, name=coupon.name)
+    return "updated"
+
+
+async def _sync_promotion_code(
+    gateway: BillingGateway, catalog: Catalog, promo: PromotionCode
+) -> str:
+    coupon_id = catalog.coupon(promo.coupon).id
+    existing = await gateway.find_promotion_code(promo.code)
+    if existing is None:
+        await gateway.create_promotion_code(
+            code=promo.code,
+            coupon_id=coupon_id,
+            max_redemptions=promo.max_redemptions,
+            idempotency_key=f"catalog:promotion_code:{promo.code}:{coupon_id}",
+        )
+        return "created"
+    if existing.coupon_id != coupon_id:
+        raise GatewayError(
+            f"The active promotion code {existing.code} points at coupon {existing.coupon_id}, "
+            f"not {coupon_id}: deactivate it at Stripe first."
+        )
+    return "unchanged"
 
 
 async def _ensure_product(gateway: BillingGateway, plan: Plan, kind: Kind) -> str:
@@ -170,6 +254,10 @@ def run(catalog_path: str | Path | None = None) -> int:
             print(f"{product}: product {outcome}")
     for price in report.prices:
         print(price.describe(catalog.currency))
+    for coupon_id, outcome in report.coupons.items():
+        print(f"coupon {coupon_id}: {outcome}")
+    for code, outcome in report.promotion_codes.items():
+        print(f"promotion code {code}: {outcome}")
     counts = ", ".join(f"{count} {outcome}" for outcome, count in report.counts().items() if count)
     print(f"{len(report.prices)} prices: {counts}")
     return 0

@@ -25,6 +25,8 @@ def renderer(collection: str) -> Callable[[Renderer], Renderer]:
 
 def render(ctx: Ctx, record: dict[str, Any], expand: Iterable[str] = ()) -> dict[str, Any]:
     name = collection_of(record["id"]) if isinstance(record.get("id"), str) else None
+    if name is None and record.get("object") == "coupon":  # ids of the caller's choosing
+        name = "coupons"
     fn = RENDERERS.get(name) if name else None
     obj = fn(ctx, record) if fn else public(record)
     for path in expand:
@@ -55,7 +57,7 @@ def _expand(ctx: Ctx, node: Any, parts: list[str], full: str) -> None:
             raise invalid(f"This property cannot be expanded ({full}).", "expand")
         node[key] = include(ctx, node)
     value = node[key]
-    if isinstance(value, str) and collection_of(value):
+    if isinstance(value, str) and (collection_of(value) or key == "coupon"):
         expanded = render_id(ctx, value)
         if expanded is not None:
             node[key] = value = expanded

@@ -78,7 +78,7 @@ class Store:
         if not isinstance(obj_id, str):
             return None
         name = collection_of(obj_id)
-        return self.data[name].get(obj_id) if name else None
+        return self.data[name].get(obj_id) if name else self.data["coupons"].get(obj_id)
 
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
         name = collection_of(obj["id"])

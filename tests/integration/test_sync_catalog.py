@@ -137,6 +137,49 @@ async def test_stripe_refusals_become_a_gateway_error(sandbox):
             await sync_catalog(gateway, get_catalog())
 
 
+async def test_coupons_and_promotion_codes_are_synced_once(sandbox):
+    first = await sync(sandbox)
+    assert first.coupons == {"clerk_retention_25_3m": "created", "clerk_launch_20_once": "created"}
+    assert first.promotion_codes == {"LAUNCH20": "created"}
+    second = await sync(sandbox)
+    assert set(second.coupons.values()) == set(second.promotion_codes.values()) == {"unchanged"}
+    assert not second.changed
+
+    client = sandbox.client()
+    retention = client.v1.coupons.retrieve("clerk_retention_25_3m")
+    assert (retention.percent_off, retention.duration, retention.duration_in_months) == (
+        25,
+        "repeating",
+        3,
+    )
+    [promo] = client.v1.promotion_codes.list({"code": "launch20"}).data
+    assert promo.promotion.coupon == "clerk_launch_20_once" and promo.active
+    assert len(client.v1.coupons.list().data) == 2
+
+
+async def test_a_coupon_stripe_has_with_other_terms_stops_the_sync(sandbox):
+    sandbox.client().v1.coupons.create(
+        {"id": "clerk_retention_25_3m", "percent_off": 30, "duration": "forever"}
+    )
+    with pytest.raises(GatewayError, match="give the catalog's coupon a new id"):
+        await sync(sandbox)
+    sandbox.client().v1.coupons.delete("clerk_retention_25_3m")
+    renamed = sandbox.client().v1.coupons.create(
+        {
+            "id": "clerk_retention_25_3m",
+            "percent_off": 25,
+            "duration": "repeating",
+            "duration_in_months": 3,
+            "name": "Old name",
+        }
+    )
+    assert renamed.name == "Old name"
+    report = await sync(sandbox)
+    assert report.coupons["clerk_retention_25_3m"] == "updated"
+    name = sandbox.client().v1.coupons.retrieve("clerk_retention_25_3m").name
+    assert name == get_catalog().coupon("retention").name
+
+
 def run_cli(sandbox: SandboxProcess, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,

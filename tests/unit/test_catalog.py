@@ -171,3 +171,38 @@ def test_load_catalog_from_a_copy(tmp_path):
     broken.write_text(DEFAULT_CATALOG_PATH.read_text().replace("month = 800", "month = 0"))
     with pytest.raises(CatalogError, match=r"^broken.toml: plans.business.number_price.month"):
         load_catalog(broken)
+
+
+def test_the_demo_catalog_has_a_retention_coupon_and_a_code():
+    catalog = get_catalog()
+    retention = catalog.coupon("retention")
+    assert (retention.percent_off, retention.duration, retention.duration_in_months) == (
+        25,
+        "repeating",
+        3,
+    )
+    assert retention.describe() == "25% off for 3 months"
+    assert catalog.promotion_codes["LAUNCH20"].coupon == "launch"
+    assert catalog.coupon("launch").describe() == "20% off the first invoice"
+
+
+def test_coupon_terms_are_checked(data):
+    retention = data["coupons"]["retention"]
+    del retention["duration_in_months"]
+    data["coupons"]["launch"]["amount_off"] = 500
+    data["coupons"]["launch"]["id"] = retention["id"]
+    data["promotion_codes"]["LAUNCH20"]["coupon"] = "nope"
+    data["promotion_codes"]["launch20"] = {"coupon": "retention"}
+    data["promotion_codes"]["NO-DASH"] = {"coupon": "retention"}
+    found = problems(data)
+    assert "coupons.retention.duration_in_months: required with duration = 'repeating'" in found
+    assert "coupons.launch: give exactly one of percent_off and amount_off" in found
+    assert (
+        "coupons.launch.id: 'clerk_retention_25_3m' is already used by coupons.retention" in found
+    )
+    assert "promotion_codes.LAUNCH20.coupon: 'nope' is not a key of [coupons]" in found
+    assert "promotion_codes.launch20: codes are case-insensitive" in found
+    assert "promotion_codes.NO-DASH: a code is letters and digits only" in found
+    data = tomllib.loads(DEFAULT_CATALOG_PATH.read_text())
+    data["coupons"]["retention"]["percent_off"] = 100.5
+    assert "coupons.retention.percent_off: more than 0, at most 100" in problems(data)

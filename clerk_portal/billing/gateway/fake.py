@@ -42,6 +42,7 @@ from clerk_portal.billing.errors import (
 from clerk_portal.billing.gateway.snapshots import (
     CardSnapshot,
     ClockSnapshot,
+    CouponInfo,
     CustomerSnapshot,
     InvoiceItemSnapshot,
     InvoicePreview,
@@ -50,6 +51,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PreviewLine,
     PriceInfo,
     ProductInfo,
+    PromotionCodeInfo,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -167,6 +169,8 @@ class _State:
     """Everything the fake knows; a write works on a copy and keeps it only if it succeeds."""
 
     products: dict[str, ProductInfo] = field(default_factory=dict)
+    coupons: dict[str, CouponInfo] = field(default_factory=dict)
+    promotion_codes: dict[str, PromotionCodeInfo] = field(default_factory=dict)
     prices: dict[str, PriceInfo] = field(default_factory=dict)
     customers: dict[str, CustomerSnapshot] = field(default_factory=dict)
     balances: dict[str, int] = field(default_factory=dict)  # negative: credit
@@ -316,6 +320,81 @@ class FakeGateway:
             return updated
 
         return self._write("update product", None, None, apply)
+
+    # --- coupons and promotion codes -----------------------------------------------------------
+
+    async def retrieve_coupon(self, coupon_id: str) -> CouponInfo | None:
+        return self._state.coupons.get(coupon_id)
+
+    async def create_coupon(
+        self,
+        *,
+        coupon_id: str,
+        name: str,
+        percent_off: float | None,
+        amount_off: int | None,
+        currency: str,
+        duration: str,
+        duration_in_months: int | None,
+        idempotency_key: str,
+    ) -> CouponInfo:
+        terms = [coupon_id, name, percent_off, amount_off, currency, duration, duration_in_months]
+
+        def apply() -> CouponInfo:
+            if coupon_id in self._state.coupons:
+                raise GatewayError("Stripe could not create the coupon: Coupon already exists.")
+            coupon = CouponInfo(
+                coupon_id,
+                name,
+                percent_off,
+                amount_off,
+                currency if amount_off is not None else None,
+                duration,
+                duration_in_months,
+            )
+            self._state.coupons[coupon_id] = coupon
+            return coupon
+
+        return self._write("create coupon", idempotency_key, terms, apply)
+
+    async def rename_coupon(self, coupon_id: str, *, name: str) -> CouponInfo:
+        def apply() -> CouponInfo:
+            coupon = replace(self._get(self._state.coupons, coupon_id, "coupon"), name=name)
+            self._state.coupons[coupon_id] = coupon
+            return coupon
+
+        return self._write("rename coupon", None, None, apply)
+
+    async def find_promotion_code(self, code: str) -> PromotionCodeInfo | None:
+        for promo in self._state.promotion_codes.values():
+            if promo.active and promo.code.lower() == code.lower():
+                return replace(promo, coupon=self._state.coupons.get(promo.coupon_id))
+        return None
+
+    async def create_promotion_code(
+        self,
+        *,
+        code: str,
+        coupon_id: str,
+        max_redemptions: int | None,
+        idempotency_key: str,
+    ) -> PromotionCodeInfo:
+        def apply() -> PromotionCodeInfo:
+            self._get(self._state.coupons, coupon_id, "coupon")
+            if any(
+                p.active and p.code.lower() == code.lower()
+                for p in self._state.promotion_codes.values()
+            ):
+                raise GatewayError("Stripe could not create the promotion code: code in use.")
+            promo = PromotionCodeInfo(
+                self._new_id("promo"), code, coupon_id, True, None, max_redemptions
+            )
+            self._state.promotion_codes[promo.id] = promo
+            return promo
+
+        return self._write(
+            "create promotion code", idempotency_key, [code, coupon_id, max_redemptions], apply
+        )
 
     async def list_prices_by_lookup_keys(self, lookup_keys: Iterable[str]) -> list[PriceInfo]:
         keys = set(lookup_keys)

@@ -24,12 +24,14 @@ from typing import Any, Protocol
 from clerk_portal.billing.gateway.snapshots import (
     CardSnapshot,
     ClockSnapshot,
+    CouponInfo,
     CustomerSnapshot,
     InvoiceItemSnapshot,
     InvoicePreview,
     InvoiceSnapshot,
     PriceInfo,
     ProductInfo,
+    PromotionCodeInfo,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -98,6 +100,47 @@ class BillingGateway(Protocol):
 
     async def deactivate_price(self, price_id: str) -> PriceInfo:
         """`set_price_active(price_id, active=False)`."""
+        ...
+
+    # --- coupons and promotion codes (catalog sync, upgrade) -----------------------------------
+
+    async def retrieve_coupon(self, coupon_id: str) -> CouponInfo | None:
+        """The coupon, or None when there is none with that id (or it was deleted)."""
+        ...
+
+    async def create_coupon(
+        self,
+        *,
+        coupon_id: str,
+        name: str,
+        percent_off: float | None,
+        amount_off: int | None,
+        currency: str,
+        duration: str,
+        duration_in_months: int | None,
+        idempotency_key: str,
+    ) -> CouponInfo:
+        """A coupon with the id we choose; its terms never change afterwards (Stripe's rule)."""
+        ...
+
+    async def rename_coupon(self, coupon_id: str, *, name: str) -> CouponInfo:
+        """A coupon's name is the only term Stripe lets change."""
+        ...
+
+    async def find_promotion_code(self, code: str) -> PromotionCodeInfo | None:
+        """The active promotion code typed as `code` (case-insensitive), its coupon read along;
+        None when there is no active one."""
+        ...
+
+    async def create_promotion_code(
+        self,
+        *,
+        code: str,
+        coupon_id: str,
+        max_redemptions: int | None,
+        idempotency_key: str,
+    ) -> PromotionCodeInfo:
+        """An active promotion code for the coupon."""
         ...
 
     # --- customers ----------------------------------------------------------------------------

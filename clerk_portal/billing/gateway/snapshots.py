@@ -9,6 +9,7 @@ from typing import Any
 __all__ = [
     "CardSnapshot",
     "ClockSnapshot",
+    "CouponInfo",
     "CustomerRef",
     "CustomerSnapshot",
     "InvoiceItemSnapshot",
@@ -18,6 +19,7 @@ __all__ = [
     "PreviewLine",
     "PriceInfo",
     "ProductInfo",
+    "PromotionCodeInfo",
     "SetupIntentResult",
     "SignatureError",
     "SubscriptionSnapshot",
@@ -31,6 +33,30 @@ class ProductInfo:
     name: str
     active: bool
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CouponInfo:
+    id: str
+    name: str | None
+    percent_off: float | None
+    amount_off: int | None  # cents, in `currency`
+    currency: str | None
+    duration: str  # "once" | "repeating" | "forever"
+    duration_in_months: int | None
+    valid: bool = True
+
+
+@dataclass(frozen=True)
+class PromotionCodeInfo:
+    id: str
+    code: str
+    coupon_id: str
+    active: bool
+    expires_at: int | None = None
+    max_redemptions: int | None = None
+    times_redeemed: int = 0
+    coupon: CouponInfo | None = None  # when read along (expanded)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import invalid, missing, not_found
-from ..render import created_filter, expand_paths, page, render
+from ..render import created_filter, expand_paths, page, render, renderer
 from ..router import route
 from ..store import Ctx
 from ..util import add_months, as_bool, as_int, as_list, merge_metadata, new_id, public
@@ -45,6 +45,7 @@ def _valid(ctx: Ctx, coupon: dict[str, Any]) -> bool:
     return limit is None or coupon["times_redeemed"] < limit
 
 
+@renderer("coupons")
 def render_coupon(ctx: Ctx, coupon: dict[str, Any]) -> dict[str, Any]:
     obj = public(coupon)
     obj["valid"] = _valid(ctx, coupon)

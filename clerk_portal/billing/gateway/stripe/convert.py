@@ -8,6 +8,7 @@ from typing import Any
 from clerk_portal.billing.gateway.snapshots import (
     CardSnapshot,
     ClockSnapshot,
+    CouponInfo,
     CustomerSnapshot,
     InvoiceItemSnapshot,
     InvoicePreview,
@@ -16,6 +17,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PreviewLine,
     PriceInfo,
     ProductInfo,
+    PromotionCodeInfo,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -51,6 +53,36 @@ def to_product(product: Any) -> ProductInfo:
         name=product.name,
         active=bool(product.active),
         metadata=_metadata(product.metadata),
+    )
+
+
+def to_coupon(coupon: Any) -> CouponInfo:
+    percent = _get(coupon, "percent_off")
+    return CouponInfo(
+        id=coupon.id,
+        name=_get(coupon, "name"),
+        percent_off=float(percent) if percent is not None else None,
+        amount_off=_get(coupon, "amount_off"),
+        currency=_get(coupon, "currency"),
+        duration=coupon.duration,
+        duration_in_months=_get(coupon, "duration_in_months"),
+        valid=bool(_get(coupon, "valid", True)),
+    )
+
+
+def to_promotion_code(promo: Any) -> PromotionCodeInfo:
+    """The current API's shape: `promotion: {type: "coupon", coupon: id or expanded coupon}`."""
+    coupon = _get(_get(promo, "promotion"), "coupon")
+    expanded = None if coupon is None or isinstance(coupon, str) else to_coupon(coupon)
+    return PromotionCodeInfo(
+        id=promo.id,
+        code=promo.code,
+        coupon_id=expanded.id if expanded else str(coupon),
+        active=bool(promo.active),
+        expires_at=_get(promo, "expires_at"),
+        max_redemptions=_get(promo, "max_redemptions"),
+        times_redeemed=int(_get(promo, "times_redeemed", 0) or 0),
+        coupon=expanded,
     )
 
 

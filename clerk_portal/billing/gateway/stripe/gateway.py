@@ -20,12 +20,14 @@ from clerk_portal.billing.gateway.keys import default_payment_method_key, detach
 from clerk_portal.billing.gateway.snapshots import (
     CardSnapshot,
     ClockSnapshot,
+    CouponInfo,
     CustomerSnapshot,
     InvoiceItemSnapshot,
     InvoicePreview,
     InvoiceSnapshot,
     PriceInfo,
     ProductInfo,
+    PromotionCodeInfo,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -193,6 +195,76 @@ class StripeGateway:
         return await self.set_price_active(price_id, active=False)
 
     # --- customers ----------------------------------------------------------------------------
+
+    # --- coupons and promotion codes -----------------------------------------------------------
+
+    async def retrieve_coupon(self, coupon_id: str) -> CouponInfo | None:
+        try:
+            coupon = await self._client.v1.coupons.retrieve_async(coupon_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise gateway_error("read the coupon", error) from error
+        except stripe.StripeError as error:
+            raise gateway_error("read the coupon", error) from error
+        return convert.to_coupon(coupon)
+
+    async def create_coupon(
+        self,
+        *,
+        coupon_id: str,
+        name: str,
+        percent_off: float | None,
+        amount_off: int | None,
+        currency: str,
+        duration: str,
+        duration_in_months: int | None,
+        idempotency_key: str,
+    ) -> CouponInfo:
+        params: Any = {"id": coupon_id, "name": name, "duration": duration}
+        if percent_off is not None:
+            params["percent_off"] = percent_off
+        else:
+            params["amount_off"], params["currency"] = amount_off, currency
+        if duration_in_months is not None:
+            params["duration_in_months"] = duration_in_months
+        coupon = await self._call(
+            "create the coupon",
+            lambda: self.v1.coupons.create_async(params, {"idempotency_key": idempotency_key}),
+        )
+        return convert.to_coupon(coupon)
+
+    async def rename_coupon(self, coupon_id: str, *, name: str) -> CouponInfo:
+        coupon = await self._call(
+            "rename the coupon", lambda: self.v1.coupons.update_async(coupon_id, {"name": name})
+        )
+        return convert.to_coupon(coupon)
+
+    async def find_promotion_code(self, code: str) -> PromotionCodeInfo | None:
+        params: Any = {"code": code, "active": True, "expand": ["data.promotion.coupon"]}
+        page = await self._call(
+            "look up the promotion code", lambda: self.v1.promotion_codes.list_async(params)
+        )
+        return convert.to_promotion_code(page.data[0]) if page.data else None
+
+    async def create_promotion_code(
+        self,
+        *,
+        code: str,
+        coupon_id: str,
+        max_redemptions: int | None,
+        idempotency_key: str,
+    ) -> PromotionCodeInfo:
+        params: Any = {"code": code, "promotion": {"type": "coupon", "coupon": coupon_id}}
+        if max_redemptions is not None:
+            params["max_redemptions"] = max_redemptions
+        promo = await self._call(
+            "create the promotion code",
+            lambda: self.v1.promotion_codes.create_async(
+                params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return convert.to_promotion_code(promo)
 
     async def create_customer(
         self,
