@@ -16,6 +16,7 @@ from .util import clone, new_id
 DEFAULT_API_VERSION = "2026-10-28.endive"
 
 PREFIXES = {
+    "sub_sched_": "subscription_schedules",  # before "sub_": the first matching prefix wins
     "prod_": "products",
     "price_": "prices",
     "cus_": "customers",

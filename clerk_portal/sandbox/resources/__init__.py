@@ -8,6 +8,7 @@ from . import (
     invoices,
     payment_intents,
     payment_methods,
+    schedules,
     subscriptions,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "invoices",
     "payment_intents",
     "payment_methods",
+    "schedules",
     "subscriptions",
 ]

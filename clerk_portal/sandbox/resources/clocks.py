@@ -10,7 +10,7 @@ from ..render import created_filter, expand_paths, page, render
 from ..router import route
 from ..store import Ctx
 from ..util import as_int, as_list, new_id
-from . import invoicing, lifecycle
+from . import invoicing, lifecycle, schedules
 
 DAY = 86400
 TRIAL_NOTICE = 3 * DAY
@@ -91,7 +91,7 @@ def advance_clock(ctx: Ctx, params: dict[str, Any], clock_id: str) -> dict[str, 
 
 def _due(ctx: Ctx, clock_id: str | None) -> list[tuple[int, int, Callable[[], None]]]:
     """Every pending piece of time-driven work for objects on this clock (None: real time)."""
-    work: list[tuple[int, int, Callable[[], None]]] = []
+    work = schedules.due_work(ctx, clock_id)
     for order, sub in enumerate(ctx.store.all("subscriptions")):
         if sub["test_clock"] != clock_id:
             continue

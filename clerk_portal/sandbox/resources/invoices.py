@@ -9,7 +9,7 @@ from ..render import INCLUDABLE, created_filter, expand_paths, page, render, ren
 from ..router import route
 from ..store import Ctx
 from ..util import as_bool, as_dict, as_int, merge_metadata, public
-from . import billing, invoicing, lifecycle, payment_intents, payment_methods
+from . import billing, invoicing, lifecycle, payment_intents, payment_methods, schedules
 from .catalog import get_price
 from .customers import get_customer
 from .subscriptions import get_subscription
@@ -276,6 +276,8 @@ def _related_ids(ctx: Ctx, customer_id: str) -> list[str]:
     for sub in ctx.store.all("subscriptions"):
         if sub["customer"] == customer_id:
             ids += [sub["id"], *sub["_items"]]
+            if sub.get("schedule"):
+                ids.append(sub["schedule"])
     ids += [ii["id"] for ii in invoicing.pending_items(ctx, customer_id, None)]
     return ids
 
@@ -288,7 +290,7 @@ def _upcoming(pctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
         sub["cancel_at"] and sub["cancel_at"] <= sub["_period"][1]
     ):
         at = sub["_period"][1]
-        _at_time(pctx, sub, at, lambda: lifecycle.renew(pctx, sub))
+        _at_time(pctx, sub, at, lambda: _next_period(pctx, sub, at))
     else:
         raise invalid(
             f"No upcoming invoices for subscription: {sub['id']}", code="invoice_upcoming_none"
@@ -296,6 +298,13 @@ def _upcoming(pctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
     invoice = get_invoice(pctx, sub["latest_invoice"])
     invoice["created"] = at
     return invoice
+
+
+def _next_period(pctx: Ctx, sub: dict[str, Any], at: int) -> None:
+    """The period end: a schedule's next phase first (its prices are what renews), then renew."""
+    schedules.boundary_at(pctx, sub, at)
+    if sub["_period"][1] == at:  # a new interval started a new cycle and invoiced it already
+        lifecycle.renew(pctx, sub)
 
 
 def _at_time(pctx: Ctx, sub: dict[str, Any], at: int, action: Any) -> None:

@@ -36,6 +36,13 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         raise invalid(
             "A canceled subscription can only update its cancellation_details and metadata."
         )
+    if sub["schedule"] and ("cancel_at_period_end" in params or "cancel_at" in params):
+        raise invalid(
+            f"The subscription is managed by the subscription schedule `{sub['schedule']}`, and "
+            "updating any cancelation behavior directly is not allowed. Please update the "
+            "schedule instead.",
+            "cancel_at_period_end" if "cancel_at_period_end" in params else "cancel_at",
+        )
     customer = get_customer(ctx, sub["customer"])
     now = ctx.now(customer["test_clock"])
     proration = params.get("proration_behavior") or "create_prorations"
@@ -237,6 +244,9 @@ def cancel_now(
         if invoice["subscription"] == sub["id"] and invoice["status"] == "open":
             invoice["next_payment_attempt"] = None
     ctx.emit("customer.subscription.deleted", render(ctx, sub), created=at)
+    from . import schedules  # late: schedules drives this module
+
+    schedules.subscription_ended(ctx, sub, at)
 
 
 def after_paid(ctx: Ctx, invoice: dict[str, Any], pi: dict[str, Any] | None) -> None:
