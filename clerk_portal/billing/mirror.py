@@ -125,10 +125,27 @@ def apply_subscription(
             values["cancel_comment"] = snapshot.cancellation_comment
     elif account.cancel_at_period_end:  # resumed
         values["cancel_reason"] = values["cancel_comment"] = None
-    if account.pending_plan and (plan, interval) == (
+    scheduled = account.stripe_schedule_id
+    values["stripe_schedule_id"] = snapshot.schedule_id
+    switched = bool(account.pending_plan) and (plan, interval) == (
         account.pending_plan,
         account.pending_interval,
-    ):
+    )
+    if switched:
+        values.update(pending_plan=None, pending_interval=None, pending_change_at=None)
+        if scheduled:  # Stripe's schedule made the change at the period end
+            name = get_catalog().plan(plan or "").name
+            ledger.record_activity(
+                session,
+                workspace_id=account.workspace_id,
+                kind="plan_downgrade",
+                summary=f"Switched to {name} ({'yearly' if interval == 'year' else 'monthly'}) "
+                "at the end of the period",
+                details={"plan": plan, "interval": interval, "schedule": scheduled},
+                action_key=f"plan_downgrade:{scheduled}:{snapshot.current_period_start}",
+            )
+    elif scheduled and snapshot.schedule_id != scheduled:
+        # the schedule was released or canceled (undo, cancel, the Dashboard): nothing is pending
         values.update(pending_plan=None, pending_interval=None, pending_change_at=None)
     if status in ENDED:
         values.update(pending_plan=None, pending_interval=None, pending_change_at=None)

@@ -52,6 +52,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -781,6 +782,22 @@ class FakeGateway:
     async def retrieve_subscription(self, subscription_id: str) -> SubscriptionSnapshot:
         sub = self._get(self._state.subscriptions, subscription_id, "subscription")
         return self._subscription(sub)
+
+    async def create_schedule_from_subscription(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> ScheduleSnapshot:
+        raise _not_modelled("subscription schedules")
+
+    async def update_schedule(
+        self, schedule_id: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> ScheduleSnapshot:
+        raise _not_modelled("subscription schedules")
+
+    async def release_schedule(self, schedule_id: str, *, idempotency_key: str) -> ScheduleSnapshot:
+        raise _not_modelled("subscription schedules")
+
+    async def retrieve_schedule(self, schedule_id: str) -> ScheduleSnapshot:
+        raise _not_modelled("subscription schedules")
 
     async def list_subscriptions(self, customer_id: str) -> list[SubscriptionSnapshot]:
         return [self._subscription(sub) for sub in reversed(self._subs_of(customer_id))]

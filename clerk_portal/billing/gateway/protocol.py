@@ -32,6 +32,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -221,6 +222,28 @@ class BillingGateway(Protocol):
 
     async def list_subscriptions(self, customer_id: str) -> list[SubscriptionSnapshot]:
         """Every subscription of the customer, whatever its status, newest first."""
+        ...
+
+    # --- subscription schedules ---------------------------------------------------------------
+
+    async def create_schedule_from_subscription(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> ScheduleSnapshot:
+        """A schedule managing the subscription: one phase, its current period and items."""
+        ...
+
+    async def update_schedule(
+        self, schedule_id: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> ScheduleSnapshot:
+        """Replace the phases (the current one first, unmoved), `end_behavior`, `metadata`."""
+        ...
+
+    async def release_schedule(self, schedule_id: str, *, idempotency_key: str) -> ScheduleSnapshot:
+        """Stop the schedule; the subscription keeps its current items and goes on alone."""
+        ...
+
+    async def retrieve_schedule(self, schedule_id: str) -> ScheduleSnapshot:
+        """The schedule with its phases' prices (lookup keys) expanded."""
         ...
 
     # --- invoices -----------------------------------------------------------------------------

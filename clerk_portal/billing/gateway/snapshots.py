@@ -168,6 +168,42 @@ class SubscriptionSnapshot:
     cancellation_feedback: str | None = None
     cancellation_comment: str | None = None
     latest_invoice: InvoiceSnapshot | None = None
+    schedule_id: str | None = None  # the subscription schedule managing it, if any
+
+
+@dataclass(frozen=True)
+class PhaseItem:
+    price_id: str
+    lookup_key: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class SchedulePhase:
+    start_date: int
+    end_date: int | None
+    items: tuple[PhaseItem, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleSnapshot:
+    """A subscription schedule: its phases, the one in effect, the subscription it manages."""
+
+    id: str
+    status: str  # not_started | active | completed | released | canceled
+    subscription_id: str | None
+    phases: tuple[SchedulePhase, ...]
+    current_phase_start: int | None
+    current_phase_end: int | None
+
+    def next_phase(self) -> SchedulePhase | None:
+        """The phase after the one in effect (what the subscription changes to at its end)."""
+        if self.status != "active":
+            return None
+        for phase in self.phases:
+            if phase.start_date == self.current_phase_end:
+                return phase
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Cancel at the period end with a reason, resume before it; immediate cancel only if allowed.
 
-Owners cancel at the period end: the workspace keeps what it paid for until then, and a
-scheduled downgrade waits (an ending subscription is not switched; resuming keeps it). An
+Owners cancel at the period end: the workspace keeps what it paid for until then. A downgrade
+scheduled through a Stripe subscription schedule is dropped by the cancel (Stripe refuses a
+cancellation on a subscription a schedule manages, so the schedule is released first) and the
+owner is told so; a resume does not bring it back. A pending change from before schedules waits
+(an ending subscription is not switched; resuming keeps it). An
 immediate cancel (`cancel_now`) refuses unless the caller passes `allow_immediate=True` (support
 tooling; the owner-facing page never does), so no setting exists for it.
 """
@@ -15,8 +18,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from clerk_portal.billing import ledger, mirror
+from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
+from clerk_portal.billing.services import schedule as schedules
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
@@ -98,14 +103,21 @@ async def cancel_at_period_end(
     details = {"feedback": reason, "comment": comment or ""}
     wording = hashlib.sha256(f"{reason}\n{comment or ''}".encode()).hexdigest()[:16]
     key = f"{view.namespace}:cancel:{view.subscription_id}:after{cycle}:{wording}"
+    dropped = ""
+    if account.stripe_schedule_id:
+        if account.pending_plan:
+            name = get_catalog().plan(account.pending_plan).name
+            every = "yearly" if account.pending_interval == "year" else "monthly"
+            dropped = f" The scheduled change to {name} ({every}) is canceled."
+        await schedules.release(gateway, account.stripe_schedule_id, namespace=view.namespace)
     snapshot = await gateway.update_subscription(
         view.subscription_id or "",
         {"cancel_at_period_end": True, "cancellation_details": details},
         idempotency_key=key,
     )
 
-    # A scheduled downgrade is kept (not applied while the subscription is ending): a resume
-    # brings it back as it was.
+    # A pending change from before schedules is kept (not applied while the subscription is
+    # ending): a resume brings it back as it was. A schedule's was released above.
     def apply(session: Session, account: BillingAccount, snap: SubscriptionSnapshot) -> str:
         mirror.apply_subscription(session, account, snap)
         ends = _ends(mirror.from_unix(snap.current_period_end))
@@ -115,14 +127,14 @@ async def cancel_at_period_end(
             actor_user_id=actor_user_id,
             kind="cancel_scheduled",
             summary=f"{actor_name(session, actor_user_id)} canceled the subscription: it {ends}"
-            f" (reason: {CANCEL_REASONS[reason].lower()})",
+            f" (reason: {CANCEL_REASONS[reason].lower()}){dropped}",
             details={"reason": reason, "comment": comment},
             action_key=key,
         )
         return ends
 
     ends = await write_subscription(view, gateway, snapshot, apply=apply)
-    return CancelResult(f"Your subscription {ends}.")
+    return CancelResult(f"Your subscription {ends}.{dropped}")
 
 
 async def resume(

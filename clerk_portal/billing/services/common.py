@@ -210,6 +210,7 @@ class _Upcoming:
     pending_at: datetime | None
     seats: int
     numbers: int
+    scheduled: bool = False  # the pending change is a Stripe schedule: Stripe's preview has it
 
 
 def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
@@ -223,17 +224,19 @@ def _upcoming_source(session: Session, workspace_id: int) -> _Upcoming:
         account.pending_change_at,
         repository.active_seat_count(session, workspace_id=workspace_id),
         repository.active_number_count(session, workspace_id=workspace_id),
+        account.stripe_schedule_id is not None,
     )
 
 
 async def _preview_params(
     gateway: BillingGateway, workspace_id: int, source: _Upcoming
 ) -> dict[str, Any]:
-    """A pending downgrade is the portal's own: Stripe renews at the old prices unless asked
+    """A downgrade in a Stripe schedule is in Stripe's own preview of the renewal. One pending
+    from before schedules is the portal's own: Stripe renews at the old prices unless asked
     for the invoice of the switch (the new plan's prices, no proration: `plan_change` swaps
     them so at the period end), which also bills the pending prorations and spends the credit."""
     params: dict[str, Any] = {"subscription": source.subscription_id}
-    if source.pending:
+    if source.pending and not source.scheduled:
         plan, interval = source.pending
         items = await swapped_items(
             gateway, workspace_id, plan, interval, source.seats, source.numbers

@@ -2,16 +2,17 @@
 
 An upgrade (a later plan in the catalog, or monthly → yearly) swaps both items' prices with
 `proration_behavior=always_invoice`: the prorated difference is charged immediately and, with
-`error_if_incomplete`, a declined card changes nothing. A downgrade is stored as pending
-(`pending_plan`, `pending_interval`, `pending_change_at` = the period end), shown on the page,
-can be undone, and is refused while the team or numbers exceed the smaller plan's limits.
+`error_if_incomplete`, a declined card changes nothing; a schedule waiting to downgrade is then
+released. A downgrade (or yearly → monthly) is a Stripe subscription schedule (`schedule.py`):
+its second phase holds the new prices from the period end; the mirror shows it as pending
+(`pending_plan`, `pending_interval`, `pending_change_at`, `stripe_schedule_id`); undo releases it.
+It is refused while the team or numbers exceed the smaller plan's limits.
 
-Applying a pending downgrade (the sandbox has no subscription schedules): `apply_due_change`
-swaps the prices shortly before the period ends so that the renewal bills the new plan and the
-swap itself charges nothing (`_switch` says how, also when the job ran late). It runs from the
-periodic job (`apply_due_changes`, every few minutes, for changes due within `LEAD_SECONDS`) and
-from `advance_demo_clock` (a minute before the period end). A downgrade the team has outgrown by
-then is dropped, with the reason in the history; an ending (canceled) subscription is not switched.
+Changes made before schedules (pending columns without `stripe_schedule_id`) still apply the old
+way, as a migration path: `apply_due_change` swaps the prices shortly before the period ends so
+that the renewal bills the new plan (`_switch` says how, also when the job ran late), from the
+periodic job (`apply_due_changes`) and from `advance_demo_clock`. A legacy downgrade the team has
+outgrown by then is dropped, with the reason in the history; an ending subscription is not switched.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from clerk_portal.billing.gateway import (
     SubscriptionSnapshot,
     gateway_or_default,
 )
+from clerk_portal.billing.services import schedule as schedules
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
@@ -299,7 +301,9 @@ async def change_plan(
         once = (
             f"{view.namespace}:downgrade:{review.token}:v{view.mirror_version}" if review else None
         )
-        return await _schedule_downgrade(workspace_id, actor_user_id, plan, interval, label, once)
+        return await _schedule_downgrade(
+            gateway, view, actor_user_id, plan, interval, label, (seats, numbers), once
+        )
     problems = pricing.check_plan_limits(plan, seats, numbers)
     if problems:
         raise BillingError(" ".join(problems))
@@ -345,6 +349,11 @@ async def change_plan(
         return summary
 
     summary = await write_subscription(view, gateway, snapshot, apply=apply)
+    if snapshot.schedule_id:  # a downgrade was waiting: the upgrade replaces it
+        try:
+            await schedules.release(gateway, snapshot.schedule_id, namespace=view.namespace)
+        except GatewayError as error:
+            log.warning("schedule of workspace %s not released: %s", workspace_id, error.message)
     return PlanChangeResult("upgrade", plan, interval, charged, None, summary)
 
 
@@ -385,22 +394,33 @@ async def _check_review(
 
 
 async def _schedule_downgrade(
-    workspace_id: int,
+    gateway: BillingGateway,
+    view: AccountView,
     actor_user_id: int | None,
     plan: str,
-    interval: str,
+    interval: Interval,
     label: str,
+    counts: tuple[int, int],
     action_key: str | None = None,
 ) -> PlanChangeResult:
+    workspace_id = view.workspace_id
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    if account.cancel_at_period_end:
+        raise BillingError("The subscription ends at the period end: resume it first.")
+    seats, numbers = counts
+    items = await schedules.next_phase_items(gateway, plan, interval, seats, numbers)
+    key = action_key or f"{view.namespace}:downgrade:{plan}:{interval}:{seats}:{numbers}"
+    key += f":v{view.mirror_version}" if action_key is None else ""
+    scheduled = await schedules.schedule_change(
+        gateway, view, account.stripe_schedule_id, items, key=key
+    )
+
     def write(session: Session) -> PlanChangeResult:
         account = mirror.lock_account(session, workspace_id)
-        if account.cancel_at_period_end:
-            raise BillingError("The subscription ends at the period end: resume it first.")
-        account.pending_plan, account.pending_interval = plan, interval
-        account.pending_change_at = account.current_period_end
+        schedules.mirror_schedule(account, scheduled)
         mirror.bump(account)
         session.add(account)
-        when = account.current_period_end
+        when = account.pending_change_at
         summary = f"{actor_name(session, actor_user_id)} scheduled a change to {label}"
         summary += f" on {when:%b %d, %Y}" if when else ""
         ledger.record_activity(
@@ -409,25 +429,35 @@ async def _schedule_downgrade(
             actor_user_id=actor_user_id,
             kind="plan_downgrade_scheduled",
             summary=summary,
-            details={"plan": plan, "interval": interval},
+            details={"plan": plan, "interval": interval, "schedule": scheduled.id},
             action_key=action_key,
         )
         return PlanChangeResult("downgrade", plan, interval, 0, when, summary)
 
     result = await in_db(write)
-    await refresh_upcoming_invoice(workspace_id, gateway_or_default(None))  # the switch's invoice
+    await refresh_upcoming_invoice(workspace_id, gateway)  # Stripe's renewal on the new plan
     return result
 
 
-async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -> None:
-    """Keep the current plan: forget the scheduled downgrade."""
+async def undo_pending_change(
+    *, workspace_id: int, actor_user_id: int | None, gateway: BillingGateway | None = None
+) -> None:
+    """Keep the current plan: release the schedule (or forget a change from before schedules)."""
+    gateway = gateway_or_default(gateway)
+    view = await load_account(workspace_id)
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    if account.pending_plan is None:
+        raise BillingError("There is no scheduled plan change to undo.")
+    if account.stripe_schedule_id:
+        await schedules.release(gateway, account.stripe_schedule_id, namespace=view.namespace)
+
+    label = _label(account.pending_plan, account.pending_interval or "month")
 
     def write(session: Session) -> None:
+        # the release's webhook may have cleared the pending change already: recorded all the same
         account = mirror.lock_account(session, workspace_id)
-        if account.pending_plan is None:
-            raise BillingError("There is no scheduled plan change to undo.")
-        label = _label(account.pending_plan, account.pending_interval or "month")
         account.pending_plan = account.pending_interval = account.pending_change_at = None
+        account.stripe_schedule_id = None
         mirror.bump(account)
         session.add(account)
         ledger.record_activity(
@@ -440,7 +470,7 @@ async def undo_pending_change(*, workspace_id: int, actor_user_id: int | None) -
         )
 
     await in_db(write)
-    await refresh_upcoming_invoice(workspace_id, gateway_or_default(None))
+    await refresh_upcoming_invoice(workspace_id, gateway)
 
 
 async def apply_due_change(
@@ -459,6 +489,8 @@ async def apply_due_change(
     pending = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
     if not pending.pending_plan or not pending.pending_change_at or not view.subscription_id:
         return clock
+    if pending.stripe_schedule_id:
+        return clock  # Stripe's schedule makes the change itself
     if pending.cancel_at_period_end:
         return clock  # the subscription ends instead; a resume keeps the change for later
     due = int(pending.pending_change_at.timestamp())
@@ -570,13 +602,15 @@ def _drop_pending(session: Session, workspace_id: int, plan: str, interval: str,
 
 
 async def apply_due_changes(*, gateway: BillingGateway | None = None) -> int:
-    """The periodic job: apply pending downgrades due soon (accounts on real time only)."""
+    """The periodic job: apply pending downgrades from before schedules that are due soon
+    (accounts on real time only); a schedule's change is Stripe's to make."""
     cutoff = utcnow().timestamp() + LEAD_SECONDS
 
     def due(session: Session) -> list[int]:
         rows = session.exec(
             select(BillingAccount).where(
                 col(BillingAccount.pending_plan).is_not(None),
+                col(BillingAccount.stripe_schedule_id).is_(None),  # changes from before schedules
                 col(BillingAccount.stripe_test_clock_id).is_(None),
             )
         ).all()

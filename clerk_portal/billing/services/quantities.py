@@ -30,9 +30,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror, pricing
-from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.billing.catalog import Interval, get_catalog, is_interval
 from clerk_portal.billing.errors import BillingError, GatewayError
 from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
+from clerk_portal.billing.services import schedule as schedules
 from clerk_portal.billing.services.common import (
     AccountView,
     account_view,
@@ -156,6 +157,9 @@ class _Plan:
     syncs: int
     namespace: str
     customer_id: str | None
+    schedule_id: str | None = None
+    pending: tuple[str, Interval] | None = None
+    canceling: bool = False  # set to cancel at the period end
 
 
 def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _Plan:
@@ -180,6 +184,11 @@ def _read_target(session: Session, workspace_id: int, *, lock: bool = True) -> _
         account.quantity_syncs,
         view.namespace,
         account.stripe_customer_id,
+        account.stripe_schedule_id,
+        (account.pending_plan, account.pending_interval)
+        if account.pending_plan and is_interval(account.pending_interval)
+        else None,
+        account.cancel_at_period_end,
     )
 
 
@@ -207,6 +216,7 @@ async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
     current = (target.seat_item[1], target.number_item[1] if target.number_item else 0)
     if wanted == current:
         await in_db(lambda session: _clear_dirty(session, workspace_id, wanted))
+        await _sync_schedule(workspace_id, gateway, target)
         # Stripe bills the same, but a pending downgrade's invoice follows the team anyway.
         await refresh_upcoming_invoice(workspace_id, gateway)
         return SyncOutcome(False, target.seats, billed_numbers, "already in sync")
@@ -254,8 +264,63 @@ async def _sync(workspace_id: int, gateway: BillingGateway) -> SyncOutcome:
         refetch=lambda: gateway.retrieve_subscription(snapshot.id),
         apply=apply,
     )
+    await _sync_schedule(workspace_id, gateway, target)
     await refresh_upcoming_invoice(workspace_id, gateway)
     return SyncOutcome(True, target.seats, billed_numbers)
+
+
+async def _sync_schedule(workspace_id: int, gateway: BillingGateway, target: _Plan) -> None:
+    """A downgrade waiting in a schedule bills the team as it is at the period end: its second
+    phase follows the counts (the current phase is the subscription as just updated). A team
+    grown past the smaller plan's limits drops it, with the reason in the history."""
+    if not target.schedule_id or target.pending is None:
+        return
+    plan, interval = target.pending
+    problems = pricing.check_downgrade(plan, target.seats, target.numbers)
+    if problems:
+        await schedules.release(gateway, target.schedule_id, namespace=target.namespace)
+        await in_db(lambda s: _drop_scheduled(s, workspace_id, plan, interval, " ".join(problems)))
+        return
+    items = await schedules.next_phase_items(gateway, plan, interval, target.seats, target.numbers)
+    scheduled = await gateway.retrieve_schedule(target.schedule_id)
+    phase = scheduled.next_phase()
+    if phase is not None and sorted((i.price_id, i.quantity) for i in phase.items) == sorted(
+        (i["price"], i["quantity"]) for i in items
+    ):
+        return
+    view = await load_account(workspace_id)
+    key = (
+        f"{target.namespace}:schedule_counts:{target.schedule_id}:{plan}:{interval}:"
+        f"{target.seats}-{target.numbers}:v{view.mirror_version}"
+    )
+    updated = await schedules.schedule_change(gateway, view, target.schedule_id, items, key=key)
+
+    def write(session: Session) -> None:
+        account = mirror.lock_account(session, workspace_id)
+        schedules.mirror_schedule(account, updated)
+        mirror.bump(account)
+        session.add(account)
+
+    await in_db(write)
+
+
+def _drop_scheduled(
+    session: Session, workspace_id: int, plan: str, interval: str, why: str
+) -> None:
+    account = mirror.lock_account(session, workspace_id)
+    account.pending_plan = account.pending_interval = account.pending_change_at = None
+    account.stripe_schedule_id = None
+    mirror.bump(account)
+    session.add(account)
+    name = get_catalog().plan(plan).name
+    ledger.record_activity(
+        session,
+        workspace_id=workspace_id,
+        kind="plan_change_dropped",
+        summary=f"The change to {name} ({'yearly' if interval == 'year' else 'monthly'}) was "
+        f"canceled: {why}",
+        details={"plan": plan, "interval": interval},
+    )
 
 
 def _keep_dirty(session: Session, workspace_id: int) -> None:
@@ -408,17 +473,18 @@ def _preview_params(
     items = [{"id": target.seat_item[0], "quantity": seats}]
     if target.number_item:
         items.append({"id": target.number_item[0], "quantity": billed_numbers})
-    return {
-        "subscription": subscription_id,
-        "subscription_details": {
-            "items": items,
-            "proration_behavior": "create_prorations",
-            "proration_date": at,
-            # A subscription ending at the period end has no upcoming invoice to preview, yet a
-            # change until then is prorated: both previews renew, so their difference is the same.
-            "cancel_at_period_end": False,
-        },
+    details: dict[str, Any] = {
+        "items": items,
+        "proration_behavior": "create_prorations",
+        "proration_date": at,
     }
+    if target.canceling:
+        # A subscription ending at the period end has no upcoming invoice to preview, yet a
+        # change until then is prorated: both previews renew, so their difference is the same.
+        # Sent only then: Stripe refuses any cancellation field on a subscription a schedule
+        # manages (a pending downgrade), even one that changes nothing.
+        details["cancel_at_period_end"] = False
+    return {"subscription": subscription_id, "subscription_details": details}
 
 
 async def _stripe_now(view: AccountView, gateway: BillingGateway) -> int:

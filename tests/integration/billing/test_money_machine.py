@@ -899,7 +899,6 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(double_click=st.booleans())
     def cancel_at_period_end(self, double_click: bool) -> None:
         self.begin("cancel at period end" + (" (double click)" if double_click else ""))
-        before = self.fingerprint()
 
         def once() -> Awaitable[Any]:
             return cancel.cancel_at_period_end(
@@ -919,12 +918,19 @@ class MoneyMachine(RuleBasedStateMachine):
             return outcomes
 
         _, refusal = self.attempt(clicks)
-        if refusal is not None and self.pending is not None:
-            self.refused_cleanly(before, refusal)  # bug 7: warn and keep the downgrade
-            return
         self.unexpected(refusal)
         self.world.settle()
-        self.canceling = True  # bug 7: a pending downgrade is kept (not applied while ending)
+        self.canceling = True
+        # A downgrade waits in a Stripe schedule, which owns the cancellation of a subscription
+        # it manages: the cancel releases it (and says so); a resume does not bring it back.
+        if self.pending is not None:
+            account = self.account()
+            self.equal(
+                "cancel with a scheduled downgrade: the downgrade is dropped; pending",
+                None,
+                (account.pending_plan, account.pending_interval) if account.pending_plan else None,
+            )
+        self.pending = None
         self.expect_activity({"cancel_scheduled": None})
 
     @precondition(lambda self: self.phase == "live" and self.canceling)
@@ -936,7 +942,7 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         self.unexpected(refusal)
         self.world.settle()
-        self.canceling = False  # bug 7: the pending downgrade is kept through the resume
+        self.canceling = False  # nothing was pending any more: the cancel dropped it
         self.expect_activity({"resumed": None})
 
     # --- the card -----------------------------------------------------------------------------

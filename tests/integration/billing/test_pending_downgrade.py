@@ -1,13 +1,14 @@
-"""A pending downgrade holds while it waits: its limits, a cancel and resume, a failing card."""
+"""A pending downgrade holds while it waits: its limits, a cancel, a failing card; and the
+migration path of a change pending from before schedules (applied the old way)."""
 
 from __future__ import annotations
 
 import pytest
 
-from clerk_portal.billing import catalog, ledger
+from clerk_portal.billing import catalog, ledger, mirror
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.read_models.overview import load_overview
-from clerk_portal.billing.services import cancel, card, plan_change
+from clerk_portal.billing.services import cancel, card, plan_change, quantities
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import DomainError
 from clerk_portal.demo.clock import advance_demo_clock
@@ -25,6 +26,20 @@ async def _downgrade(workspace_id: int, owner: int, plan: str, interval: str) ->
     await plan_change.change_plan(
         workspace_id=workspace_id, actor_user_id=owner, plan=plan, interval=interval
     )
+
+
+async def _legacy_pending(workspace_id: int, plan: str, interval: str) -> None:
+    """A downgrade scheduled before schedules existed: the pending columns, no schedule."""
+
+    def write(session) -> None:
+        account = mirror.lock_account(session, workspace_id)
+        account.pending_plan, account.pending_interval = plan, interval
+        account.pending_change_at = account.current_period_end
+        account.stripe_schedule_id = None
+        mirror.bump(account)
+        session.add(account)
+
+    await in_db(write)
 
 
 async def _counts(workspace_id: int) -> tuple[int, int]:
@@ -99,38 +114,99 @@ async def test_a_number_past_a_pending_downgrades_number_limit_is_refused(env: E
         catalog.get_catalog.cache_clear()
 
 
-async def test_a_due_downgrade_that_no_longer_fits_is_dropped_not_applied(env: Env):
-    """Bug 6 at the period end: 11 seats (added around the check) keep Business, and say why."""
+async def test_a_scheduled_downgrade_the_team_outgrows_is_dropped_not_applied(env: Env):
+    """Bug 6 with a schedule: an 11th seat (added around the check) synced to Stripe releases
+    the schedule, keeps Business and says why; the renewal bills Business for 11 seats."""
     workspace_id, owner, _ = await subscribe(env, plan="business", members=9)
     await _downgrade(workspace_id, owner, "startup", "month")
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    schedule_id = account.stripe_schedule_id
+    assert schedule_id
     add_members(workspace_id, 1)  # e.g. an invitation accepted from before the downgrade
+    await quantities.sync_quantities(workspace_id=workspace_id)
+    schedule = env.stripe().v1.subscription_schedules.retrieve(schedule_id)
+    assert schedule.status == "released"
     await advance_demo_clock(workspace_id=workspace_id, days=31)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.pending_plan) == ("business", None)
-    # Renewed on Business prices (the member added around the check was never synced to Stripe).
-    assert overview.latest_invoices[0].total_cents == 10 * 4900
+    lines = env.stripe().v1.invoices.retrieve(overview.latest_invoices[0].stripe_invoice_id).lines
+    recurring = [i for i in lines.data if not i.parent.subscription_item_details.proration]
+    assert sum(line.amount for line in recurring) == 11 * 4900  # Business, for 11 seats
     page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=50))
     dropped = [a for a in page.items if a.kind == "plan_change_dropped"]
     assert len(dropped) == 1 and "allows up to 10" in dropped[0].summary
     assert "plan_downgrade" not in await activity_kinds(workspace_id)
 
 
-async def test_cancel_then_resume_keeps_the_pending_downgrade(env: Env):
-    """Bug 7: the downgrade survives a cancel and resume and applies at the period end."""
+async def test_a_legacy_due_downgrade_that_no_longer_fits_is_dropped_not_applied(env: Env):
+    """Bug 6 at the period end, for a change pending from before schedules."""
+    workspace_id, _owner, _ = await subscribe(env, plan="business", members=9)
+    await _legacy_pending(workspace_id, "startup", "month")
+    add_members(workspace_id, 1)  # never synced to Stripe
+    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.plan, overview.pending_plan) == ("business", None)
+    assert overview.latest_invoices[0].total_cents == 10 * 4900
+    page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=50))
+    dropped = [a for a in page.items if a.kind == "plan_change_dropped"]
+    assert len(dropped) == 1 and "allows up to 10" in dropped[0].summary
+
+
+async def test_a_legacy_pending_downgrade_still_applies_at_the_period_end(env: Env):
+    """The migration path: a change pending in an existing database is made the old way."""
+    workspace_id, _owner, _ = await subscribe(env, plan="business", members=1)
+    await _legacy_pending(workspace_id, "startup", "month")
+    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.status, overview.plan, overview.pending_plan) == ("active", "startup", None)
+    assert overview.latest_invoices[0].total_cents == 2 * 2900
+    assert "plan_downgrade" in await activity_kinds(workspace_id)
+
+
+async def test_cancel_drops_the_scheduled_downgrade_and_says_so(env: Env):
+    """Stripe refuses a cancellation on a subscription its schedule manages: the cancel releases
+    the schedule first, tells the owner the change is gone, and a resume does not restore it."""
     workspace_id, owner, _ = await subscribe(env, plan="business", members=1)
     await _downgrade(workspace_id, owner, "startup", "month")
-    await cancel.cancel_at_period_end(
+    account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
+    schedule_id = account.stripe_schedule_id or ""
+    result = await cancel.cancel_at_period_end(
         workspace_id=workspace_id, actor_user_id=owner, reason="too_expensive"
     )
+    assert result.message.endswith("The scheduled change to Startup (monthly) is canceled.")
+    assert env.stripe().v1.subscription_schedules.retrieve(schedule_id).status == "released"
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.cancel_at_period_end, overview.pending_plan) == (True, None)
     with pytest.raises(BillingError, match="resume it first"):
         await _downgrade(workspace_id, owner, "startup", "year")
     await cancel.resume(workspace_id=workspace_id, actor_user_id=owner)
     env.settle()
     overview = await load_overview(workspace_id)
-    assert (overview.pending_plan, overview.pending_interval) == ("startup", "month")
-    assert overview.next_invoice_cents == 2 * 2900
+    assert (overview.cancel_at_period_end, overview.pending_plan) == (False, None)
+    assert overview.next_invoice_cents == 2 * 4900
 
+    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.status, overview.plan) == ("active", "business")
+    assert overview.latest_invoices[0].total_cents == 2 * 4900
+
+
+async def test_a_legacy_pending_downgrade_survives_cancel_and_resume(env: Env):
+    """Bug 7, for a change from before schedules: kept while canceling, applied after a resume."""
+    workspace_id, owner, _ = await subscribe(env, plan="business", members=1)
+    await _legacy_pending(workspace_id, "startup", "month")
+    await cancel.cancel_at_period_end(
+        workspace_id=workspace_id, actor_user_id=owner, reason="too_expensive"
+    )
+    await cancel.resume(workspace_id=workspace_id, actor_user_id=owner)
+    env.settle()
+    overview = await load_overview(workspace_id)
+    assert (overview.pending_plan, overview.pending_interval) == ("startup", "month")
     await advance_demo_clock(workspace_id=workspace_id, days=31)
     env.settle()
     overview = await load_overview(workspace_id)
@@ -176,10 +252,11 @@ async def test_a_due_interval_downgrade_applies_without_a_payment_when_the_card_
 
 
 async def test_a_late_downgrade_voids_the_unpaid_renewal_at_the_old_price(env: Env):
-    """Bug 7, the job ran late: the old yearly price was invoiced (unpaid) before the switch."""
+    """Bug 7, the job ran late: the old yearly price was invoiced (unpaid) before the switch
+    (a change from before schedules)."""
     workspace_id, owner, _ = await subscribe(env, plan="business", interval="year")
     await _use_failing_card(env, workspace_id, owner)
-    await _downgrade(workspace_id, owner, "startup", "month")
+    await _legacy_pending(workspace_id, "startup", "month")
     gateway = env.gateway()
     view = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
     clock = await gateway.retrieve_test_clock(view.stripe_test_clock_id or "")
@@ -200,9 +277,10 @@ async def test_a_late_downgrade_voids_the_unpaid_renewal_at_the_old_price(env: E
 
 
 async def test_a_late_downgrade_after_a_paid_renewal_credits_the_old_price(env: Env):
-    """The job ran late and the old price was paid: the unused part is credited, not charged."""
-    workspace_id, owner, _ = await subscribe(env, plan="business", members=1)
-    await _downgrade(workspace_id, owner, "startup", "month")
+    """The job ran late and the old price was paid: the unused part is credited, not charged
+    (a change from before schedules)."""
+    workspace_id, _owner, _ = await subscribe(env, plan="business", members=1)
+    await _legacy_pending(workspace_id, "startup", "month")
     gateway = env.gateway()
     view = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
     clock = await gateway.retrieve_test_clock(view.stripe_test_clock_id or "")

@@ -5,7 +5,7 @@ Docs: the guide https://docs.stripe.com/billing/subscriptions/subscription-sched
 subscription at the period end" (https://docs.stripe.com/billing/subscriptions/subscription-schedules/use-cases),
 and the API reference https://docs.stripe.com/api/subscription_schedules (object, create, update,
 release, cancel, list). ``iterations`` was removed in 2025-09-30.clover
-(https://docs.stripe.com/changelog/clover/2025-09-30/remove-iterations): the pinned version is later.
+(https://docs.stripe.com/changelog/clover/2025-09-30/remove-iterations); the pinned one is later.
 """
 
 from __future__ import annotations

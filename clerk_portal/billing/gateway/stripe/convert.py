@@ -14,10 +14,13 @@ from clerk_portal.billing.gateway.snapshots import (
     InvoicePreview,
     InvoiceSnapshot,
     ItemSnapshot,
+    PhaseItem,
     PreviewLine,
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    SchedulePhase,
+    ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
@@ -183,6 +186,32 @@ def to_subscription(sub: Any) -> SubscriptionSnapshot:
         latest_invoice=to_invoice(latest)
         if latest is not None and not isinstance(latest, str)
         else None,
+        schedule_id=_id(_get(sub, "schedule")),
+    )
+
+
+def to_schedule(schedule: Any) -> ScheduleSnapshot:
+    phases = []
+    for phase in _get(schedule, "phases") or []:
+        items = tuple(
+            PhaseItem(
+                price_id=_id(_get(item, "price")) or "",
+                lookup_key=_get(_get(item, "price"), "lookup_key")
+                if not isinstance(_get(item, "price"), str)
+                else None,
+                quantity=int(_get(item, "quantity") or 0),
+            )
+            for item in _get(phase, "items") or []
+        )
+        phases.append(SchedulePhase(_get(phase, "start_date"), _get(phase, "end_date"), items))
+    current = _get(schedule, "current_phase")
+    return ScheduleSnapshot(
+        id=_get(schedule, "id"),
+        status=_get(schedule, "status"),
+        subscription_id=_id(_get(schedule, "subscription")),
+        phases=tuple(phases),
+        current_phase_start=_get(current, "start_date"),
+        current_phase_end=_get(current, "end_date"),
     )
 
 

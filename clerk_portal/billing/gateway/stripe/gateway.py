@@ -28,12 +28,15 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
 )
 from clerk_portal.billing.gateway.stripe import convert
 from clerk_portal.billing.gateway.stripe.errors import call, gateway_error
 from clerk_portal.core.settings import Settings, get_settings
+
+SCHEDULE_PRICES = "phases.items.price"  # their lookup keys name the plan of each phase
 
 __all__ = ["StripeGateway"]
 
@@ -417,6 +420,53 @@ class StripeGateway:
             "list subscriptions", lambda: self.v1.subscriptions.list_async(params)
         )
         return [convert.to_subscription(sub) for sub in page.data]
+
+    # --- subscription schedules ---------------------------------------------------------------
+
+    async def create_schedule_from_subscription(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> ScheduleSnapshot:
+        body: Any = {"from_subscription": subscription_id, "expand": [SCHEDULE_PRICES]}
+        schedule = await self._call(
+            "schedule the change",
+            lambda: self.v1.subscription_schedules.create_async(
+                body, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_schedule(schedule)
+
+    async def update_schedule(
+        self, schedule_id: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> ScheduleSnapshot:
+        body: Any = {**params, "expand": [SCHEDULE_PRICES]}
+        schedule = await self._call(
+            "change the scheduled plan",
+            lambda: self.v1.subscription_schedules.update_async(
+                schedule_id, body, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_schedule(schedule)
+
+    async def release_schedule(self, schedule_id: str, *, idempotency_key: str) -> ScheduleSnapshot:
+        body: Any = {"expand": [SCHEDULE_PRICES]}
+        schedule = await self._call(
+            "cancel the scheduled change",
+            lambda: self.v1.subscription_schedules.release_async(
+                schedule_id, body, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_schedule(schedule)
+
+    async def retrieve_schedule(self, schedule_id: str) -> ScheduleSnapshot:
+        params: Any = {"expand": [SCHEDULE_PRICES]}
+        schedule = await self._call(
+            "read the scheduled change",
+            lambda: self.v1.subscription_schedules.retrieve_async(schedule_id, params),
+        )
+        return convert.to_schedule(schedule)
 
     # --- invoices -----------------------------------------------------------------------------
 
