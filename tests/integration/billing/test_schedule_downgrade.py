@@ -134,3 +134,16 @@ async def test_a_quantity_change_while_pending_keeps_both_phases_right(env: Env)
     assert overview.plan == "startup"
     # the renewal bills Startup for the new counts (plus the added seat's Business proration)
     assert _recurring_cents(env, overview.latest_invoices[0].stripe_invoice_id) == 3 * 2900 + 1000
+
+
+async def test_the_price_of_a_new_member_shows_while_a_downgrade_waits(env: Env):
+    """The invite dialog's preview while a schedule manages the subscription: Stripe refuses any
+    cancellation field on such a subscription ("updating any cancelation behavior directly is
+    not allowed"), so the preview must not send `cancel_at_period_end` (it did: a 400)."""
+    workspace_id, owner, _ = await subscribe(env, plan="business", members=1)
+    await plan_change.change_plan(
+        workspace_id=workspace_id, actor_user_id=owner, plan="startup", interval="month"
+    )
+    preview = await quantities.preview_quantity_change(workspace_id=workspace_id, seats_delta=1)
+    assert preview.seats == 3 and preview.prorated_cents > 0
+    assert preview.recurring_cents == 3 * 4900  # still billed as Business until the period end
