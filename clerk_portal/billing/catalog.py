@@ -167,18 +167,26 @@ class Coupon(_Model):
     duration: CouponDuration
     duration_in_months: PositiveInt | None = None
 
-    def describe(self, currency: str = "usd") -> str:
-        """ "25% off for 3 months", "$10.00 off once", "20% off"."""
-        if self.percent_off is not None:
-            off = f"{self.percent_off:g}% off"
-        else:
-            off = f"${(self.amount_off or 0) / 100:,.2f} off"
-        if self.duration == "once":
-            return f"{off} the first invoice"
-        if self.duration == "repeating":
-            months = self.duration_in_months or 0
-            return f"{off} for {months} month{'s' if months != 1 else ''}"
-        return off
+    def describe(self) -> str:
+        return describe_coupon(
+            self.percent_off, self.amount_off, self.duration, self.duration_in_months
+        )
+
+
+def describe_coupon(
+    percent_off: float | None, amount_off: int | None, duration: str, months: int | None
+) -> str:
+    """ "25% off for 3 months", "$10.00 off the first invoice", "20% off" (forever)."""
+    off = (
+        f"{percent_off:g}% off"
+        if percent_off is not None
+        else f"${(amount_off or 0) / 100:,.2f} off"
+    )
+    if duration == "once":
+        return f"{off} the first invoice"
+    if duration == "repeating":
+        return f"{off} for {months or 0} month{'s' if months != 1 else ''}"
+    return off
 
 
 class PromotionCode(_Model):

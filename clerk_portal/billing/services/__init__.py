@@ -18,6 +18,11 @@ from clerk_portal.billing.services.card import (
     start_card_update,
 )
 from clerk_portal.billing.services.details import BillingDetails, update_billing_details
+from clerk_portal.billing.services.discounts import (
+    AppliedCode,
+    accept_retention_offer,
+    retention_offer,
+)
 from clerk_portal.billing.services.invoices import (
     invoice_pdf_url,
     list_invoices,
@@ -36,6 +41,7 @@ from clerk_portal.billing.services.quantities import (
     sync_quantities,
 )
 from clerk_portal.billing.services.upgrade import (
+    apply_promotion_code,
     complete_upgrade,
     finish_authenticated_upgrade,
     preview_upgrade,
@@ -45,10 +51,13 @@ from clerk_portal.workspace.trial import TrialState, get_trial_state, trial_stat
 
 __all__ = [
     "CANCEL_REASONS",
+    "AppliedCode",
     "BillingDetails",
     "PlanChangeReview",
     "TrialState",
+    "accept_retention_offer",
     "apply_due_changes",
+    "apply_promotion_code",
     "cancel_at_period_end",
     "cancel_now",
     "change_plan",
@@ -64,6 +73,7 @@ __all__ = [
     "preview_upgrade",
     "request_quantity_sync",
     "resume",
+    "retention_offer",
     "start_card_update",
     "start_upgrade",
     "sync_quantities",

@@ -36,7 +36,7 @@ from clerk_portal.billing.gateway import (
     SubscriptionSnapshot,
     gateway_or_default,
 )
-from clerk_portal.billing.services import upgrade_claim
+from clerk_portal.billing.services import discounts, upgrade_claim
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
@@ -111,6 +111,31 @@ async def preview_upgrade(*, workspace_id: int, plan: str, interval: Interval) -
     return UpgradePreview(quote, pricing.amount_due_today(quote), problems)
 
 
+async def apply_promotion_code(
+    *,
+    workspace_id: int,
+    plan: str,
+    interval: Interval,
+    code: object,
+    gateway: BillingGateway | None = None,
+) -> discounts.AppliedCode:
+    """What a promotion code takes off this upgrade's first invoice, by Stripe's preview."""
+    gateway = gateway_or_default(gateway)
+    _check_choice(plan, interval)
+    seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
+    problems = pricing.check_plan_limits(plan, seats, numbers)
+    if problems:
+        raise BillingError(" ".join(problems))
+    return await discounts.check_promotion_code(
+        workspace_id=workspace_id,
+        plan=plan,
+        interval=interval,
+        code=code,
+        items=await _items(gateway, plan, interval, seats, numbers),
+        gateway=gateway,
+    )
+
+
 async def start_upgrade(
     *, workspace_id: int, plan: str, interval: Interval, gateway: BillingGateway | None = None
 ) -> UpgradeStart:
@@ -141,9 +166,12 @@ async def complete_upgrade(
     plan: str,
     interval: Interval,
     keep_trial: bool = False,
+    promotion_code_id: str | None = None,
     gateway: BillingGateway | None = None,
 ) -> UpgradeResult:
-    """Subscribe with the confirmed card. `keep_trial=True` bills at the trial's end instead.
+    """Subscribe with the confirmed card. `keep_trial=True` bills at the trial's end instead;
+    `promotion_code_id` (from `apply_promotion_code`, pinned with the card form) is Stripe's
+    discount on the subscription.
 
     One attempt at a time per workspace (`upgrade_claim`); the same tab asking again (after a
     timeout, say) repeats its attempt with the same idempotency key. An attempt that finds a
@@ -193,6 +221,7 @@ async def complete_upgrade(
             record,
             items=await _items(gateway, plan, interval, seats, numbers),
             trial_end=await _trial_end(workspace_id) if keep_trial else None,
+            promotion_code_id=promotion_code_id,
         )
     except OutcomeUnknown:
         raise  # the claim stays: only this tab's same attempt may go on
@@ -228,6 +257,7 @@ async def _subscribe(
     *,
     items: list[dict[str, Any]],
     trial_end: int | None,
+    promotion_code_id: str | None = None,
 ) -> UpgradeResult:
     """Create the subscription of this attempt (its key is the attempt's, not the tab's).
 
@@ -242,6 +272,8 @@ async def _subscribe(
     }
     if trial_end:
         params["trial_end"] = trial_end
+    if promotion_code_id:
+        params["discounts"] = [{"promotion_code": promotion_code_id}]
     key = f"{view.namespace}:subscribe:{attempt}"
     try:
         snapshot = await gateway.create_subscription(params, idempotency_key=key)
