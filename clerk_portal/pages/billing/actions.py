@@ -29,6 +29,7 @@ CARD_PURPOSES = {"replace": "Replace your card", "pay": "Pay the open invoice wi
 class BillingActions(OffLock, rx.State):
     cancel_open: bool = False
     cancel_reason: str = ""
+    retention_offer: str = ""  # "25% off for 3 months" when this workspace may take it
     working: bool = False
     card_open: bool = False
     card_purpose: str = "replace"
@@ -40,8 +41,32 @@ class BillingActions(OffLock, rx.State):
 
     @rx.event
     @guard.owner_only
-    def open_cancel_dialog(self):
+    async def open_cancel_dialog(self):
         self.cancel_open, self.cancel_reason = True, ""
+        self.retention_offer = await services.retention_offer(guard.principal().workspace_id) or ""
+
+    @rx.event(background=True)
+    @guard.owner_only
+    async def accept_retention(self):
+        """Stay with the offer's discount instead of canceling."""
+        who = guard.principal()
+        async with self:
+            if not self.cancel_open or self.working:  # a double click
+                return
+            self.working = True
+        try:
+            message = await services.accept_retention_offer(
+                workspace_id=who.workspace_id, actor_user_id=who.user_id
+            )
+        except DomainError as error:
+            if await self._settle(who, working=False, retention_offer=""):
+                yield rx.toast.error(error.message)
+            return
+        except BaseException:
+            await self._settle(who, working=False)
+            raise
+        if await self._settle(who, working=False, cancel_open=False, retention_offer=""):
+            yield rx.toast.success(message)
 
     @rx.event
     @guard.owner_only
@@ -233,6 +258,31 @@ def cancel_dialog() -> rx.Component:
                 "Your subscription stays active until the end of the current period; you can "
                 "resume it until then.",
                 margin_bottom="12px",
+            ),
+            rx.cond(
+                BillingActions.retention_offer != "",
+                rx.callout(
+                    rx.vstack(
+                        rx.text(
+                            "Before you go: stay with ",
+                            rx.text.strong(BillingActions.retention_offer),
+                            ".",
+                        ),
+                        rx.button(
+                            "Accept the offer",
+                            on_click=BillingActions.accept_retention,
+                            loading=BillingActions.working,
+                            disabled=BillingActions.working,
+                            type="button",
+                            id="accept-retention",
+                        ),
+                        spacing="2",
+                    ),
+                    icon="gift",
+                    color_scheme="green",
+                    id="retention-offer",
+                    margin_bottom="12px",
+                ),
             ),
             rx.form(
                 rx.vstack(

@@ -13,7 +13,7 @@ from typing import Any
 
 import reflex as rx
 
-from clerk_portal.billing import services
+from clerk_portal.billing import pricing, services
 from clerk_portal.billing.errors import OutcomeUnknown, PaymentRequiresAction
 from clerk_portal.billing.read_models.current_plan import load_current_plan
 from clerk_portal.components.card_form import (
@@ -63,6 +63,69 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
     _checkout_plan: str = ""
     _checkout_interval: str = ""
     _confirming: bool = False  # a card confirmation is with Stripe (its repeat does nothing)
+    # A promotion code checked with Stripe for one plan and interval (a new choice drops it).
+    promo_code: str = ""  # what is typed
+    promo_applied: str = ""  # "LAUNCH20: 20% off the first invoice"
+    promo_discount_label: str = ""  # "−$31.40"
+    promo_due_label: str = ""  # the amount due today with it, by Stripe's preview
+    promo_error: str = ""
+    promo_checking: bool = False
+    _promo_id: str = ""
+    _checkout_promo_id: str = ""
+
+    @rx.var
+    def pay_label(self) -> str:
+        return self.promo_due_label or self.amount_due_today_label
+
+    @rx.event
+    @guard.owner_only
+    def set_promo_code(self, value: str):
+        self.promo_code = value[:80]
+        self.promo_error = ""
+
+    @rx.event(background=True)
+    @guard.owner_only
+    async def apply_promo_code(self, form: dict[str, Any] | None = None):
+        """Check the typed code with Stripe for the plan shown: the line items then show what
+        Stripe takes off, and the upgrade passes it on."""
+        who = guard.principal()
+        if not await self._claim("promo_checking", promo_error=""):
+            return
+        async with self:
+            plan, interval = self.plan, self.interval
+            typed = str((form or {}).get("promo_code", self.promo_code))
+        try:
+            applied = await services.apply_promotion_code(
+                workspace_id=who.workspace_id, plan=plan, interval=interval, code=typed
+            )
+        except DomainError as error:
+            await self._settle(who, promo_checking=False, promo_error=error.message)
+            return
+        except BaseException:
+            await self._settle(who, promo_checking=False)
+            raise
+        async with self:
+            if not await self._tab_still_for(who):
+                return
+            self.promo_checking = False
+            if (self.plan, self.interval) != (plan, interval):
+                self.promo_error = "Your choice changed: apply the code again."
+                return
+            self._promo_id, self.promo_code = applied.promotion_code_id, applied.code
+            self.promo_applied = f"{applied.code}: {applied.description}"
+            self.promo_discount_label = "−" + pricing.format_cents(applied.discount_cents)
+            self.promo_due_label = pricing.format_cents(applied.amount_due_cents)
+
+    @rx.event
+    @guard.owner_only
+    def remove_promo_code(self):
+        self._drop_promo()
+        self.promo_code = ""
+
+    def _drop_promo(self) -> None:
+        self._promo_id = ""
+        self.promo_applied = self.promo_discount_label = self.promo_due_label = ""
+        self.promo_error = ""
 
     @rx.event
     @guard.owner_page_loader
@@ -91,6 +154,7 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
             return  # a second click while the first is with Stripe
         async with self:
             plan, interval = self.plan, self.interval  # what the card form is opened for
+            promo_id = self._promo_id  # checked for this plan and interval (a change drops it)
         try:
             start = await services.start_upgrade(
                 workspace_id=who.workspace_id, plan=plan, interval=interval
@@ -106,6 +170,7 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
             _setup_intent_id=start.setup_intent_id,
             _checkout_plan=plan,
             _checkout_interval=interval,
+            _checkout_promo_id=promo_id,
         )
         if pinned:
             yield rx.call_script(
@@ -123,19 +188,22 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
                 return  # the same confirmation is with Stripe already
             setup_intent_id = self._setup_intent_id
             plan, interval = self._checkout_plan, self._checkout_interval
+            promo_id = self._checkout_promo_id
             if refusal or not setup_intent_id or not plan or not interval:
                 self.working, self.error = False, refusal or "Start again: the card form expired."
                 return
             self._confirming = True
         try:
-            async for update in self._confirm_upgrade(who, setup_intent_id, plan, interval):
+            async for update in self._confirm_upgrade(
+                who, setup_intent_id, plan, interval, promo_id
+            ):
                 yield update
         finally:
             async with self:
                 self._confirming = False
 
     async def _confirm_upgrade(
-        self, who: guard.Principal, setup_intent_id: str, plan: str, interval: str
+        self, who: guard.Principal, setup_intent_id: str, plan: str, interval: str, promo_id: str
     ):
         # Stripe's answer may be lost: the same attempt is asked again (it replays, never
         # charges twice) and the page says "Checking with Stripe…" until it knows. The plan and
@@ -149,6 +217,7 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
                     setup_intent_id=setup_intent_id,
                     plan=plan,
                     interval=interval,
+                    promotion_code_id=promo_id or None,
                 )
             except OutcomeUnknown as unknown:
                 await self._settle(who, notice=unknown.message)
@@ -211,6 +280,9 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
         """A review belongs to the selection it was made for: a new choice needs a new one."""
         self._take_change()
         self.change_summary = ""
+        if self._promo_id:  # the code was checked for the old choice
+            self._drop_promo()
+            self.promo_error = "Your choice changed: apply the code again."
 
     @rx.event(background=True)
     @guard.owner_only
@@ -292,8 +364,9 @@ def _trial_checkout() -> rx.Component:
                 size="1",
                 color_scheme="gray",
             ),
+            _promo_code(),
             rx.button(
-                "Upgrade and pay " + UpgradeState.amount_due_today_label,
+                "Upgrade and pay " + UpgradeState.pay_label,
                 on_click=UpgradeState.checkout,
                 loading=UpgradeState.working,
                 disabled=UpgradeState.selection_problems != "",
@@ -306,6 +379,71 @@ def _trial_checkout() -> rx.Component:
         ),
         width="100%",
     )
+
+
+def _promo_code() -> rx.Component:
+    applied = rx.hstack(
+        rx.badge("Code applied", color_scheme="green", variant="surface", high_contrast=True),
+        rx.text(UpgradeState.promo_applied, size="2", id="promo-applied"),
+        rx.text(UpgradeState.promo_discount_label, size="2", weight="bold", id="promo-discount"),
+        rx.button(
+            "Remove",
+            on_click=UpgradeState.remove_promo_code,
+            variant="ghost",
+            size="1",
+            type="button",
+            aria_label="Remove the promotion code",
+        ),
+        align="center",
+        spacing="2",
+        wrap="wrap",
+    )
+    entry = rx.form(
+        rx.vstack(
+            rx.el.label(
+                "Promotion code (optional)", html_for="promo-code", style={"fontSize": "14px"}
+            ),
+            rx.hstack(
+                rx.input(
+                    id="promo-code",
+                    name="promo_code",
+                    value=UpgradeState.promo_code,
+                    on_change=UpgradeState.set_promo_code,
+                    max_length=64,
+                    autocomplete="off",
+                    placeholder="e.g. LAUNCH20",
+                    aria_invalid=rx.cond(UpgradeState.promo_error != "", "true", "false"),
+                    aria_describedby="promo-error",
+                    flex="1",
+                ),
+                rx.button(
+                    "Apply",
+                    type="submit",
+                    variant="soft",
+                    loading=UpgradeState.promo_checking,
+                    disabled=UpgradeState.promo_code == "",
+                    id="apply-promo",
+                ),
+                width="100%",
+            ),
+            rx.cond(
+                UpgradeState.promo_error != "",
+                rx.text(
+                    UpgradeState.promo_error,
+                    color_scheme="red",
+                    size="2",
+                    id="promo-error",
+                    role="alert",
+                ),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        on_submit=UpgradeState.apply_promo_code,
+        reset_on_submit=False,
+        width="100%",
+    )
+    return rx.cond(UpgradeState.promo_applied != "", applied, entry)
 
 
 def _plan_change() -> rx.Component:

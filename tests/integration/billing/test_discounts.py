@@ -90,7 +90,10 @@ async def test_a_bad_code_is_refused_with_a_message_and_changes_nothing(
         )
     assert refusal in str(refused.value)
     after = await _account(workspace_id)
-    assert (after.stripe_subscription_id, after.status) == (before.stripe_subscription_id, "trialing")
+    assert (after.stripe_subscription_id, after.status) == (
+        before.stripe_subscription_id,
+        "trialing",
+    )
 
 
 async def test_a_deactivated_code_is_refused(env: Env):
