@@ -9,6 +9,39 @@ from fpdf import FPDF
 from .util import fmt_date, fmt_money
 
 COMPANY = "Clerk Chat"
+SELLER = ("Clerk Chat, Inc.", "548 Market St", "San Francisco, CA 94104", "United States")
+TAX_ID_LABELS = {
+    "eu_vat": "EU VAT",
+    "gb_vat": "GB VAT",
+    "us_ein": "US EIN",
+    "au_abn": "AU ABN",
+    "ca_bn": "CA BN",
+    "ch_vat": "CH VAT",
+    "no_vat": "NO VAT",
+    "nz_gst": "NZ GST",
+    "in_gst": "IN GST",
+    "jp_cn": "JP CN",
+    "sg_uen": "SG UEN",
+}
+
+
+def bill_to(invoice: dict[str, Any]) -> list[str]:
+    """The customer block: name, address, email, tax ids (the invoice's own copy)."""
+    lines = [invoice["customer_name"] or invoice["customer_email"] or invoice["customer"]]
+    address = invoice.get("customer_address") or {}
+    lines += [address[k] for k in ("line1", "line2") if address.get(k)]
+    place = " ".join(
+        part
+        for part in (address.get("city"), address.get("state"), address.get("postal_code"))
+        if part
+    )
+    lines += [text for text in (place, address.get("country")) if text]
+    if invoice["customer_email"] and invoice["customer_email"] != lines[0]:
+        lines.append(invoice["customer_email"])
+    for tax_id in invoice.get("customer_tax_ids") or []:
+        label = TAX_ID_LABELS.get(tax_id["type"], tax_id["type"])
+        lines.append(f"{label} {tax_id['value']}")
+    return lines
 
 
 def _latin1(text: Any) -> str:
@@ -36,14 +69,31 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
     ]
     if invoice["status_transitions"].get("paid_at"):
         facts.append(("Date paid", fmt_date(invoice["status_transitions"]["paid_at"])))
-    facts.append(
-        ("Bill to", invoice["customer_name"] or invoice["customer_email"] or invoice["customer"])
-    )
-    if invoice["customer_email"]:
-        facts.append(("Email", invoice["customer_email"]))
     for label, value in facts:
         pdf.cell(40, 6, _latin1(label))
         pdf.cell(width - 40, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    # the seller and the customer side by side, as Stripe's invoice PDF prints them
+    top = pdf.get_y()
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(width / 2, 6, COMPANY, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    for line in SELLER:
+        pdf.cell(width / 2, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+    seller_end = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + width / 2, top)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(width / 2, 6, "Bill to", new_x="LEFT", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    for line in bill_to(invoice):
+        pdf.multi_cell(width / 2, 5, _latin1(line), new_x="LEFT", new_y="NEXT")
+    pdf.set_xy(pdf.l_margin, max(seller_end, pdf.get_y()))
+    fields = invoice.get("custom_fields") or []
+    if fields:
+        pdf.ln(3)
+        for field in fields:
+            pdf.cell(40, 6, _latin1(field["name"]))
+            pdf.cell(width - 40, 6, _latin1(field["value"]), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
 
     pdf.set_font("Helvetica", "B", 10)
@@ -57,13 +107,20 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
     for line in invoice["lines"]["data"]:
         period = line["period"]
         span = f"{fmt_date(period['start'])} - {fmt_date(period['end'])}"
-        pdf.cell(columns[0], 7, _latin1(line["description"])[:70])
-        pdf.cell(columns[1], 7, str(line["quantity"] or ""), align="R")
+        top = pdf.get_y()
+        # a long description wraps within its column (it used to be cut at 70 characters)
+        pdf.multi_cell(
+            columns[0], 5, _latin1(line["description"] or ""), new_x="RIGHT", new_y="TOP"
+        )
+        bottom = max(pdf.get_y(), top + 5)
+        pdf.set_y(top)
+        pdf.set_x(pdf.l_margin + columns[0])
+        pdf.cell(columns[1], 5, str(line["quantity"] or ""), align="R")
         pdf.set_font("Helvetica", "", 7)
-        pdf.cell(columns[2], 7, _latin1(span), align="R")
+        pdf.cell(columns[2], 5, _latin1(span), align="R")
         pdf.set_font("Helvetica", "", 9)
-        pdf.cell(columns[3], 7, fmt_money(line["amount"], currency), align="R")
-        pdf.ln(7)
+        pdf.cell(columns[3], 5, fmt_money(line["amount"], currency), align="R")
+        pdf.set_y(max(bottom, top + 5) + 2)
     pdf.ln(4)
 
     totals = [("Subtotal", invoice["subtotal"])]
@@ -78,6 +135,14 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
         pdf.cell(
             width * 0.2, 7, fmt_money(amount, currency), align="R", new_x="LMARGIN", new_y="NEXT"
         )
+    if invoice.get("_paid_with"):
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "", 9)
+        pdf.cell(width, 6, _latin1(invoice["_paid_with"]), new_x="LMARGIN", new_y="NEXT")
+    if invoice.get("footer"):
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(width, 5, _latin1(invoice["footer"]), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.set_font("Helvetica", "I", 8)
     pdf.cell(width, 5, f"{COMPANY} - generated by the Stripe sandbox (test mode)", align="C")

@@ -33,6 +33,7 @@ PREFIXES = {
     "inpay_": "invoice_payments",
     "promo_": "promotion_codes",
     "di_": "discounts",
+    "txi_": "tax_ids",
 }
 # coupons have ids of the caller's choosing (no prefix): reached through their own collection
 COLLECTIONS = (*PREFIXES.values(), "coupons")

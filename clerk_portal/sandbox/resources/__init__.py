@@ -10,6 +10,7 @@ from . import (
     payment_methods,
     schedules,
     subscriptions,
+    tax_ids,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "payment_methods",
     "schedules",
     "subscriptions",
+    "tax_ids",
 ]

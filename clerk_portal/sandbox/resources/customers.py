@@ -16,9 +16,10 @@ CUSTOMER_PARAMS = (
     "email name address[city,country,line1,line2,postal_code,state] phone description metadata "
     "payment_method invoice_settings[default_payment_method,footer,custom_fields,"
     "!rendering_options] test_clock invoice_prefix preferred_locales shipping tax_exempt "
-    "next_invoice_sequence !balance !source !tax_id_data !tax !cash_balance !coupon "
+    "next_invoice_sequence !balance !source !tax !cash_balance !coupon "
     "!promotion_code"
 )
+CREATE_PARAMS = f"{CUSTOMER_PARAMS} tax_id_data[type,value]"  # tax ids: at creation only
 ADDRESS_KEYS = ("city", "country", "line1", "line2", "postal_code", "state")
 
 
@@ -74,8 +75,11 @@ def _apply(ctx: Ctx, customer: dict[str, Any], params: dict[str, Any]) -> None:
             customer["invoice_settings"][key] = settings[key] or None
 
 
-@route("POST", "/v1/customers", params=CUSTOMER_PARAMS)
+@route("POST", "/v1/customers", params=CREATE_PARAMS)
 def create_customer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    from . import tax_ids  # it imports this module
+
+    checked_tax_ids = tax_ids.check_customer_params(params)  # before anything is created
     clock_id = params.get("test_clock") or None
     if clock_id and not ctx.store.get(clock_id):
         raise not_found("test_clock", clock_id, "test_clock")
@@ -110,6 +114,7 @@ def create_customer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     }
     ctx.store.put(customer)
     _apply(ctx, customer, params)
+    tax_ids.create_for_customer(ctx, customer, checked_tax_ids)
     ctx.emit("customer.created", render(ctx, customer))
     return render(ctx, customer, expand_paths(params))
 

@@ -34,6 +34,9 @@ def get_invoice(ctx: Ctx, invoice_id: str, param: str = "invoice") -> dict[str, 
 @renderer("invoices")
 def render_invoice(ctx: Ctx, record: dict[str, Any]) -> dict[str, Any]:
     obj = public(record)
+    customer = ctx.store.get(record["customer"])
+    if record["status"] == "draft" and customer is not None:
+        obj.update(invoicing.customer_details(ctx, customer))
     if record["status"] != "draft":
         obj["hosted_invoice_url"] = f"{ctx.base_url}/invoices/{record['id']}"
         obj["invoice_pdf"] = f"{ctx.base_url}/invoices/{record['id']}/pdf"

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import StripeError
 from ..render import render
 from ..store import Ctx
-from ..util import new_id
+from ..util import clone, new_id
 from . import coupons, payment_intents
 from .lines import invoice_item_line, item_line, new_invoice_item, pricing, product_name
 
@@ -75,7 +75,8 @@ def create_invoice(
         "collection_method": sub["collection_method"] if sub else "charge_automatically",
         "created": created,
         "currency": sub["currency"] if sub else "usd",
-        "custom_fields": None,
+        # copied from the customer's invoice settings when the invoice is created
+        "custom_fields": clone(customer["invoice_settings"].get("custom_fields")) or None,
         "customer": customer["id"],
         "customer_address": customer["address"],
         "customer_email": customer["email"],
@@ -92,7 +93,7 @@ def create_invoice(
         "due_date": None,
         "effective_at": None,
         "ending_balance": None,
-        "footer": None,
+        "footer": customer["invoice_settings"].get("footer") or None,
         "from_invoice": None,
         "hosted_invoice_url": None,
         "invoice_pdf": None,
@@ -178,6 +179,24 @@ def _apply_balance(invoice: dict[str, Any], customer: dict[str, Any], *, commit:
         customer["balance"] = ending
 
 
+def customer_details(ctx: Ctx, customer: dict[str, Any]) -> dict[str, Any]:
+    """The invoice's copy of the customer: it follows the customer until the invoice is
+    finalized, then stays as it was (https://docs.stripe.com/api/invoices/object#invoice_object-customer_address)."""
+    from .tax_ids import of_customer
+
+    return {
+        "customer_address": clone(customer["address"]),
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+        "customer_phone": customer["phone"],
+        "customer_shipping": clone(customer["shipping"]),
+        "customer_tax_exempt": customer["tax_exempt"],
+        "customer_tax_ids": [
+            {"type": t["type"], "value": t["value"]} for t in of_customer(ctx, customer["id"])
+        ],
+    }
+
+
 def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     """draft -> open (number, PaymentIntent); a $0 invoice is paid at once. No-op in previews."""
     from .customers import take_invoice_number
@@ -188,6 +207,7 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     assert customer is not None
     at = ctx.time_for(customer)
     _apply_balance(invoice, customer, commit=True)
+    invoice.update(customer_details(ctx, customer))  # frozen from now on
     invoice["number"] = take_invoice_number(customer)
     invoice["status"] = "open"
     invoice["effective_at"] = at

@@ -110,7 +110,7 @@ UNMODELLED = [
         {"payment_method_options": {"card": {"request_three_d_secure": "any"}}},
         "payment_method_options",
     ),
-    ("customers", {"tax_id_data": [{"type": "eu_vat", "value": "DE123456789"}]}, "tax_id_data"),
+    ("customers", {"tax": {"ip_address": "203.0.113.7"}}, "tax"),
     ("customers", {"balance": 500}, "balance"),
 ]
 
