@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..errors import StripeError, invalid, missing, not_found
-from ..render import page, render
+from ..render import INCLUDABLE, page, render
 from ..router import route
 from ..store import Ctx
 from ..util import as_list, new_id, public
@@ -160,3 +160,17 @@ def delete_tax_id(ctx: Ctx, params: dict[str, Any], customer_id: str, tax_id: st
 def list_tax_ids(ctx: Ctx, params: dict[str, Any], customer_id: str) -> dict[str, Any]:
     get_customer(ctx, customer_id, "customer")
     return page(ctx, of_customer(ctx, customer_id), params, f"/v1/customers/{customer_id}/tax_ids")
+
+
+def _included(ctx: Ctx, node: dict[str, Any]) -> dict[str, Any]:
+    """`expand[]=tax_ids` on a customer: its tax ids as a list object (Stripe: includable)."""
+    records = of_customer(ctx, node["id"])
+    return {
+        "object": "list",
+        "data": [render(ctx, r) for r in reversed(records)],
+        "has_more": False,
+        "url": f"/v1/customers/{node['id']}/tax_ids",
+    }
+
+
+INCLUDABLE.setdefault("customer", {})["tax_ids"] = _included

@@ -172,3 +172,14 @@ def test_a_draft_follows_the_customer_until_it_is_finalized(
     final = client.v1.invoices.finalize_invoice(draft.id)
     client.v1.customers.update(customer.id, {"name": "Too Late"})
     assert client.v1.invoices.retrieve(final.id).customer_name == "Later Name"
+
+
+def test_a_customer_read_with_its_tax_ids_expanded(client: stripe.StripeClient, clock: Any) -> None:
+    """https://docs.stripe.com/api/customers/object#customer_object-tax_ids (includable)."""
+    customer = make_customer(client, clock)
+    assert "tax_ids" not in client.v1.customers.retrieve(customer.id)
+    client.v1.customers.tax_ids.create(customer.id, {"type": "au_abn", "value": "12345678912"})
+    read = client.v1.customers.retrieve(customer.id, {"expand": ["tax_ids"]})
+    assert [(t.type, t.value) for t in read.tax_ids.data] == [("au_abn", "12345678912")]
+    updated = client.v1.customers.update(customer.id, {"name": "X", "expand": ["tax_ids"]})
+    assert len(updated.tax_ids.data) == 1
