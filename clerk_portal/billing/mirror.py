@@ -33,7 +33,6 @@ from clerk_portal.models.status import ADOPTABLE, ENDED, FROM_STRIPE
 from clerk_portal.workspace import live  # noqa: F401 - its hooks publish bump()
 
 PO_FIELD = "PO number"
-TAX_ID_FIELD = "Tax ID"
 
 
 def from_unix(value: int | None) -> datetime | None:
@@ -288,8 +287,11 @@ def apply_customer(session: Session, account: BillingAccount, customer: Customer
         "address_postal_code": address.get("postal_code"),
         "address_country": address.get("country"),
         "po_number": fields.get(PO_FIELD),
-        "tax_id": fields.get(TAX_ID_FIELD) or customer.metadata.get("tax_id"),
     }
+    if customer.tax_ids is not None:  # read along; a webhook's customer leaves them as they are
+        first = customer.tax_ids[0] if customer.tax_ids else None
+        values["tax_id"] = first.value if first else None
+        values["tax_id_type"] = first.type if first else None
     changed = _assign(account, values)
     if changed:
         bump(account)

@@ -79,6 +79,7 @@ class BillingAccount(SQLModel, table=True):
     address_postal_code: str | None = Field(default=None, max_length=20)
     address_country: str | None = Field(default=None, max_length=2)
     tax_id: str | None = Field(default=None, max_length=64)
+    tax_id_type: str | None = Field(default=None, max_length=16)  # Stripe's type: eu_vat, ...
     po_number: str | None = Field(default=None, max_length=64)
     last_event_created: int | None = Field(default=None, sa_type=sa.BigInteger)
     # Demo mode: the customer lives on a sandbox test clock (one per workspace).

@@ -36,6 +36,7 @@ from clerk_portal.billing.gateway.snapshots import (
     SetupIntentResult,
     SignatureError,
     SubscriptionSnapshot,
+    TaxIdInfo,
     VerifiedEvent,
 )
 from clerk_portal.billing.gateway.stripe import StripeGateway, verify_webhook
@@ -62,6 +63,7 @@ __all__ = [
     "SignatureError",
     "StripeGateway",
     "SubscriptionSnapshot",
+    "TaxIdInfo",
     "VerifiedEvent",
     "current_gateway",
     "gateway_or_default",

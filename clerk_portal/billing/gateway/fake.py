@@ -55,6 +55,7 @@ from clerk_portal.billing.gateway.snapshots import (
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
+    TaxIdInfo,
 )
 
 __all__ = ["CARDS", "FakeGateway"]
@@ -479,6 +480,7 @@ class FakeGateway:
                 name=name,
                 test_clock=test_clock,
                 metadata=dict(metadata),
+                tax_ids=(),
             )
             self._state.customers[customer.id] = customer
             self._state.balances[customer.id] = 0
@@ -513,6 +515,32 @@ class FakeGateway:
             return updated
 
         return self._write("update the billing details", idempotency_key, params, apply)
+
+    async def create_tax_id(
+        self, customer_id: str, *, type: str, value: str, idempotency_key: str
+    ) -> TaxIdInfo:
+        def apply() -> TaxIdInfo:
+            customer = self._get(self._state.customers, customer_id, "customer")
+            created = TaxIdInfo(self._new_id("txi"), type, value.replace(" ", "").upper())
+            self._state.customers[customer_id] = replace(
+                customer, tax_ids=(*(customer.tax_ids or ()), created)
+            )
+            return created
+
+        request = [customer_id, type, value]
+        return self._write("save the tax id", idempotency_key, request, apply)
+
+    async def delete_tax_id(self, customer_id: str, tax_id: str) -> None:
+        def apply() -> None:
+            customer = self._get(self._state.customers, customer_id, "customer")
+            kept = tuple(t for t in customer.tax_ids or () if t.id != tax_id)
+            if len(kept) == len(customer.tax_ids or ()):
+                raise GatewayError(
+                    f"Stripe could not remove the old tax id: No such tax ID: {tax_id}"
+                )
+            self._state.customers[customer_id] = replace(customer, tax_ids=kept)
+
+        self._write("remove the old tax id", None, None, apply)
 
     async def set_default_payment_method(
         self, customer_id: str, payment_method_id: str

@@ -35,6 +35,7 @@ from clerk_portal.billing.gateway.snapshots import (
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
+    TaxIdInfo,
 )
 
 __all__ = ["BillingGateway"]
@@ -165,7 +166,18 @@ class BillingGateway(Protocol):
     async def update_customer(
         self, customer_id: str, params: Mapping[str, Any], *, idempotency_key: str
     ) -> CustomerSnapshot:
-        """Billing details: `name`, `email`, `address`, `invoice_settings.custom_fields`."""
+        """Billing details: `name`, `email`, `address`, `invoice_settings.custom_fields`; the
+        answer carries the customer's tax ids (as `retrieve_customer`'s does)."""
+        ...
+
+    async def create_tax_id(
+        self, customer_id: str, *, type: str, value: str, idempotency_key: str
+    ) -> TaxIdInfo:
+        """`POST /v1/customers/{id}/tax_ids`; a malformed value is a GatewayError."""
+        ...
+
+    async def delete_tax_id(self, customer_id: str, tax_id: str) -> None:
+        """`DELETE /v1/customers/{id}/tax_ids/{tax_id}`."""
         ...
 
     async def set_default_payment_method(

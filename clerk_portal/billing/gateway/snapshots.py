@@ -72,6 +72,13 @@ class PriceInfo:
 
 
 @dataclass(frozen=True)
+class TaxIdInfo:
+    id: str
+    type: str  # Stripe's tax id type: eu_vat, gb_vat, us_ein, ...
+    value: str
+
+
+@dataclass(frozen=True)
 class CustomerSnapshot:
     id: str
     email: str | None = None
@@ -82,6 +89,9 @@ class CustomerSnapshot:
     metadata: dict[str, str] = field(default_factory=dict)
     custom_fields: tuple[tuple[str, str], ...] = ()
     deleted: bool = False
+    # The customer's tax ids when read along (`expand[]=tax_ids`); None when not read (a
+    # webhook's customer): the mirror then keeps what it has.
+    tax_ids: tuple[TaxIdInfo, ...] | None = None
 
 
 # The decision document calls the small customer result `CustomerRef`.

@@ -24,6 +24,7 @@ class SavedDetails:
     address_country: str
     tax_id: str
     po_number: str
+    tax_id_type: str = ""
 
 
 def saved_details(session: Session, *, workspace_id: int) -> SavedDetails:
@@ -39,6 +40,7 @@ def saved_details(session: Session, *, workspace_id: int) -> SavedDetails:
         address_country=account.address_country or "",
         tax_id=account.tax_id or "",
         po_number=account.po_number or "",
+        tax_id_type=account.tax_id_type or "",
     )
 
 

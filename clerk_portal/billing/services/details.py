@@ -1,8 +1,12 @@
 """Billing details (email, name, address, tax id, PO number) on the Stripe customer and invoices.
 
-The PO number and tax id are invoice custom fields (`invoice_settings.custom_fields`: printed on
-every invoice); the tax id is also kept in the customer's metadata. The sandbox does not model
-Stripe's Tax IDs API, so `tax_ids` are not used.
+Name, email and address are the customer's (Stripe copies them onto each invoice when it is
+finalized). The tax id goes through Stripe's Tax IDs API (`/v1/customers/{id}/tax_ids`, its type
+chosen from `tax_ids.TYPES`): Stripe prints it in the invoice's header. The PO number is an
+invoice custom field (`invoice_settings.custom_fields`, printed on every invoice).
+
+A new tax id is created first (a value Stripe refuses changes nothing), then the customer is
+updated, then the old tax id is removed.
 """
 
 from __future__ import annotations
@@ -10,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import Session
 
-from clerk_portal.billing import ledger, mirror
+from clerk_portal.billing import countries, ledger, mirror, tax_ids
 from clerk_portal.billing.gateway import BillingGateway, CustomerSnapshot, gateway_or_default
 from clerk_portal.billing.services.common import (
     actor_name,
@@ -66,6 +70,7 @@ class BillingDetails:
     country: str = ""
     tax_id: str = ""
     po_number: str = ""
+    tax_id_type: str = ""  # Stripe's type (eu_vat, us_ein, ...): required with a tax id
 
 
 def validate(details: BillingDetails) -> BillingDetails:
@@ -81,9 +86,18 @@ def validate(details: BillingDetails) -> BillingDetails:
     country = values["country"].upper()
     if country and not re.fullmatch(r"[A-Z]{2}", country):
         raise InvalidValue("Use the two-letter country code (for example US, DE, GB).")
+    if country and country not in countries.CODES:
+        raise InvalidValue("Choose the country of the billing address from the list.")
     values["country"] = country
     if (values["line1"] or values["city"] or values["postal_code"]) and not country:
         raise InvalidValue("Choose the country of the billing address.")
+    kind = str(raw.get("tax_id_type") or "")
+    if values["tax_id"]:
+        refusal = tax_ids.problem(kind, values["tax_id"])
+        if refusal:
+            raise InvalidValue(refusal)
+        values["tax_id"] = tax_ids.normalise(values["tax_id"])
+    values["tax_id_type"] = kind if values["tax_id"] else ""
     return BillingDetails(**values)
 
 
@@ -100,18 +114,12 @@ def _saved(account: BillingAccount) -> BillingDetails:
         country=account.address_country or "",
         tax_id=account.tax_id or "",
         po_number=account.po_number or "",
+        tax_id_type=account.tax_id_type or "",
     )
 
 
 def _customer_params(details: BillingDetails, workspace_name: str) -> dict[str, Any]:
-    fields = [
-        {"name": name, "value": value}
-        for name, value in (
-            (mirror.PO_FIELD, details.po_number),
-            (mirror.TAX_ID_FIELD, details.tax_id),
-        )
-        if value
-    ]
+    fields = [{"name": mirror.PO_FIELD, "value": details.po_number}] if details.po_number else []
     address = {
         key: getattr(details, key)
         for key in ("line1", "line2", "city", "state", "postal_code", "country")
@@ -121,8 +129,11 @@ def _customer_params(details: BillingDetails, workspace_name: str) -> dict[str, 
         "name": details.name or workspace_name,
         "address": address if details.country else "",
         "invoice_settings": {"custom_fields": fields or ""},
-        "metadata": {"tax_id": details.tax_id},
     }
+
+
+def _tax_id(details: BillingDetails) -> tuple[str, str] | None:
+    return (details.tax_id_type, details.tax_id) if details.tax_id else None
 
 
 async def update_billing_details(
@@ -139,11 +150,25 @@ async def update_billing_details(
     view = await ensure_customer(await load_account(workspace_id), gateway)
     params = _customer_params(details, view.workspace_name)
     account = await in_db(lambda s: repository.get_billing_account(s, workspace_id=workspace_id))
-    if params == _customer_params(_saved(account), view.workspace_name):
+    saved = _saved(account)
+    wanted = _tax_id(details)
+    if (params, wanted) == (_customer_params(saved, view.workspace_name), _tax_id(saved)):
         return await gateway.retrieve_customer(view.customer_id or "")
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    customer_id = view.customer_id or ""
+    digest = hashlib.sha256(json.dumps([params, wanted], sort_keys=True).encode()).hexdigest()[:16]
     key = f"{view.namespace}:details:{digest}:v{view.mirror_version}"
-    customer = await gateway.update_customer(view.customer_id or "", params, idempotency_key=key)
+    if wanted and wanted != _tax_id(saved):
+        await gateway.create_tax_id(
+            customer_id, type=wanted[0], value=wanted[1], idempotency_key=f"{key}:tax_id"
+        )
+    customer = await gateway.update_customer(customer_id, params, idempotency_key=key)
+    # The customer's tax ids, read along: one is the wanted one, the rest go (an old one, or a
+    # twin a lost answer's retry created).
+    found = customer.tax_ids or ()
+    keep = next((t for t in found if (t.type, t.value) == wanted), None)
+    for old in (t for t in found if t is not keep):
+        await gateway.delete_tax_id(customer_id, old.id)
+    customer = replace(customer, tax_ids=(keep,) if keep else ())
 
     def apply(
         session: Session, account: BillingAccount, snap: CustomerSnapshot

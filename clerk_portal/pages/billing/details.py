@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from clerk_portal.billing import services
+from clerk_portal.billing import countries, services, tax_ids
 from clerk_portal.billing.read_models.details import load_saved_details
 from clerk_portal.billing.services.details import LIMITS
 from clerk_portal.core import text_input
@@ -23,7 +23,8 @@ FIELDS = (
     ("city", "City", "address_city", "text", "address-level2"),
     ("state", "State / region", "address_state", "text", "address-level1"),
     ("postal_code", "Postal code", "address_postal_code", "text", "postal-code"),
-    ("country", "Country (2 letters)", "address_country", "text", "country"),
+    ("country", "Country", "address_country", "select", "country"),
+    ("tax_id_type", "Tax id type", "tax_id_type", "select", "off"),
     ("tax_id", "Tax id", "tax_id", "text", "off"),
     ("po_number", "PO number", "po_number", "text", "off"),
 )
@@ -76,8 +77,45 @@ class BillingDetailsState(OffLock, rx.State):
             yield rx.toast.success("Billing details saved: they appear on your next invoices.")
 
 
+# The selects' choices: (value, text); "" first, for "none".
+OPTIONS: dict[str, list[tuple[str, str]]] = {
+    "country": [("", "Choose a country"), *countries.COUNTRIES],
+    "tax_id_type": [("", "No tax id")]
+    + [(t.type, f"{t.label} (e.g. {t.example})") for t in tax_ids.TYPES],
+}
+
+
+def _select(name: str, field_id: str, autocomplete: str) -> rx.Component:
+    return rx.el.select(
+        *[rx.el.option(text, value=value) for value, text in OPTIONS[name]],
+        name=name,
+        id=field_id,
+        auto_complete=autocomplete,
+        default_value=BillingDetailsState.values[name],
+        key=BillingDetailsState.values[name],
+        disabled=~BillingDetailsState.loaded,
+        style={
+            "width": "100%",
+            "height": "var(--space-6)",
+            "padding": "0 var(--space-2)",
+            "border": "1px solid var(--gray-a7)",
+            "borderRadius": "var(--radius-2)",
+            "background": "var(--color-surface)",
+            "color": "var(--gray-12)",
+            "fontSize": "var(--font-size-2)",
+        },
+    )
+
+
 def _field(name: str, label: str, kind: str, autocomplete: str) -> rx.Component:
     field_id = f"billing-{name}"
+    if kind == "select":
+        return rx.vstack(
+            rx.el.label(label, html_for=field_id, style={"fontSize": "13px", "fontWeight": 500}),
+            _select(name, field_id, autocomplete),
+            spacing="1",
+            width="100%",
+        )
     return rx.vstack(
         rx.el.label(label, html_for=field_id, style={"fontSize": "13px", "fontWeight": 500}),
         rx.input(

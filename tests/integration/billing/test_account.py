@@ -48,6 +48,10 @@ async def test_billing_details_are_validated_and_pushed_to_stripe(env: Env):
         details.BillingDetails(email="ap@acme.example", country="USA"),
         details.BillingDetails(email="ap@acme.example", line1="1 Main St"),
         details.BillingDetails(email="ap@acme.example", po_number="x" * 65, country="US"),
+        details.BillingDetails(email="ap@acme.example", country="QQ"),  # not an ISO code
+        details.BillingDetails(email="ap@acme.example", tax_id="12-3456789"),  # no type
+        details.BillingDetails(email="ap@acme.example", tax_id="123", tax_id_type="us_ein"),
+        details.BillingDetails(email="ap@acme.example", tax_id="DE1", tax_id_type="xx_vat"),
     ]
     for value in bad:
         with pytest.raises(InvalidValue):
@@ -62,7 +66,8 @@ async def test_billing_details_are_validated_and_pushed_to_stripe(env: Env):
         state="IL",
         postal_code="62701",
         country="us",
-        tax_id="US123456789",
+        tax_id="12-3456789",
+        tax_id_type="us_ein",
         po_number="PO-7731",
     )
     customer = await details.update_billing_details(
@@ -72,7 +77,9 @@ async def test_billing_details_are_validated_and_pushed_to_stripe(env: Env):
     assert stripe_customer.email == "ap@acme.example"
     assert stripe_customer.address.country == "US"
     fields = {f.name: f.value for f in stripe_customer.invoice_settings.custom_fields}
-    assert fields == {"PO number": "PO-7731", "Tax ID": "US123456789"}
+    assert fields == {"PO number": "PO-7731"}
+    tax = env.stripe().v1.customers.tax_ids.list(customer.id).data
+    assert [(t.type, t.value) for t in tax] == [("us_ein", "12-3456789")]
     overview = await load_overview(workspace_id)
     assert overview.billing_email == "ap@acme.example"
     env.settle()  # customer.updated arrives and changes nothing

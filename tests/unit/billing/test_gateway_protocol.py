@@ -18,7 +18,7 @@ PROTOCOL_METHODS = sorted(
 
 
 def test_the_protocol_names_every_call():
-    assert len(PROTOCOL_METHODS) == 40
+    assert len(PROTOCOL_METHODS) == 42
     assert {"create_subscription", "preview_invoice", "price_for", "aclose"} <= set(
         PROTOCOL_METHODS
     )

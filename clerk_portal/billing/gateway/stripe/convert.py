@@ -23,6 +23,7 @@ from clerk_portal.billing.gateway.snapshots import (
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
+    TaxIdInfo,
 )
 
 
@@ -118,7 +119,19 @@ def to_customer(customer: Any) -> CustomerSnapshot:
         test_clock=_id(_get(customer, "test_clock")),
         metadata=_metadata(_get(customer, "metadata")),
         custom_fields=tuple((_get(f, "name"), _get(f, "value")) for f in fields),
+        tax_ids=_tax_ids(customer),
     )
+
+
+def to_tax_id(tax_id: Any) -> TaxIdInfo:
+    return TaxIdInfo(id=_get(tax_id, "id"), type=_get(tax_id, "type"), value=_get(tax_id, "value"))
+
+
+def _tax_ids(customer: Any) -> tuple[TaxIdInfo, ...] | None:
+    listed = _get(customer, "tax_ids")
+    if not listed or isinstance(listed, str):
+        return None
+    return tuple(to_tax_id(t) for t in reversed(_get(listed, "data") or []))  # oldest first
 
 
 _ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country")

@@ -31,6 +31,7 @@ from clerk_portal.billing.gateway.snapshots import (
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
+    TaxIdInfo,
 )
 from clerk_portal.billing.gateway.stripe import convert
 from clerk_portal.billing.gateway.stripe.errors import call, gateway_error
@@ -291,7 +292,8 @@ class StripeGateway:
 
     async def retrieve_customer(self, customer_id: str) -> CustomerSnapshot:
         customer = await self._call(
-            "read the customer", lambda: self.v1.customers.retrieve_async(customer_id)
+            "read the customer",
+            lambda: self.v1.customers.retrieve_async(customer_id, {"expand": ["tax_ids"]}),
         )
         return convert.to_customer(customer)
 
@@ -301,10 +303,32 @@ class StripeGateway:
         customer = await self._call(
             "update the billing details",
             lambda: self.v1.customers.update_async(
-                customer_id, dict(params), {"idempotency_key": idempotency_key}
+                customer_id,
+                {**params, "expand": ["tax_ids"]},
+                {"idempotency_key": idempotency_key},
             ),
         )
         return convert.to_customer(customer)
+
+    async def create_tax_id(
+        self, customer_id: str, *, type: str, value: str, idempotency_key: str
+    ) -> TaxIdInfo:
+        params: Any = {"type": type, "value": value}
+        created = await self._call(
+            "save the tax id",
+            lambda: self.v1.customers.tax_ids.create_async(
+                customer_id,
+                params,
+                {"idempotency_key": idempotency_key},
+            ),
+        )
+        return convert.to_tax_id(created)
+
+    async def delete_tax_id(self, customer_id: str, tax_id: str) -> None:
+        await self._call(
+            "remove the old tax id",
+            lambda: self.v1.customers.tax_ids.delete_async(customer_id, tax_id),
+        )
 
     async def set_default_payment_method(
         self, customer_id: str, payment_method_id: str
