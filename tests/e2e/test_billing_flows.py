@@ -145,12 +145,21 @@ def test_billing_details_are_validated_and_saved(portal, page):
     page.locator("#save-details").click()
     expect(page.locator("#details-error")).to_contain_text("country")
 
-    page.get_by_label("Country (2 letters)").fill("us")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_label("Tax id type").select_option("us_ein")
+    page.get_by_label("Tax id", exact=True).fill("123456789")
+    page.locator("#save-details").click()
+    expect(page.locator("#details-error")).to_contain_text(
+        "That is not a valid US Employer Identification Number (for example 12-3456789)."
+    )
+    page.get_by_label("Tax id", exact=True).fill("12-3456789")
     page.get_by_label("PO number").fill("PO-7731")
     page.locator("#save-details").click()
     expect(page.locator("#details-error")).to_have_count(0)
     page.reload()
-    expect(page.get_by_label("Country (2 letters)")).to_have_value("US", timeout=10_000)
+    expect(page.get_by_label("Country")).to_have_value("US", timeout=10_000)
+    expect(page.get_by_label("Tax id type")).to_have_value("us_ein")
+    expect(page.get_by_label("Tax id", exact=True)).to_have_value("12-3456789")
     expect(page.get_by_label("PO number")).to_have_value("PO-7731")
 
 
