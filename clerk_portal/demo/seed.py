@@ -23,22 +23,36 @@ DEMO_PEOPLE = (
 DEMO_NUMBERS = ("+14155550123", "+14155550188")
 
 
-def seed_demo(session: Session, *, now: datetime | None = None) -> Workspace:
-    """Create the demo workspace unless it exists (idempotent: a second call changes nothing)."""
-    now = now or utcnow()
-    owner_subject, _, owner_email = DEMO_PEOPLE[0]
-    users = {
+def demo_people(session: Session) -> dict[str, User]:
+    """The personas' users, by the role each signs in as (created or refreshed)."""
+    return {
         subject: repository.upsert_user(
             session, issuer=DEMO_ISSUER, subject=subject, email=email, name=name
         )
         for subject, name, email in DEMO_PEOPLE
     }
-    existing = session.exec(
+
+
+def find_demo_workspace(session: Session) -> Workspace | None:
+    return session.exec(
         select(Workspace).where(Workspace.name == DEMO_WORKSPACE).order_by(Workspace.id)
     ).first()
+
+
+def trial_started(now: datetime) -> datetime:
+    """When the seeded trial began: `TRIAL_DAYS_LEFT` days of it are left at `now`."""
+    return now - timedelta(days=TRIAL_DAYS - TRIAL_DAYS_LEFT)
+
+
+def seed_demo(session: Session, *, now: datetime | None = None) -> Workspace:
+    """Create the demo workspace unless it exists (idempotent: a second call changes nothing)."""
+    now = now or utcnow()
+    owner_subject, _, owner_email = DEMO_PEOPLE[0]
+    users = demo_people(session)
+    existing = find_demo_workspace(session)
     if existing is not None:
         return existing
-    started = now - timedelta(days=TRIAL_DAYS - TRIAL_DAYS_LEFT)
+    started = trial_started(now)
     workspace = repository.create_workspace(
         session,
         name=DEMO_WORKSPACE,
@@ -46,18 +60,26 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> Workspace:
         owner_user_id=users[owner_subject].id,
         now=started,
     )
+    assert workspace.id is not None
+    add_team_and_numbers(session, workspace_id=workspace.id, users=users, started=started)
+    return workspace
+
+
+def add_team_and_numbers(
+    session: Session, *, workspace_id: int, users: dict[str, User], started: datetime
+) -> None:
+    """The seeded admin and member, and the two numbers (the owner comes with the workspace)."""
     for subject, _name, email in DEMO_PEOPLE[1:]:
         repository.add_member(
             session,
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             email=email,
             role=subject,
             user_id=users[subject].id,
             now=started,
         )
     for number in DEMO_NUMBERS:
-        repository.add_number(session, workspace_id=workspace.id, e164=number, now=started)
-    return workspace
+        repository.add_number(session, workspace_id=workspace_id, e164=number, now=started)
 
 
 def demo_user(session: Session, role: str) -> User | None:

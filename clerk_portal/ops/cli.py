@@ -38,6 +38,26 @@ def _seed_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from clerk_portal.billing.errors import BillingError
+    from clerk_portal.billing.gateway import StripeGateway
+    from clerk_portal.demo import scenarios
+
+    async def main() -> scenarios.Outcome:
+        async with StripeGateway.from_settings() as gateway:
+            return await scenarios.run_scenario(args.scenario, gateway=gateway)
+
+    try:
+        outcome = asyncio.run(main())
+    except BillingError as error:
+        print(f"demo {args.scenario}: {error.message}", file=sys.stderr)
+        return 1
+    print(f"demo {args.scenario}: {outcome.message} ({outcome.seconds:.2f} s)")
+    return 0
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     from clerk_portal.billing import reconcile
 
@@ -65,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed-demo", help="create the demo workspace (once)")
     seed.set_defaults(handler=_seed_demo)
+
+    demo = commands.add_parser(
+        "demo", help="demo mode only: reset Acme Dental or put it in a scenario's state"
+    )
+    from clerk_portal.demo.scenarios import CLI_SCENARIOS
+
+    demo.add_argument("scenario", choices=CLI_SCENARIOS, help="reset, or a scenario to start")
+    demo.set_defaults(handler=_demo)
 
     sync = commands.add_parser(
         "sync-catalog", help="create or update the Stripe products and prices of the catalog"

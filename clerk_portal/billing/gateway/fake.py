@@ -70,6 +70,8 @@ CARDS: dict[str, tuple[str, str | None]] = {
     "4000000000009995": ("visa", "insufficient_funds"),
     "4000002760003184": ("visa", "authenticate"),
 }
+# Stripe's test payment method ids, by the card they stand for.
+_TEST_PAYMENT_METHODS = {"pm_card_visa": "4242424242424242"}
 _AUTHENTICATE = (
     "Your bank asks you to confirm this payment (3-D Secure). Please confirm it or use another "
     "card."
@@ -580,6 +582,19 @@ class FakeGateway:
     async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentResult:
         return self._get(self._state.intents, setup_intent_id, "setup intent")
 
+    async def confirm_setup_intent_with(
+        self, setup_intent_id: str, *, payment_method: str, idempotency_key: str
+    ) -> SetupIntentResult:
+        if payment_method not in _TEST_PAYMENT_METHODS:
+            raise _not_modelled(f"confirming with {payment_method}")
+
+        def apply() -> SetupIntentResult:
+            self.confirm_setup_intent(setup_intent_id, _TEST_PAYMENT_METHODS[payment_method])
+            return self._state.intents[setup_intent_id]
+
+        request = [setup_intent_id, payment_method]
+        return self._write("confirm the card", idempotency_key, request, apply)
+
     async def retrieve_payment_method(self, payment_method_id: str) -> CardSnapshot:
         return self._card(self._get(self._state.cards, payment_method_id, "payment method"))
 
@@ -1048,6 +1063,16 @@ class FakeGateway:
 
     async def retrieve_test_clock(self, clock_id: str) -> ClockSnapshot:
         return self._get(self._state.clocks, clock_id, "test clock")
+
+    async def delete_test_clock(self, clock_id: str) -> None:
+        def apply() -> None:
+            if self._state.clocks.pop(clock_id, None) is None:
+                return
+            for customer_id, customer in list(self._state.customers.items()):
+                if customer.test_clock == clock_id:
+                    del self._state.customers[customer_id]
+
+        self._write("delete the test clock", f"{clock_id}:delete", None, apply)
 
     async def advance_test_clock(
         self, clock_id: str, *, frozen_time: int, idempotency_key: str

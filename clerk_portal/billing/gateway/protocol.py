@@ -198,6 +198,13 @@ class BillingGateway(Protocol):
         """The SetupIntent: `succeeded` with its `payment_method` once the browser confirmed."""
         ...
 
+    async def confirm_setup_intent_with(
+        self, setup_intent_id: str, *, payment_method: str, idempotency_key: str
+    ) -> SetupIntentResult:
+        """Confirm on the server with a payment method id: the demo's scenarios pass Stripe's
+        test ids (`pm_card_visa`), never a card number (people's cards go through Stripe.js)."""
+        ...
+
     async def retrieve_payment_method(self, payment_method_id: str) -> CardSnapshot:
         """The card (brand, last four digits, expiry, its customer)."""
         ...
@@ -303,4 +310,9 @@ class BillingGateway(Protocol):
         self, clock_id: str, *, frozen_time: int, idempotency_key: str
     ) -> ClockSnapshot:
         """Move the clock forward: renewals, trial ends and cancellations at period end happen."""
+        ...
+
+    async def delete_test_clock(self, clock_id: str) -> None:
+        """Delete the clock and, as Stripe does, the customers (and subscriptions) on it; a clock
+        already gone is not an error."""
         ...

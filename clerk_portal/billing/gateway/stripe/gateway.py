@@ -15,7 +15,7 @@ from typing import Any
 
 import stripe
 
-from clerk_portal.billing.errors import GatewayError
+from clerk_portal.billing.errors import GatewayError, NotFoundAtStripe
 from clerk_portal.billing.gateway.keys import default_payment_method_key, detach_key
 from clerk_portal.billing.gateway.snapshots import (
     CardSnapshot,
@@ -373,6 +373,18 @@ class StripeGateway:
         )
         return convert.to_setup_intent(intent)
 
+    async def confirm_setup_intent_with(
+        self, setup_intent_id: str, *, payment_method: str, idempotency_key: str
+    ) -> SetupIntentResult:
+        params: Any = {"payment_method": payment_method, "expand": ["payment_method"]}
+        intent = await self._call(
+            "confirm the card",
+            lambda: self.v1.setup_intents.confirm_async(
+                setup_intent_id, params, {"idempotency_key": idempotency_key}
+            ),
+        )
+        return convert.to_setup_intent(intent)
+
     async def retrieve_payment_method(self, payment_method_id: str) -> CardSnapshot:
         pm = await self._call(
             "read the card", lambda: self.v1.payment_methods.retrieve_async(payment_method_id)
@@ -578,6 +590,15 @@ class StripeGateway:
             ),
         )
         return convert.to_clock(clock)
+
+    async def delete_test_clock(self, clock_id: str) -> None:
+        try:
+            await self._call(
+                "delete the test clock",
+                lambda: self.v1.test_helpers.test_clocks.delete_async(clock_id),
+            )
+        except NotFoundAtStripe:
+            return
 
     async def retrieve_event(self, event_id: str) -> dict[str, Any]:
         event = await self._call("read the event", lambda: self.v1.events.retrieve_async(event_id))
