@@ -3,6 +3,7 @@
 import reflex as rx
 
 from clerk_portal.core import routes
+from clerk_portal.core.settings import get_settings
 from clerk_portal.ops import jobs
 from clerk_portal.pages import home, login, numbers, pricing, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
@@ -57,3 +58,18 @@ app.add_page(
     on_load=login.LoginState.read_query,
 )
 app.add_page(pricing.pricing, route=routes.PRICING, title="Pricing · Clerk Chat")
+
+# The demo controls exist only in the demo: in production neither the page nor its state is made.
+if get_settings().is_demo:
+    from clerk_portal.pages import demo
+
+    app.add_page(
+        demo.demo,
+        route=routes.DEMO,
+        title="Demo controls · Clerk Chat",
+        on_load=[
+            SessionState.load_session,
+            BillingAccessState.load_owners,
+            demo.DemoState.load_demo,
+        ],
+    )

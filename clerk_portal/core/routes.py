@@ -8,6 +8,7 @@ NUMBERS = "/numbers"
 INVOICES = "/invoices"
 HISTORY = "/billing/history"
 PRICING = "/pricing"
+DEMO = "/demo"  # demo mode only
 
 NAVIGATION = (
     ("Billing", BILLING),

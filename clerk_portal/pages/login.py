@@ -61,6 +61,13 @@ def login() -> rx.Component:
         rx.divider(),
         rx.text("Demo workspace (Acme Dental): sign in as", size="2", color_scheme="gray"),
         *[_demo_button(role, name) for role, name, _email in DEMO_PEOPLE],
+        rx.text(
+            "Then ",
+            rx.link("Demo controls", href=routes.DEMO, id="demo-controls-link"),
+            ": reset the demo, end the trial, fail a renewal.",
+            size="2",
+            color_scheme="gray",
+        ),
         spacing="2",
         width="100%",
     )

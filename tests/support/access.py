@@ -64,6 +64,9 @@ SIGNED_IN_HANDLERS = {
 # The states whose every other handler is for owners only, and those for owners and admins.
 OWNER_ONLY_STATES = ("clerk_portal___pages___billing___",)
 TEAM_MANAGER_STATES = ("clerk_portal___pages___team____", "clerk_portal___pages___numbers____")
+# The demo controls (demo mode only): anyone signed in to the demo workspace (the handlers refuse
+# every other workspace themselves).
+DEMO_STATES = ("clerk_portal___pages___demo____",)
 # Reflex's own generic handler on every state; with auto-setters off it can set nothing.
 REFLEX_BUILTINS = {"setvar"}
 
@@ -126,6 +129,8 @@ def reviewed_roles(full_name: str) -> frozenset[str] | None:
         return guard.OWNER
     if state.startswith(TEAM_MANAGER_STATES):
         return guard.TEAM_MANAGERS
+    if state.startswith(DEMO_STATES):
+        return guard.ANY_MEMBER
     return None
 
 
