@@ -96,12 +96,19 @@ def _clock_of(session: Session, workspace_id: int) -> str | None:
 
 
 def _reset_portal(session: Session, workspace_id: int, now: datetime) -> int:
-    workspace = session.exec(
-        select(Workspace).where(Workspace.id == workspace_id).with_for_update()
-    ).one()
+    # Lock in the order every mirror writer does: the billing account, then (no key update, so
+    # their foreign-key checks' KEY SHARE is not blocked) the workspace. Seen as a PostgreSQL
+    # deadlock with a webhook's upcoming-invoice refresh when the workspace came first.
     before = session.exec(
-        select(BillingAccount.mirror_version).where(BillingAccount.workspace_id == workspace_id)
+        select(BillingAccount.mirror_version)
+        .where(BillingAccount.workspace_id == workspace_id)
+        .with_for_update()
     ).first()
+    workspace = session.exec(
+        select(Workspace)
+        .where(Workspace.id == workspace_id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    ).one()
     for table in (
         SubscriptionItem,
         Invoice,
