@@ -57,7 +57,12 @@ app.add_page(
     title="Sign in · Clerk Chat",
     on_load=login.LoginState.read_query,
 )
-app.add_page(pricing.pricing, route=routes.PRICING, title="Pricing · Clerk Chat")
+app.add_page(
+    pricing.pricing,
+    route=routes.PRICING,
+    title="Pricing · Clerk Chat",
+    on_load=pricing.PricingState.read_calculator_link,
+)
 
 # The demo controls exist only in the demo: in production neither the page nor its state is made.
 if get_settings().is_demo:

@@ -120,6 +120,30 @@ def yearly_savings(plan: Plan | str, seats: int, numbers: int) -> Savings:
     return Savings(saved, _round_div(100 * saved, twelve_months) if twelve_months else 0)
 
 
+@dataclass(frozen=True)
+class PeriodTotals:
+    """One team's bill on one plan, both ways: what the pricing page compares.
+
+    `per_month_cents` is the monthly price, or with yearly billing the year's price over twelve
+    (half-up to the cent); `per_year_cents` is twelve monthly bills or the yearly price.
+    `yearly_saving_cents`: twelve monthly bills minus the yearly price.
+    """
+
+    interval: Interval
+    per_month_cents: int
+    per_year_cents: int
+    yearly_saving_cents: int
+
+
+def period_totals(plan: Plan | str, interval: Interval, seats: int, numbers: int) -> PeriodTotals:
+    monthly = quote(plan, "month", seats, numbers).total_cents
+    yearly = quote(plan, "year", seats, numbers).total_cents
+    saving = 12 * monthly - yearly
+    if interval == "year":
+        return PeriodTotals(interval, _round_div(yearly, 12), yearly, saving)
+    return PeriodTotals(interval, monthly, 12 * monthly, saving)
+
+
 # --- proration ----------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ same reply.
 
 from __future__ import annotations
 
+import re
 from typing import TypedDict
 
 import reflex as rx
@@ -47,11 +48,32 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
-def _as_int(value: object) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+_WHOLE = re.compile(r"-?[0-9]{1,7}")
+
+
+def parse_count(value: object, *, one: str, many: str, low: int, high: int) -> int | str:
+    """A typed count, or the inline message saying what is wrong with it (`one`/`many`: the
+    word, e.g. "seat"/"seats"). Empty, fractions, words, below `low` or above `high`: refused."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return f"Enter the number of {many}."
+    if not _WHOLE.fullmatch(text):
+        too_long = re.fullmatch(r"[0-9]+", text) is not None
+        return (
+            f"At most {high} {many} here: for more, contact sales."
+            if too_long
+            else f"{many.capitalize()} must be a whole number, like 3."
+        )
+    count = int(text)
+    if count < low:
+        return (
+            f"At least {low} {one if low == 1 else many}."
+            if low
+            else f"{many.capitalize()} cannot be negative."
+        )
+    if count > high:
+        return f"At most {high} {many} here: for more, contact sales."
+    return count
 
 
 class PlanSelection(rx.State, mixin=True):
@@ -59,6 +81,9 @@ class PlanSelection(rx.State, mixin=True):
     interval: str = "month"
     seats: int = 3
     numbers: int = 2
+    # What is wrong with what was typed (the count keeps its last good value meanwhile).
+    seats_error: str = ""
+    numbers_error: str = ""
 
     # --- what the page shows (computed on the server from the catalog) --------------------------
 
@@ -158,6 +183,10 @@ class PlanSelection(rx.State, mixin=True):
     def _selection_changed(self) -> None:
         """After any choice: a state that reviewed the old one forgets that review."""
 
+    def _after_change(self):
+        """What the handler returns after a good choice (the pricing page: its URL follows)."""
+        return None
+
     @rx.event
     @public_handler
     def select_plan(self, plan: str):
@@ -165,7 +194,7 @@ class PlanSelection(rx.State, mixin=True):
             return rx.toast.error("That plan does not exist.")
         self.plan = plan
         self._selection_changed()
-        return None
+        return self._after_change()
 
     @rx.event
     @public_handler
@@ -176,39 +205,47 @@ class PlanSelection(rx.State, mixin=True):
             return rx.toast.error("Choose monthly or yearly billing.")
         self.interval = interval
         self._selection_changed()
-        return None
+        return self._after_change()
 
     @rx.event
     @public_handler
     def set_seats(self, value: str):
-        seats = _as_int(value)
-        if seats is None:
-            return rx.toast.error("Seats must be a whole number.")
-        self.seats = _clamp(seats, 1, MAX_SEATS)
+        seats = parse_count(value, one="seat", many="seats", low=1, high=MAX_SEATS)
+        if isinstance(seats, str):  # said next to the field as the person types: no toast
+            self.seats_error = seats
+            return None
+        self.seats, self.seats_error = seats, ""
         self._selection_changed()
-        return None
+        return self._after_change()
 
     @rx.event
     @public_handler
     def set_numbers(self, value: str):
-        numbers = _as_int(value)
-        if numbers is None:
-            return rx.toast.error("Phone numbers must be a whole number.")
-        self.numbers = _clamp(numbers, 0, MAX_NUMBERS)
+        numbers = parse_count(
+            value, one="phone number", many="phone numbers", low=0, high=MAX_NUMBERS
+        )
+        if isinstance(numbers, str):
+            self.numbers_error = numbers
+            return None
+        self.numbers, self.numbers_error = numbers, ""
         self._selection_changed()
-        return None
+        return self._after_change()
 
     @rx.event
     @public_handler
     def step_seats(self, delta: int):
         self.seats = _clamp(self.seats + (1 if delta > 0 else -1), 1, MAX_SEATS)
+        self.seats_error = ""
         self._selection_changed()
+        return self._after_change()
 
     @rx.event
     @public_handler
     def step_numbers(self, delta: int):
         self.numbers = _clamp(self.numbers + (1 if delta > 0 else -1), 0, MAX_NUMBERS)
+        self.numbers_error = ""
         self._selection_changed()
+        return self._after_change()
 
 
 # --- components -------------------------------------------------------------------------------
@@ -238,7 +275,7 @@ def interval_switch(state: type[PlanSelection]) -> rx.Component:
     )
 
 
-def _stepper(label: str, field_id: str, value, on_step, on_set) -> rx.Component:
+def _stepper(label: str, field_id: str, value, on_step, on_set, error) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=field_id, style={"fontSize": "14px", "fontWeight": 500}),
         rx.hstack(
@@ -258,6 +295,8 @@ def _stepper(label: str, field_id: str, value, on_step, on_set) -> rx.Component:
                 max=999,
                 width="80px",
                 input_mode="numeric",
+                aria_invalid=rx.cond(error != "", "true", "false"),
+                aria_describedby=f"{field_id}-error",
             ),
             rx.icon_button(
                 rx.icon("plus", size=14),
@@ -269,15 +308,36 @@ def _stepper(label: str, field_id: str, value, on_step, on_set) -> rx.Component:
             align="center",
             spacing="2",
         ),
+        rx.text(
+            error,
+            id=f"{field_id}-error",
+            aria_live="polite",
+            size="1",
+            color_scheme="red",
+            max_width="240px",
+            min_height="1em",
+        ),
         spacing="1",
     )
 
 
 def team_steppers(state: type[PlanSelection]) -> rx.Component:
     return rx.hstack(
-        _stepper("Seats", "seats-input", state.seats, state.step_seats, state.set_seats),
         _stepper(
-            "Phone numbers", "numbers-input", state.numbers, state.step_numbers, state.set_numbers
+            "Seats",
+            "seats-input",
+            state.seats,
+            state.step_seats,
+            state.set_seats,
+            state.seats_error,
+        ),
+        _stepper(
+            "Phone numbers",
+            "numbers-input",
+            state.numbers,
+            state.step_numbers,
+            state.set_numbers,
+            state.numbers_error,
         ),
         spacing="5",
         wrap="wrap",

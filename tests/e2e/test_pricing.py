@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import screenshot
@@ -79,3 +80,94 @@ def test_pricing_fits_a_phone_screen(portal, new_page):
 
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "pricing-375")
+
+
+def test_the_calculator_link_round_trips(portal, new_page):
+    """Issue 15: the URL carries plan, interval, seats and numbers; pasted, it opens the same."""
+    rep = new_page()
+    rep.goto(portal.url + "/pricing")
+    expect(rep.locator("#subtotal")).to_have_text("$147.00 / month")
+    rep.locator("#interval-year").click()
+    rep.locator("#seats-input").fill("5")
+    rep.locator("#numbers-input").fill("4")
+    expect(rep.locator("#subtotal")).to_have_text("$2,530.00 / year")
+    expect(rep).to_have_url(portal.url + "/pricing?plan=business&interval=year&seats=5&numbers=4")
+    # Yearly: the monthly equivalent and the saving in dollars, both totals.
+    expect(rep.locator("#total-per-month")).to_have_text("$210.83 / month (billed yearly)")
+    expect(rep.locator("#total-per-year")).to_have_text("$2,530.00 / year")
+    expect(rep.locator("#yearly-saving-dollars")).to_contain_text("$506.00 a year")
+    rep.locator("#plan-startup").click()
+    expect(rep).to_have_url(portal.url + "/pricing?plan=startup&interval=year&seats=5&numbers=4")
+    link = rep.url
+
+    prospect = new_page()  # another browser: the pasted link
+    prospect.goto(link)
+    expect(prospect.locator("#subtotal")).to_have_text("$1,750.00 / year")
+    expect(prospect.locator("#seats-input")).to_have_value("5")
+    expect(prospect.locator("#numbers-input")).to_have_value("4")
+    expect(prospect.locator("#plan-startup")).to_have_text("Selected")
+    expect(prospect.locator("#total-per-month")).to_have_text("$145.83 / month (billed yearly)")
+
+    prospect.locator("#interval-month").click()
+    expect(prospect.locator("#total-per-month")).to_have_text("$175.00 / month")
+    expect(prospect.locator("#total-per-year")).to_have_text("$2,100.00 / year")
+    expect(prospect.locator("#yearly-saving-dollars")).to_have_text(
+        "Pay yearly and save $350.00 a year."
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Enter the number of seats."),
+        ("2.5", "Seats must be a whole number, like 3."),
+        ("0", "At least 1 seat."),
+        ("100000", "At most 999 seats here: for more, contact sales."),
+    ],
+)
+def test_a_bad_seat_count_is_said_inline_as_it_is_typed(portal, page, typed, message):
+    page.goto(portal.url + "/pricing")
+    expect(page.locator("#subtotal")).to_have_text("$147.00 / month")
+    seats = page.locator("#seats-input")
+    seats.fill("7")
+    expect(page.locator("#subtotal")).to_have_text("$343.00 / month")
+    seats.fill(typed)
+    error = page.locator("#seats-input-error")
+    expect(error).to_have_text(message)
+    expect(seats).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#subtotal")).to_have_text("$343.00 / month")  # the last good count: 7
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+    assert "seats=7" in page.url
+
+    seats.fill("4")
+    expect(error).to_have_text("")
+    expect(page.locator("#subtotal")).to_have_text("$196.00 / month")
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+
+
+def test_typing_one_bad_value_after_another_shows_no_toast(portal, page):
+    page.goto(portal.url + "/pricing")
+    seats, error = page.locator("#seats-input"), page.locator("#seats-input-error")
+    expect(page.locator("#subtotal")).to_have_text("$147.00 / month")
+    for typed, message in [
+        ("2.5", "whole number"),
+        ("0", "At least 1 seat."),
+        ("100000", "At most 999"),
+        ("", "Enter the number"),
+        ("2.5", "whole number"),
+    ]:
+        seats.fill(typed)
+        expect(error).to_contain_text(message)
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+    expect(page.locator("#subtotal")).to_have_text("$147.00 / month")
+
+
+def test_a_link_with_bad_values_opens_with_defaults_and_says_why(portal, page):
+    page.goto(portal.url + "/pricing?plan=gold&interval=week&seats=2.5&numbers=100000")
+    expect(page.locator("#link-problem")).to_contain_text("plan does not exist")
+    expect(page.locator("#link-problem")).to_contain_text("month or year")
+    expect(page.locator("#seats-input-error")).to_have_text("Seats must be a whole number, like 3.")
+    expect(page.locator("#numbers-input-error")).to_have_text(
+        "At most 999 phone numbers here: for more, contact sales."
+    )
+    expect(page.locator("#subtotal")).to_have_text("$147.00 / month")

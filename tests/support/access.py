@@ -31,6 +31,9 @@ PUBLIC_HANDLERS = {
     "set_numbers",
     "step_seats",
     "step_numbers",
+    # The pricing page's shared link: reads this tab's URL into this tab's calculator; copies it.
+    "read_calculator_link",
+    "copy_calculator_link",
     # Contact sales: a form anyone may send (validated, stored).
     "open_contact_sales",
     "close_contact_sales",
