@@ -7,17 +7,27 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing.errors import BillingError, NotFoundAtStripe
 from clerk_portal.billing.read_models.overview import load_overview
-from clerk_portal.core.db import session_scope
+from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import PROJECT_ROOT, Settings
 from clerk_portal.demo import reset, scenarios
 from clerk_portal.demo.seed import DEMO_NUMBERS, DEMO_PEOPLE, TRIAL_DAYS_LEFT, seed_demo
-from clerk_portal.models import BillingAccount, Invoice, Membership, PhoneNumber
+from clerk_portal.models import (
+    BillingAccount,
+    BillingActivity,
+    Invoice,
+    Membership,
+    PhoneNumber,
+    utcnow,
+)
 from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import trial_state
 
@@ -212,3 +222,39 @@ def test_the_cli_refuses_an_unknown_scenario(env: Env):
         timeout=60,
     )
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_reset_waits_for_a_mirror_writer_instead_of_deadlocking(env: Env, database_url: str):
+    """A webhook's write holds the billing account and then inserts a row that references the
+    workspace (its foreign-key check takes KEY SHARE on it). The reset locked the workspace
+    first and then waited for the account: PostgreSQL found a deadlock and killed one side."""
+    workspace_id = _seeded()
+    engine = engine_for(database_url)
+
+    def reset_now() -> int:
+        with session_scope() as session:
+            return reset._reset_portal(session, workspace_id, utcnow())
+
+    with engine.connect() as writer, ThreadPoolExecutor(1) as pool:
+        writing = writer.begin()
+        writer.execute(
+            sa.update(BillingAccount)
+            .where(col(BillingAccount.workspace_id) == workspace_id)
+            .values(updated_at=utcnow())
+        )
+        resetting = pool.submit(reset_now)
+        time.sleep(1.5)  # the reset is waiting for the writer now
+        writer.execute(
+            sa.insert(BillingActivity).values(
+                workspace_id=workspace_id,
+                kind="invoice_paid",
+                summary="a webhook's row",
+                currency="usd",
+                created_at=utcnow(),
+            )
+        )
+        writing.commit()
+        version = resetting.result(timeout=30)
+
+    assert version >= 1
+    assert _team(workspace_id) == (SEEDED_TEAM, sorted(DEMO_NUMBERS))
