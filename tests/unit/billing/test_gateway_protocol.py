@@ -18,10 +18,16 @@ PROTOCOL_METHODS = sorted(
 
 
 def test_the_protocol_names_every_call():
-    assert len(PROTOCOL_METHODS) == 42
-    assert {"create_subscription", "preview_invoice", "price_for", "aclose"} <= set(
-        PROTOCOL_METHODS
-    )
+    assert len(PROTOCOL_METHODS) == 44
+    assert {
+        "create_subscription",
+        "preview_invoice",
+        "price_for",
+        "aclose",
+        # the demo controls (issue 15)
+        "confirm_setup_intent_with",
+        "delete_test_clock",
+    } <= set(PROTOCOL_METHODS)
 
 
 @pytest.mark.parametrize("implementation", [StripeGateway, FakeGateway], ids=lambda c: c.__name__)
