@@ -4,7 +4,10 @@ then recovered or canceled) through the real services, test clock and webhooks."
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 from playwright.sync_api import Page, expect
 
@@ -69,6 +72,38 @@ def test_reset_returns_every_open_tab_to_the_seeded_trial(portal, new_page):
     expect(rep.locator("#demo-status")).to_have_text("On its trial: 9 days left")
     for tab in (billing, numbers):
         _not_reloaded(tab)
+
+
+def test_the_command_line_reset_reaches_the_open_tabs(portal, new_page):
+    """`python -m clerk_portal demo reset` in another process: the open tab follows live."""
+    rep, owner = new_page(), new_page()
+    sign_in_as(rep, portal, "owner")
+    sign_in_as(owner, portal, "owner")
+    _open_demo(rep, portal)
+    _click(rep, "trial-ended", "trial has ended")
+    owner.goto(portal.url + "/team")
+    expect(owner.locator("#trial-banner")).to_contain_text("Your trial has ended", timeout=20_000)
+    _same_document(owner)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "clerk_portal", "demo", "reset"],
+        env={
+            **os.environ,
+            "PORTAL_MODE": "demo",
+            "DATABASE_URL": portal.database_url,
+            "STRIPE_API_BASE": portal.sandbox_url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"seeded trial .*\(\d+\.\d\d s\)", done.stdout), done.stdout
+    print(done.stdout.strip())
+
+    expect(owner.locator("#trial-banner")).to_contain_text("9 days left", timeout=LIVE_MS)
+    expect(rep.locator("#demo-status")).to_have_text("On its trial: 9 days left", timeout=LIVE_MS)
+    _not_reloaded(owner)
 
 
 def test_the_panel_shows_the_personas_and_who_may_do_what(portal, page):
