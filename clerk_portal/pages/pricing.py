@@ -35,6 +35,8 @@ from clerk_portal.ui.contact_sales import ContactSalesState
 from clerk_portal.ui.guard import public_handler
 from clerk_portal.workspace.trial import TRIAL_DAYS
 
+CALCULATOR_KEYS = ("plan", "interval", "seats", "numbers")
+
 
 class PricingState(PlanSelection, rx.State):
     link_problem: str = ""  # a shared link's plan or interval that does not exist
@@ -89,6 +91,12 @@ class PricingState(PlanSelection, rx.State):
     def read_calculator_link(self):
         """Open the numbers a shared link carries; a bad value keeps its default and says so."""
         query = self.router.url.query_parameters
+        if any(key in query for key in CALCULATOR_KEYS):
+            # The link decides: what it leaves out or gets wrong is the default, not whatever
+            # this tab showed before (a tab keeps its state across links and reloads).
+            fields = type(self).get_fields()
+            for key in CALCULATOR_KEYS:
+                setattr(self, key, fields[key].default)
         problems = []
         plan = query.get("plan")
         if plan is not None:

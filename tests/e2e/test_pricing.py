@@ -171,3 +171,17 @@ def test_a_link_with_bad_values_opens_with_defaults_and_says_why(portal, page):
         "At most 999 phone numbers here: for more, contact sales."
     )
     expect(page.locator("#subtotal")).to_have_text("$147.00 / month")
+
+
+def test_a_bad_link_in_a_tab_that_showed_other_numbers_opens_with_the_defaults(portal, page):
+    """The tab keeps its state across links: a bad link must not show the previous numbers
+    under a message saying "showing Business" (seen by hand: Startup, yearly, 5 seats stayed)."""
+    page.goto(portal.url + "/pricing?plan=startup&interval=year&seats=5&numbers=4")
+    expect(page.locator("#subtotal")).to_have_text("$1,750.00 / year")
+    page.goto(portal.url + "/pricing?plan=gold&seats=0")
+    expect(page.locator("#link-problem")).to_contain_text("showing Business")
+    expect(page.locator("#seats-input-error")).to_have_text("At least 1 seat.")
+    expect(page.locator("#plan-business")).to_have_text("Selected")
+    expect(page.locator("#seats-input")).to_have_value("3")
+    expect(page.locator("#numbers-input")).to_have_value("2")
+    expect(page.locator("#subtotal")).to_have_text("$147.00 / month")
