@@ -30,7 +30,7 @@ from clerk_portal.demo.clock import DAY, advance_demo_clock
 from clerk_portal.demo.reset import demo_workspace_id, require_demo, reset_demo
 from clerk_portal.demo.seed import demo_user
 from clerk_portal.models import BillingAccount, utcnow
-from clerk_portal.models.status import SUBSCRIBED
+from clerk_portal.models.status import ENDED, SUBSCRIBED
 from clerk_portal.workspace import live
 
 GOOD_CARD = "pm_card_visa"
@@ -170,7 +170,11 @@ async def _recover(gateway: BillingGateway) -> str:
         setup_intent_id=setup_intent_id,
         gateway=gateway,
     )
-    return f"Paid with Visa •••• 4242: invoice {paid.invoice_number or ''} is settled."
+    settled = f"Paid with Visa •••• 4242: invoice {paid.invoice_number or ''} is settled"
+    if (await load_account(workspace_id)).status in ENDED:
+        # Paying the debt does not bring back what Stripe canceled after the last retry.
+        return f"{settled}, but the subscription stays canceled (Stripe ended it)."
+    return f"{settled}."
 
 
 SCENARIOS: dict[str, Scenario] = {

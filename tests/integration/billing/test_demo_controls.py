@@ -143,6 +143,13 @@ async def test_renewal_fails_then_retries_day_by_day_then_cancels(env: Env):
     assert statuses[-1] == "canceled"
     assert trial_state(_account(workspace_id)).read_only
 
+    # A new card pays the debt but does not bring the subscription back: the panel says so
+    # (it said only "settled" under "Canceled: read-only", seen by hand).
+    outcome = await scenarios.run_scenario("recover")
+    env.settle()
+    assert "stays canceled" in outcome.message
+    assert _account(workspace_id).status == "canceled"
+
 
 async def test_renewal_fails_then_a_new_card_recovers(env: Env):
     workspace_id = _seeded()
