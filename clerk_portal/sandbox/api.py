@@ -146,6 +146,11 @@ async def handle(request: Request) -> Response:
 
     def finish(status: int, body: dict[str, Any] | bytes, *, replayed: bool = False) -> Response:
         entry["status"], entry["replayed"] = status, replayed
+        if isinstance(body, dict) and "_file" in body:  # a quote's PDF (Stripe: files.stripe.com)
+            disposition = {"Content-Disposition": f'inline; filename="{body["_filename"]}"'}
+            return Response(
+                body["_file"], status, headers=headers | disposition, media_type="application/pdf"
+            )
         return _json(status, body, headers)
 
     key = _api_key(request)

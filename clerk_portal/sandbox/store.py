@@ -34,6 +34,7 @@ PREFIXES = {
     "promo_": "promotion_codes",
     "di_": "discounts",
     "txi_": "tax_ids",
+    "qt_": "quotes",
 }
 # coupons have ids of the caller's choosing (no prefix): reached through their own collection
 COLLECTIONS = (*PREFIXES.values(), "coupons")

@@ -64,6 +64,9 @@ def test_key_sets_match_fixtures(
         "event": _raw(sb, "/v1/events")["data"][0],
         "test_helpers.test_clock": _raw(sb, f"/v1/test_helpers/test_clocks/{clock.id}"),
     }
+    quote = client.v1.quotes.create({"customer": customer.id, "line_items": two_items(catalog)})
+    objects["quote"] = _raw(sb, f"/v1/quotes/{quote.id}")
+    objects["item"] = _raw(sb, f"/v1/quotes/{quote.id}/line_items")["data"][0]
     preview = client.v1.invoices.create_preview({"subscription": sub.id})
     mismatches = {}
     for name, obj in objects.items():
