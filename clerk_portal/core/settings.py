@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_js_url: str | None = None
+    # How long a person's click waits on one Stripe request (connect, then read) before its one
+    # retry; jobs wait 30 s (billing/gateway/default.py).
+    stripe_interactive_timeout_seconds: float = Field(default=8.0, gt=0, le=30)
 
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from clerk_portal.auth import principals
 from clerk_portal.auth.principals import Principal  # pages name it guard.Principal
 from clerk_portal.auth.sessions import SESSION_COOKIE
+from clerk_portal.billing.gateway import interactive_calls
 from clerk_portal.core import routes
 
 OWNER = frozenset({"owner"})
@@ -121,8 +122,9 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False, touch: bool = T
                     return
                 token = _current.set(who)
                 try:
-                    async for update in handler(self, *args, **kwargs):
-                        yield update
+                    with interactive_calls():  # a person waits: Stripe's short timeout
+                        async for update in handler(self, *args, **kwargs):
+                            yield update
                 finally:
                     _current.reset(token)
 
@@ -137,8 +139,9 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False, touch: bool = T
                     return _refusal(self, denied, quiet=quiet)
                 token = _current.set(who)
                 try:
-                    result = handler(self, *args, **kwargs)
-                    return await result if inspect.isawaitable(result) else result
+                    with interactive_calls():  # a person waits: Stripe's short timeout
+                        result = handler(self, *args, **kwargs)
+                        return await result if inspect.isawaitable(result) else result
                 finally:
                     _current.reset(token)
 

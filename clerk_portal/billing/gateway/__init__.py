@@ -6,8 +6,10 @@
 - `snapshots`: the frozen dataclasses a gateway returns (pure: no `stripe`), and the verified
   webhook event;
 - `keys`: the idempotency keys the gateway derives itself (the callers name their own actions);
-- `default`: `current_gateway()`, the Stripe gateway of the running event loop, and
-  `gateway_or_default(gateway)`, which every service uses for its `gateway=` argument;
+- `default`: `current_gateway()`, the Stripe gateway of the running event loop (a short
+  timeout and one retry inside `interactive_calls()`, where a person waits; jobs' long one
+  otherwise), and `gateway_or_default(gateway)`, which every service uses for its `gateway=`
+  argument;
 - `stripe/`: `StripeGateway` and `verify_webhook`, the only modules that import `stripe`
   (client set-up, the calls, the mapping of Stripe objects and errors);
 - `fake`: `FakeGateway`, the protocol in memory for unit tests (not imported here: production
@@ -15,7 +17,12 @@
 """
 
 from clerk_portal.billing.errors import GatewayError
-from clerk_portal.billing.gateway.default import current_gateway, gateway_or_default
+from clerk_portal.billing.gateway.default import (
+    current_gateway,
+    detach_from_person,
+    gateway_or_default,
+    interactive_calls,
+)
 from clerk_portal.billing.gateway.protocol import BillingGateway
 from clerk_portal.billing.gateway.snapshots import (
     CardSnapshot,
@@ -66,6 +73,8 @@ __all__ = [
     "TaxIdInfo",
     "VerifiedEvent",
     "current_gateway",
+    "detach_from_person",
     "gateway_or_default",
+    "interactive_calls",
     "verify_webhook",
 ]

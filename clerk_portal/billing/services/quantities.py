@@ -32,7 +32,12 @@ from sqlmodel import Session, col, select
 from clerk_portal.billing import ledger, mirror, pricing
 from clerk_portal.billing.catalog import Interval, get_catalog, is_interval
 from clerk_portal.billing.errors import BillingError, GatewayError
-from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
+from clerk_portal.billing.gateway import (
+    BillingGateway,
+    SubscriptionSnapshot,
+    detach_from_person,
+    gateway_or_default,
+)
 from clerk_portal.billing.services import schedule as schedules
 from clerk_portal.billing.services.common import (
     AccountView,
@@ -131,6 +136,7 @@ def _mark_dirty(session: Session, workspace_id: int) -> None:
 
 
 async def _sync_later(workspace_id: int, delay: float, gateway: BillingGateway | None) -> None:
+    detach_from_person()  # nobody waits on a deferred sync: jobs' patience
     await asyncio.sleep(delay)
     _scheduled.pop(workspace_id, None)
     try:

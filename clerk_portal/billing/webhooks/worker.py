@@ -27,6 +27,7 @@ at once). `drain()` waits until this process's pump has nothing left to do (test
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import Iterable
@@ -37,7 +38,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from clerk_portal.billing.errors import NotFoundAtStripe
-from clerk_portal.billing.gateway import BillingGateway, gateway_or_default
+from clerk_portal.billing.gateway import BillingGateway, detach_from_person, gateway_or_default
 from clerk_portal.billing.services.common import refresh_upcoming_invoice, write_mirror
 from clerk_portal.billing.webhooks import checks, handlers, inbox
 from clerk_portal.core.db import in_db
@@ -283,7 +284,10 @@ def _refresh_upcoming_soon(workspace_id: int, gateway: BillingGateway) -> None:
 
 
 def _spawn(coroutine: Any) -> asyncio.Task[Any]:
-    task = asyncio.get_running_loop().create_task(coroutine)
+    # Webhook work is a job's, even when a click's task happens to start the pump.
+    context = contextvars.copy_context()
+    context.run(detach_from_person)
+    task = asyncio.get_running_loop().create_task(coroutine, context=context)
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
     return task

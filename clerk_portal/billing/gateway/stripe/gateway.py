@@ -48,10 +48,20 @@ _PRICE_CACHE_SECONDS = 300
 class StripeGateway:
     """Async Stripe calls; one instance per event loop (its HTTP pool belongs to that loop)."""
 
-    def __init__(self, client: stripe.StripeClient, http_client: stripe.HTTPClient) -> None:
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        http_client: stripe.HTTPClient,
+        *,
+        timeout: float | None = None,
+        max_network_retries: int | None = None,
+    ) -> None:
         self._client = client
         self._http_client = http_client
         self._prices: dict[str, tuple[float, PriceInfo]] = {}
+        # How patient this gateway is (seconds per connect and per read; the SDK's retries).
+        self.timeout = timeout
+        self.max_network_retries = max_network_retries
 
     @classmethod
     def from_settings(
@@ -66,7 +76,7 @@ class StripeGateway:
             http_client=http_client,
             max_network_retries=max_network_retries,
         )
-        return cls(client, http_client)
+        return cls(client, http_client, timeout=timeout, max_network_retries=max_network_retries)
 
     async def aclose(self) -> None:
         # stripe's HTTPXClient.close_async() has no annotations.
