@@ -2,7 +2,9 @@
 
 For every workspace with a Stripe customer:
 - mirror vs Stripe: subscription status, plan, interval, period end, cancel flag, item quantities,
-  and every invoice (status and amounts). Fixed by applying Stripe's state to the mirror.
+  and every invoice Stripe lists (status and amounts; the mirror's rows of just those, through
+  `ledger.invoice_states`, so a check costs the same at 10 invoices and at 10,000). Fixed by
+  applying Stripe's state to the mirror.
 - one live subscription per customer: any other live one (a double upgrade) is reported with
   what it charged; fixing cancels it, and the refund is left to a person (the report says so).
 - team vs Stripe: seats and extra numbers billed against the members and numbers in use. Fixed by
@@ -43,7 +45,7 @@ from clerk_portal.billing.services.common import write_mirror
 from clerk_portal.billing.services.quantities import sync_quantities
 from clerk_portal.core.db import in_db
 from clerk_portal.core.settings import get_settings
-from clerk_portal.models import BillingAccount, Invoice, Workspace, utcnow
+from clerk_portal.models import BillingAccount, Workspace, utcnow
 from clerk_portal.models.status import ADOPTABLE, BILLED, FROM_STRIPE
 from clerk_portal.workspace import repository
 
@@ -78,7 +80,6 @@ class _Local:
     quantities: dict[str, int]
     seats: int
     numbers: int
-    invoices: dict[str, tuple[str, int, int]]
 
 
 def _locals(session: Session, workspace_ids: list[int] | None = None) -> list[_Local]:
@@ -91,9 +92,6 @@ def _locals(session: Session, workspace_ids: list[int] | None = None) -> list[_L
     for account in accounts:
         workspace = session.get(Workspace, account.workspace_id)
         items = mirror.items_by_kind(session, account.workspace_id)
-        invoices = session.exec(
-            select(Invoice).where(Invoice.workspace_id == account.workspace_id)
-        ).all()
         found.append(
             _Local(
                 workspace_id=account.workspace_id,
@@ -105,10 +103,6 @@ def _locals(session: Session, workspace_ids: list[int] | None = None) -> list[_L
                 quantities={kind: item.quantity for kind, item in items.items()},
                 seats=repository.active_seat_count(session, workspace_id=account.workspace_id),
                 numbers=repository.active_number_count(session, workspace_id=account.workspace_id),
-                invoices={
-                    i.stripe_invoice_id: (i.status, i.total_cents, i.amount_paid_cents)
-                    for i in invoices
-                },
             )
         )
     return found
@@ -156,6 +150,15 @@ async def _check(local: _Local, gateway: BillingGateway, fix: bool) -> list[Drif
         subscription = live[-1]  # the oldest (Stripe lists newest first); the others are extra
         drifts.append(("subscription", f"Stripe has {subscription.id}, the mirror has none"))
     invoices = await gateway.list_invoices(local.customer_id)
+    # The mirror's rows of just the invoices Stripe listed (at most 100), not all the
+    # workspace ever had: the check costs the same at 10 invoices and at 10,000.
+    mirrored = await in_db(
+        partial(
+            ledger.invoice_states,
+            workspace_id=local.workspace_id,
+            stripe_invoice_ids=[invoice.id for invoice in invoices],
+        )
+    )
     extras = [s for s in live if subscription is None or s.id != subscription.id]
     for extra in extras:
         drifts.append(("extra subscription", _extra_detail(extra, invoices, fix)))
@@ -178,7 +181,7 @@ async def _check(local: _Local, gateway: BillingGateway, fix: bool) -> list[Drif
                 )
     stale: list[InvoiceSnapshot] = []
     for invoice in invoices:
-        mine = local.invoices.get(invoice.id)
+        mine = mirrored.get(invoice.id)
         wanted = (invoice.status, invoice.total, invoice.amount_paid)
         if mine != wanted:
             stale.append(invoice)
