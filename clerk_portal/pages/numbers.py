@@ -70,13 +70,18 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
         self.loaded = True
         return NumbersState.watch_live
 
-    async def _live_reload(self, who: guard.Principal) -> None:
-        async with self:
-            pages = self._pages
-        rows, cursor = await _number_rows(who.workspace_id, pages=pages)
-        async with self:
-            if await self._still_shown_to(who):
-                self._show(rows, cursor)
+    # The watcher's shared reload (ui/live.py): the rows depend on the workspace and the pages.
+    def _live_params(self, who: guard.Principal) -> int:
+        return self._pages
+
+    @classmethod
+    async def _live_rows(
+        cls, who: guard.Principal, pages: int
+    ) -> tuple[list[NumberRow], str | None]:
+        return await _number_rows(who.workspace_id, pages=pages)
+
+    def _live_show(self, who: guard.Principal, rows: tuple[list[NumberRow], str | None]) -> None:
+        self._show(*rows)
 
     @rx.event
     @guard.members_only

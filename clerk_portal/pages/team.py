@@ -11,6 +11,7 @@ import reflex as rx
 from clerk_portal.components.change_dialog import confirm_dialog
 from clerk_portal.components.team_table import invite_form, member_table
 from clerk_portal.core.errors import DomainError
+from clerk_portal.core.keyset import Page
 from clerk_portal.ui import guard
 from clerk_portal.ui.change_dialog import PendingChange
 from clerk_portal.ui.live import LiveWatch
@@ -78,14 +79,18 @@ class TeamState(PendingChange, LiveWatch, rx.State):
         self.loaded = True
         return TeamState.watch_live
 
-    async def _live_reload(self, who: guard.Principal) -> None:
+    # The watcher's shared reload (ui/live.py): one read of the workspace's pages of members;
+    # each tab marks its own person ("you") when it shows them.
+    def _live_params(self, who: guard.Principal) -> int:
+        return self._pages
+
+    @classmethod
+    async def _live_rows(cls, who: guard.Principal, pages: int) -> Page[read_models.TeamMember]:
+        return await read_models.load_team_page(who.workspace_id, cursor=None, pages=pages)
+
+    def _live_show(self, who: guard.Principal, page: Page[read_models.TeamMember]) -> None:
         actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)
-        async with self:
-            pages = self._pages
-        rows, cursor = await _member_rows(actor, pages=pages)
-        async with self:
-            if await self._still_shown_to(who):
-                self._show(rows, cursor)
+        self._show([_member_row(actor, member) for member in page.items], page.next_cursor)
 
     @rx.event
     @guard.members_only

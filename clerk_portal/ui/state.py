@@ -19,6 +19,7 @@ they were built for (see `clerk_portal.ui.tab_session`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TypedDict
 
@@ -134,10 +135,13 @@ class SessionState(rx.State):
             async with self:
                 if self._live_generation != generation:
                     return  # the page was left, or a newer watcher took over
+                page = self._live_page
+                page_class, params = _shared_reload(page), None
+                if page_class is not None:  # what its rows depend on, beyond the workspace
+                    params = (await self.get_state(page_class))._live_params(who)
             since = version
-            alive = await asyncio.to_thread(tab_session.session_alive, session_token)
-            role = await asyncio.to_thread(current_role, who) if alive else None
-            if role is None:  # signed out, expired or removed: forget it all, off to sign-in
+            woke = await wake_reads(who, session_token, page_class, page, params)
+            if woke is None:  # signed out, expired or removed: forget it all, off to sign-in
                 async with self:
                     if self._live_generation != generation:
                         return
@@ -145,18 +149,20 @@ class SessionState(rx.State):
                     redirect = guard.login_redirect(self)
                 yield redirect
                 return
-            trial = await services.get_trial_state(workspace_id=who.workspace_id)
+            role, trial, rows = woke
             async with self:
                 if self._live_generation != generation:
                     return
                 role_changed = role != self.role
                 if not role_changed:
                     self._show_trial(trial)
+                    if page_class is not None and self._live_page == page:
+                        (await self.get_state(page_class))._live_show(who, rows)
                 page = self._live_page
             if role_changed:  # the page again, as the new role sees it (with a new watcher)
                 yield page_load_events(path)
                 return
-            if page:
+            if page and page_class is None:  # a page that reloads by its own event
                 yield rx.State.get_class_substate(page).live_reload
 
     @rx.event
@@ -223,6 +229,49 @@ def _app() -> rx.App:
     if not _served:
         raise RuntimeError("the app module did not call clerk_portal.ui.state.serve(app)")
     return _served[0]
+
+
+async def wake_reads(
+    who: guard.Principal,
+    session_token: str | None,
+    page_class: type[rx.State] | None,
+    page: str,
+    params: object,
+) -> tuple[str, services.TrialState, object] | None:
+    """What a woken tab reads again, off its lock: the role now (None: the session ended or the
+    person left), the trial and the page's rows (None unless the page has the shared reload
+    and the role is unchanged). Each read is the same for every tab of the workspace that the
+    same change woke on this worker, so one read serves them all (`live.shared_read`)."""
+    workspace_id = who.workspace_id
+    alive = await live.shared_read(
+        workspace_id,
+        ("session", tab_session.fingerprint(session_token)),
+        lambda: asyncio.to_thread(tab_session.session_alive, session_token),
+    )
+    if not alive:
+        return None
+    role = await live.shared_read(
+        workspace_id, ("role", who.user_id), lambda: asyncio.to_thread(current_role, who)
+    )
+    if role is None:
+        return None
+    trial = await live.shared_read(
+        workspace_id, ("trial",), lambda: services.get_trial_state(workspace_id=workspace_id)
+    )
+    rows = None
+    if page_class is not None and role == who.role:
+        read = functools.partial(page_class._live_rows, who, params)
+        rows = await live.shared_read(workspace_id, (page, role, params), read)
+    return role, trial, rows
+
+
+def _shared_reload(page: str) -> type[rx.State] | None:
+    """The page's state if its rows can be read once for every woken tab (`LiveWatch`'s
+    `_live_params`, `_live_rows`, `_live_show`); None for a page that reloads by its own event."""
+    if not page:
+        return None
+    page_class = rx.State.get_class_substate(page)
+    return page_class if hasattr(page_class, "_live_rows") else None
 
 
 def tab_connected(client_token: str) -> bool:

@@ -16,7 +16,8 @@ costs nothing until woken, reads the version once on a wake and nothing at a qui
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -34,9 +35,12 @@ __all__ = [
     "current_notifier",
     "mirror_version",
     "serving",
+    "shared_read",
     "touch",
     "wait_for_change",
 ]
+
+T = TypeVar("T")
 
 WAIT_SECONDS = 45.0  # a quiet wait's default length (it ends without reading anything)
 
@@ -94,6 +98,13 @@ async def wait_for_change(
     return await notifier.waiters.wait(
         workspace_id, since, timeout, mirror_version, tab=tab, rank=rank
     )
+
+
+async def shared_read(workspace_id: int, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """For a woken tab: `read()`, shared with this worker's other tabs of the workspace that
+    ask for the same `key` after the same change (`Waiters.shared`): one read per workspace
+    per wake, not one per tab."""
+    return await current_notifier().waiters.shared(workspace_id, key, read)
 
 
 @contextlib.asynccontextmanager

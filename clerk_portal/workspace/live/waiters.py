@@ -17,7 +17,13 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar, cast
+
+# How long a shared read (`Waiters.shared`) serves the tabs woken after it started, at most.
+SHARED_SECONDS = 2.0
+
+T = TypeVar("T")
 
 # After a (re)connect, waits that start within this long read the version once before waiting:
 # their tab may have read it before a change that the subscription did not hear.
@@ -41,6 +47,12 @@ class Waiters:
         self._reads: dict[int, tuple[int, asyncio.Task[int]]] = {}
         self._fresh_until = 0.0
         self.delivered = 0  # changes heard so far (for tests and benchmarks)
+        # Reads shared by the tabs a wake woke (`shared`): per workspace, by key, the change
+        # count they were started at and their task; a newer change of the workspace ends them.
+        self._changes: dict[int, int] = {}
+        self._epoch = 0  # every (re)connect: a change of any workspace may have been missed
+        self._shared: dict[int, dict[object, tuple[tuple[int, int], float, asyncio.Task[Any]]]] = {}
+        self.shared_reads = 0  # reads `shared` actually ran (for tests and benchmarks)
 
     # --- the subscription's side ---------------------------------------------------------------
 
@@ -54,6 +66,8 @@ class Waiters:
                 self._heard[workspace_id] = version
             self._wakes += 1
             self.delivered += 1
+            self._changes[workspace_id] = self._changes.get(workspace_id, 0) + 1
+            self._shared.pop(workspace_id, None)
             wake, futures = self._wakes, list(self._by_workspace.get(workspace_id, ()))
         for future in futures:
             _resolve(future, wake)
@@ -62,6 +76,8 @@ class Waiters:
         """The subscription (re)connected: whatever was published meanwhile is unknown."""
         with self._lock:
             self._heard.clear()
+            self._epoch += 1
+            self._shared.clear()
             self._fresh_until = time.monotonic() + FRESH_SECONDS
             self._wakes += 1
             wake = self._wakes
@@ -77,6 +93,38 @@ class Waiters:
             return sum(len(group) for group in self._by_workspace.values())
 
     # --- the tab's side ------------------------------------------------------------------------
+
+    async def shared(
+        self,
+        workspace_id: int,
+        key: Hashable,
+        read: Callable[[], Awaitable[T]],
+        *,
+        max_age: float = SHARED_SECONDS,
+    ) -> T:
+        """`read()`, or the result of the same read (`key`) another tab of this worker started
+        after the workspace's latest change heard and less than `max_age` seconds ago.
+
+        What a woken tab reads again (its session, its role, the trial, the page's rows) is
+        the same for every tab of the workspace woken by that change: one read serves them all,
+        instead of one each. A change heard since (or a reconnect) starts a new read; so does
+        age, for what changes without a published version (a session's expiry)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            stamp = (self._epoch, self._changes.get(workspace_id, 0))
+            reads = self._shared.setdefault(workspace_id, {})
+            found = reads.get(key)
+            if (
+                found is None
+                or found[0] != stamp
+                or time.monotonic() - found[1] > max_age
+                or found[2].get_loop() is not loop
+                or (found[2].done() and found[2].exception() is not None)
+            ):
+                found = (stamp, time.monotonic(), asyncio.ensure_future(read()))
+                reads[key] = found
+                self.shared_reads += 1
+        return cast(T, await asyncio.shield(found[2]))
 
     async def wait(
         self,

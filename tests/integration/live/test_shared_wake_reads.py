@@ -1,0 +1,112 @@
+"""One change woke 200 tabs of a workspace on a worker: what each re-reads (its session, its
+role, the trial, the page's rows) is read once for all of them (issue 13, live wakes at 200
+tabs: 1.6-12.8 s p50 when every tab read it all again, through a thread pool of 6)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from clerk_portal.auth import principals
+from clerk_portal.core.db import engine_for, session_scope
+from clerk_portal.pages.numbers import NumbersState
+from clerk_portal.ui import state as shell
+from clerk_portal.workspace import live, repository
+from clerk_portal.workspace.live import waiters
+from tests.integration.live.conftest import LOCAL, POSTGRES, REDIS
+from tests.support import workspaces
+from tests.support.waiting import eventually_async
+
+TABS = 50
+
+
+def _owner_with_a_session() -> tuple[principals.Principal, str]:
+    with session_scope() as session:
+        owner, workspace = workspaces.acme(session)
+        repository.add_number(session, workspace_id=workspace.id, e164="+14155550100")
+        token = workspaces.session_token(session, user_id=owner.id, workspace_id=workspace.id)
+    who = principals.principal_for_token(token=token, touch=False)
+    assert who is not None
+    return who, token
+
+
+def _add_number(engine: sa.Engine, workspace_id: int, e164: str) -> None:
+    with session_scope(engine) as session:  # another worker's engine: not counted
+        repository.add_number(session, workspace_id=workspace_id, e164=e164)
+        live.touch(session, workspace_id=workspace_id)
+
+
+async def _wake(channel, who, token, tabs: int, e164: str) -> tuple[list, list[str]]:
+    """`tabs` tabs on /numbers wait; another worker adds a number; each woken tab re-reads.
+    Returns what each read and the statements this worker sent meanwhile."""
+    channel.notifier.ensure_listening()
+    await asyncio.wait_for(channel.notifier.connected.wait(), 10)
+    since = await live.mirror_version(who.workspace_id)
+    page = NumbersState.get_full_name()
+
+    async def tab() -> tuple | None:
+        await live.wait_for_change(who.workspace_id, since, timeout=30)
+        return await shell.wake_reads(who, token, NumbersState, page, 1)
+
+    waiting = [asyncio.create_task(tab()) for _ in range(tabs)]
+    await eventually_async(lambda: channel.notifier.waiters.waiting() == tabs)
+    statements: list[str] = []
+
+    def count(*args) -> None:
+        statements.append(args[2])
+
+    engine = engine_for(channel.database_url)
+    event.listen(engine, "before_cursor_execute", count)
+    writer = sa.create_engine(channel.database_url)
+    try:
+        await asyncio.to_thread(_add_number, writer, who.workspace_id, e164)
+        return await asyncio.wait_for(asyncio.gather(*waiting), 20), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        writer.dispose()
+
+
+@pytest.mark.parametrize("channel", [LOCAL, POSTGRES, REDIS], indirect=True)
+async def test_tabs_woken_by_one_change_share_one_read_of_each_thing(channel, monkeypatch):
+    monkeypatch.setattr(waiters, "FRESH_SECONDS", 0.0)
+    who, token = _owner_with_a_session()
+    _, alone = await _wake(channel, who, token, 1, "+14155550101")
+
+    woken, statements = await _wake(channel, who, token, TABS, "+14155550102")
+
+    assert all(w == woken[0] for w in woken)
+    role, _trial, (rows, _cursor) = woken[0]
+    assert role == "owner" and "+14155550102" in [row["e164"] for row in rows]
+    # The version, the session, the role, the trial and the rows, once each: as many
+    # statements for 50 tabs as for the one tab before (not 50 times as many).
+    assert len(alone) >= 5 and len(statements) == len(alone), (alone, statements)
+
+
+async def test_a_shared_read_serves_only_the_wake_it_started_in():
+    """A change heard since, a reconnect, age or a failed read start a new read."""
+    board = waiters.Waiters()
+    reads: list[int] = []
+
+    async def read() -> int:
+        reads.append(1)
+        await asyncio.sleep(0.01)
+        return len(reads)
+
+    assert await asyncio.gather(*(board.shared(7, "rows", read) for _ in range(10))) == [1] * 10
+    assert await board.shared(7, "rows", read) == 1  # nothing heard since: still this wake's
+    assert await board.shared(8, "rows", read) == 2  # another workspace reads its own
+    board.deliver(7, 5)
+    assert await board.shared(7, "rows", read) == 3
+    board.wake_all()
+    assert await board.shared(7, "rows", read) == 4
+    assert await board.shared(7, "rows", read, max_age=0.0) == 5
+
+    async def broken() -> int:
+        raise RuntimeError("database away")
+
+    with pytest.raises(RuntimeError):
+        await board.shared(9, "rows", broken)
+    assert await board.shared(9, "rows", read) == 6  # a failure is not kept
