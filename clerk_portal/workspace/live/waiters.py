@@ -5,6 +5,9 @@ is heard (`deliver`) or the subscription (re)connects (`wake_all`: messages may 
 while it was down, so everyone re-reads once). A woken tab reads the version once, and the tabs
 of a workspace woken together share that read. A quiet wait ends at its timeout with no read.
 
+`shared` does the same for what a woken tab reads next (its session, its role, the trial, the
+page's rows): one read per workspace and key for the tabs woken after the same change.
+
 `heard` keeps, per workspace, the highest version published since the subscription connected:
 a tab that read its version just before a change and starts waiting just after it sees that it
 is behind, instead of sleeping through the change. Delivery is thread-safe (a commit may publish
