@@ -203,20 +203,27 @@ class Waiters:
     async def _read_once(
         self, workspace_id: int, wake: int, read: Callable[[int], Awaitable[int]]
     ) -> int:
-        """One read of the version for every tab of the workspace woken by `wake` or earlier."""
+        """One read of the version for every tab of the workspace woken by `wake` or earlier.
+
+        A read that started after the tab's wake serves it even once finished: on a busy loop
+        the first woken tabs' read may end before the last ones get here, and a read started
+        after their wake saw the change that woke them (only a failed read is not kept)."""
         with self._lock:
             shared = self._reads.get(workspace_id)
-            if shared is None or shared[0] < wake or shared[1].get_loop() is not _loop():
+            if (
+                shared is None
+                or shared[0] < wake
+                or shared[1].get_loop() is not _loop()
+                or _failed(shared[1])
+            ):
                 task = asyncio.ensure_future(read(workspace_id))
                 shared = (self._wakes, task)
                 self._reads[workspace_id] = shared
-                task.add_done_callback(lambda _t: self._forget_read(workspace_id, shared))
         return await asyncio.shield(shared[1])
 
-    def _forget_read(self, workspace_id: int, shared: tuple[int, asyncio.Task[int]]) -> None:
-        with self._lock:
-            if self._reads.get(workspace_id) is shared:
-                del self._reads[workspace_id]
+
+def _failed(task: asyncio.Task[Any]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 def _same(a: object, b: object) -> bool:

@@ -110,3 +110,22 @@ async def test_a_shared_read_serves_only_the_wake_it_started_in():
     with pytest.raises(RuntimeError):
         await board.shared(9, "rows", broken)
     assert await board.shared(9, "rows", read) == 6  # a failure is not kept
+
+
+async def test_tabs_woken_together_share_the_version_read_even_once_it_ended():
+    """On a busy loop the first woken tabs' version read may end before the last ones ask:
+    a read started after their wake still serves them (50 tabs read it twice, or more)."""
+    board = waiters.Waiters()
+    reads: list[int] = []
+
+    async def read(workspace_id: int) -> int:
+        reads.append(workspace_id)
+        return 2
+
+    board.deliver(7, 2)  # heard before these tabs of version 1 wait: they are behind
+    assert await board.wait(7, 1, 5, read) == 2
+    assert await board.wait(7, 1, 5, read) == 2  # the same wake, after the first read ended
+    assert reads == [7]
+    board.deliver(7, 3)
+    assert await board.wait(7, 2, 5, read) == 2  # a newer wake reads anew
+    assert reads == [7, 7]
