@@ -140,7 +140,7 @@ class SessionState(rx.State):
                 if page_class is not None:  # what its rows depend on, beyond the workspace
                     params = (await self.get_state(page_class))._live_params(who)
             since = version
-            woke = await wake_reads(who, session_token, page_class, page, params)
+            woke = await wake_reads(who, session_token, page_class, page, params, version)
             if woke is None:  # signed out, expired or removed: forget it all, off to sign-in
                 async with self:
                     if self._live_generation != generation:
@@ -237,31 +237,39 @@ async def wake_reads(
     page_class: type[rx.State] | None,
     page: str,
     params: object,
+    version: int,
 ) -> tuple[str, services.TrialState, object] | None:
-    """What a woken tab reads again, off its lock: the role now (None: the session ended or the
-    person left), the trial and the page's rows (None unless the page has the shared reload
-    and the role is unchanged). Each read is the same for every tab of the workspace that the
-    same change woke on this worker, so one read serves them all (`live.shared_read`)."""
+    """What a woken tab that read `version` reads again, off its lock: the role now (None: the
+    session ended or the person left), the trial and the page's rows (None unless the page has
+    the shared reload and the role is unchanged). Each read is the same for every tab of the
+    workspace that read that version after the same change on this worker, so one read serves
+    them all (`live.shared_read`); the session check is shared only while it runs, so each
+    wake checks it anew."""
     workspace_id = who.workspace_id
     alive = await live.shared_read(
         workspace_id,
+        version,
         ("session", tab_session.fingerprint(session_token)),
         lambda: asyncio.to_thread(tab_session.session_alive, session_token),
+        while_running=True,
     )
     if not alive:
         return None
     role = await live.shared_read(
-        workspace_id, ("role", who.user_id), lambda: asyncio.to_thread(current_role, who)
+        workspace_id, version, ("role", who.user_id), lambda: asyncio.to_thread(current_role, who)
     )
     if role is None:
         return None
     trial = await live.shared_read(
-        workspace_id, ("trial",), lambda: services.get_trial_state(workspace_id=workspace_id)
+        workspace_id,
+        version,
+        ("trial",),
+        lambda: services.get_trial_state(workspace_id=workspace_id),
     )
     rows = None
     if page_class is not None and role == who.role:
         read = functools.partial(page_class._live_rows, who, params)
-        rows = await live.shared_read(workspace_id, (page, role, params), read)
+        rows = await live.shared_read(workspace_id, version, (page, role, params), read)
     return role, trial, rows
 
 

@@ -100,11 +100,21 @@ async def wait_for_change(
     )
 
 
-async def shared_read(workspace_id: int, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
-    """For a woken tab: `read()`, shared with this worker's other tabs of the workspace that
-    ask for the same `key` after the same change (`Waiters.shared`): one read per workspace
-    per wake, not one per tab."""
-    return await current_notifier().waiters.shared(workspace_id, key, read)
+async def shared_read(
+    workspace_id: int,
+    version: int,
+    key: Hashable,
+    read: Callable[[], Awaitable[T]],
+    *,
+    while_running: bool = False,
+) -> T:
+    """For a woken tab that read `version`: `read()`, shared with this worker's other tabs of
+    the workspace that read the same version and ask for the same `key` after the same change
+    (`Waiters.shared`): one read per workspace per wake, not one per tab, and never older than
+    the version the tab records. `while_running`: shared only while it runs (a session check)."""
+    return await current_notifier().waiters.shared(
+        workspace_id, version, key, read, while_running=while_running
+    )
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,10 @@ while it was down, so everyone re-reads once). A woken tab reads the version onc
 of a workspace woken together share that read. A quiet wait ends at its timeout with no read.
 
 `shared` does the same for what a woken tab reads next (its session, its role, the trial, the
-page's rows): one read per workspace and key for the tabs woken after the same change.
+page's rows): one read per workspace, version and key for the tabs woken after the same change.
+The version is the one the tab just read, so a shared read always started after that version was
+committed (a tab never shows rows older than the version it records); a session check is shared
+only while it runs (a sign-out publishes nothing, so a finished check is never reused).
 
 `heard` keeps, per workspace, the highest version published since the subscription connected:
 a tab that read its version just before a change and starts waiting just after it sees that it
@@ -100,32 +103,37 @@ class Waiters:
     async def shared(
         self,
         workspace_id: int,
+        version: int,
         key: Hashable,
         read: Callable[[], Awaitable[T]],
         *,
         max_age: float = SHARED_SECONDS,
+        while_running: bool = False,
     ) -> T:
-        """`read()`, or the result of the same read (`key`) another tab of this worker started
-        after the workspace's latest change heard and less than `max_age` seconds ago.
+        """`read()`, or the result of the same read (`key`) that another tab of this worker
+        started for the same workspace `version`, after the workspace's latest change heard and
+        less than `max_age` seconds ago (`while_running`: only while that read still runs).
 
         What a woken tab reads again (its session, its role, the trial, the page's rows) is
         the same for every tab of the workspace woken by that change: one read serves them all,
-        instead of one each. A change heard since (or a reconnect) starts a new read; so does
-        age, for what changes without a published version (a session's expiry)."""
+        instead of one each. `version` is the one the calling tab read: a read started by a tab
+        that had read it began after that version was committed, so it is never older than what
+        the caller records (a tab that read a newer version, not heard yet, reads anew). A change
+        heard since (or a reconnect) starts a new read; so does age, for what changes without a
+        published version. A session check passes `while_running`: a sign-out publishes nothing,
+        so a check that ended may already be wrong."""
         loop = asyncio.get_running_loop()
+        now = time.monotonic()
         with self._lock:
             stamp = (self._epoch, self._changes.get(workspace_id, 0))
             reads = self._shared.setdefault(workspace_id, {})
-            found = reads.get(key)
-            if (
-                found is None
-                or found[0] != stamp
-                or time.monotonic() - found[1] > max_age
-                or found[2].get_loop() is not loop
-                or (found[2].done() and found[2].exception() is not None)
-            ):
-                found = (stamp, time.monotonic(), asyncio.ensure_future(read()))
-                reads[key] = found
+            found = reads.get((version, key))
+            if found is None or not _serves(found, stamp, now, max_age, loop, while_running):
+                for old in [k for k, (_, at, _t) in reads.items() if now - at > SHARED_SECONDS]:
+                    del reads[old]  # earlier wakes' reads go as new ones start
+                task = asyncio.ensure_future(read())
+                found = (stamp, now, task)
+                reads[(version, key)] = found
                 self.shared_reads += 1
         return cast(T, await asyncio.shield(found[2]))
 
@@ -224,6 +232,21 @@ class Waiters:
 
 def _failed(task: asyncio.Task[Any]) -> bool:
     return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+def _serves(
+    found: tuple[tuple[int, int], float, asyncio.Task[Any]],
+    stamp: tuple[int, int],
+    now: float,
+    max_age: float,
+    loop: asyncio.AbstractEventLoop,
+    while_running: bool,
+) -> bool:
+    """Whether a shared read may serve a tab asking now (`Waiters.shared`)."""
+    started_at, at, task = found
+    if started_at != stamp or now - at > max_age or task.get_loop() is not loop:
+        return False
+    return not (task.done() and (while_running or _failed(task)))
 
 
 def _same(a: object, b: object) -> bool:

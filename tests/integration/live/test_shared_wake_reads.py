@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from clerk_portal.auth import principals
+from clerk_portal.auth import principals, sessions
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.pages.numbers import NumbersState
 from clerk_portal.ui import state as shell
@@ -48,8 +48,8 @@ async def _wake(channel, who, token, tabs: int, e164: str) -> tuple[list, list[s
     page = NumbersState.get_full_name()
 
     async def tab() -> tuple | None:
-        await live.wait_for_change(who.workspace_id, since, timeout=30)
-        return await shell.wake_reads(who, token, NumbersState, page, 1)
+        version = await live.wait_for_change(who.workspace_id, since, timeout=30)
+        return await shell.wake_reads(who, token, NumbersState, page, 1, version)
 
     waiting = [asyncio.create_task(tab()) for _ in range(tabs)]
     await eventually_async(lambda: channel.notifier.waiters.waiting() == tabs)
@@ -95,21 +95,54 @@ async def test_a_shared_read_serves_only_the_wake_it_started_in():
         await asyncio.sleep(0.01)
         return len(reads)
 
-    assert await asyncio.gather(*(board.shared(7, "rows", read) for _ in range(10))) == [1] * 10
-    assert await board.shared(7, "rows", read) == 1  # nothing heard since: still this wake's
-    assert await board.shared(8, "rows", read) == 2  # another workspace reads its own
+    assert await asyncio.gather(*(board.shared(7, 1, "rows", read) for _ in range(10))) == [1] * 10
+    assert await board.shared(7, 1, "rows", read) == 1  # nothing heard since: still this wake's
+    assert await board.shared(8, 1, "rows", read) == 2  # another workspace reads its own
     board.deliver(7, 5)
-    assert await board.shared(7, "rows", read) == 3
+    assert await board.shared(7, 5, "rows", read) == 3
     board.wake_all()
-    assert await board.shared(7, "rows", read) == 4
-    assert await board.shared(7, "rows", read, max_age=0.0) == 5
+    assert await board.shared(7, 5, "rows", read) == 4
+    assert await board.shared(7, 5, "rows", read, max_age=0.0) == 5
 
     async def broken() -> int:
         raise RuntimeError("database away")
 
     with pytest.raises(RuntimeError):
-        await board.shared(9, "rows", broken)
-    assert await board.shared(9, "rows", read) == 6  # a failure is not kept
+        await board.shared(9, 1, "rows", broken)
+    assert await board.shared(9, 1, "rows", read) == 6  # a failure is not kept
+
+
+async def test_a_shared_read_of_another_version_is_not_served():
+    """A tab that read a newer version than the one a shared read was started for reads anew:
+    that read may have begun before the newer version was committed."""
+    board = waiters.Waiters()
+    reads: list[int] = []
+
+    async def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    assert await board.shared(7, 4, "rows", read) == 1
+    assert await board.shared(7, 5, "rows", read) == 2  # read v5 before its message came
+    assert await board.shared(7, 4, "rows", read) == 1  # a slower tab of v4 still shares
+
+
+async def test_a_check_shared_while_running_is_not_served_once_it_ended():
+    board = waiters.Waiters()
+    gate = asyncio.Event()
+    reads: list[int] = []
+
+    async def check() -> int:
+        reads.append(1)
+        await gate.wait()
+        return len(reads)
+
+    first = asyncio.create_task(board.shared(7, 1, "session", check, while_running=True))
+    second = asyncio.create_task(board.shared(7, 1, "session", check, while_running=True))
+    await asyncio.sleep(0.01)
+    gate.set()
+    assert await asyncio.gather(first, second) == [1, 1]  # asked while it ran: one check
+    assert await board.shared(7, 1, "session", check, while_running=True) == 2  # ended: anew
 
 
 async def test_tabs_woken_together_share_the_version_read_even_once_it_ended():
@@ -129,3 +162,54 @@ async def test_tabs_woken_together_share_the_version_read_even_once_it_ended():
     board.deliver(7, 3)
     assert await board.wait(7, 2, 5, read) == 2  # a newer wake reads anew
     assert reads == [7, 7]
+
+
+def _signed_out(token: str) -> None:
+    with session_scope() as session:
+        sessions.revoke_session(session, token=token)
+
+
+def _add_unheard_number(database_url: str, workspace_id: int, e164: str) -> None:
+    """A change committed whose message this worker has not heard yet."""
+    with session_scope(engine_for(database_url)) as session:
+        repository.add_number(session, workspace_id=workspace_id, e164=e164)
+        live.touch(session, workspace_id=workspace_id)
+
+
+@pytest.mark.parametrize("channel", [LOCAL, POSTGRES, REDIS], indirect=True)
+async def test_a_tab_never_shows_rows_older_than_the_version_it_read(channel, monkeypatch):
+    """Tab A of a wake read version 1 and its rows; a change (version 2) commits, its message
+    not heard yet; tab B of the same wake reads its version then: 2. B must not be handed A's
+    rows of version 1, or it would wait for version 2's message (news to nobody: it has 2) and
+    show the old rows until the next change."""
+    who, token = _owner_with_a_session()
+    page = NumbersState.get_full_name()
+    channel.notifier.ensure_listening()
+    await asyncio.wait_for(channel.notifier.connected.wait(), 10)
+    first = await live.mirror_version(who.workspace_id)
+    woken = await shell.wake_reads(who, token, NumbersState, page, 1, first)
+    assert woken is not None
+
+    monkeypatch.setattr(channel.notifier.waiters, "deliver", lambda *_: None)
+    await asyncio.to_thread(
+        _add_unheard_number, channel.database_url, who.workspace_id, "+14155550103"
+    )
+    second = await live.mirror_version(who.workspace_id)
+    woken = await shell.wake_reads(who, token, NumbersState, page, 1, second)
+
+    assert second > first and woken is not None
+    assert "+14155550103" in [row["e164"] for row in woken[2][0]]
+
+
+@pytest.mark.parametrize("channel", [LOCAL], indirect=True)
+async def test_every_wake_checks_the_session_even_just_after_another_tab_did(channel):
+    """Two tabs of one session woken by one change: the person signs out between their
+    checks (a sign-out publishes nothing). The second must not be told the session stands."""
+    who, token = _owner_with_a_session()
+    page = NumbersState.get_full_name()
+    version = await live.mirror_version(who.workspace_id)
+    assert await shell.wake_reads(who, token, NumbersState, page, 1, version) is not None
+
+    await asyncio.to_thread(_signed_out, token)
+
+    assert await shell.wake_reads(who, token, NumbersState, page, 1, version) is None
