@@ -12,6 +12,7 @@ from clerk_portal.components.change_dialog import confirm_dialog
 from clerk_portal.components.number_table import add_number_form, number_table
 from clerk_portal.components.shell import page_shell
 from clerk_portal.core.errors import DomainError
+from clerk_portal.core.keyset import Page
 from clerk_portal.ui import guard
 from clerk_portal.ui.change_dialog import PendingChange
 from clerk_portal.ui.live import LiveWatch
@@ -70,18 +71,19 @@ class NumbersState(PendingChange, LiveWatch, rx.State):
         self.loaded = True
         return NumbersState.watch_live
 
-    # The watcher's shared reload (ui/live.py): the rows depend on the workspace and the pages.
+    # The watcher's shared reload (ui/live.py): the rows depend on the workspace and the pages;
+    # the page read is shared by the woken tabs, each builds its own rows from it.
     def _live_params(self, who: guard.Principal) -> int:
         return self._pages
 
     @classmethod
     async def _live_rows(
-        cls, who: guard.Principal, pages: int
-    ) -> tuple[list[NumberRow], str | None]:
-        return await _number_rows(who.workspace_id, pages=pages)
+        cls, workspace_id: int, role: str, pages: int
+    ) -> Page[read_models.WorkspaceNumber]:
+        return await read_models.load_number_page(workspace_id, cursor=None, pages=pages)
 
-    def _live_show(self, who: guard.Principal, rows: tuple[list[NumberRow], str | None]) -> None:
-        self._show(*rows)
+    def _live_show(self, who: guard.Principal, page: Page[read_models.WorkspaceNumber]) -> None:
+        self._show([_number_row(phone) for phone in page.items], page.next_cursor)
 
     @rx.event
     @guard.members_only

@@ -85,8 +85,10 @@ class TeamState(PendingChange, LiveWatch, rx.State):
         return self._pages
 
     @classmethod
-    async def _live_rows(cls, who: guard.Principal, pages: int) -> Page[read_models.TeamMember]:
-        return await read_models.load_team_page(who.workspace_id, cursor=None, pages=pages)
+    async def _live_rows(
+        cls, workspace_id: int, role: str, pages: int
+    ) -> Page[read_models.TeamMember]:
+        return await read_models.load_team_page(workspace_id, cursor=None, pages=pages)
 
     def _live_show(self, who: guard.Principal, page: Page[read_models.TeamMember]) -> None:
         actor = Actor(user_id=who.user_id, workspace_id=who.workspace_id, role=who.role)

@@ -9,12 +9,14 @@ ends that. A page has no loop of its own.
 
 A page whose rows depend only on the workspace, the role and a few values of its own (the pages
 shown) defines three methods instead, and the watcher reloads it itself, with no event of its own:
-`_live_params(who)` (inside the state lock: those values, hashable), `_live_rows(who, params)` (a
-classmethod, off the lock: the read, made once for every tab of the workspace that the same
-change woke on this worker, `workspace.live.shared_read`) and `_live_show(who, rows)` (inside
-the lock: set them). 200 tabs woken by one change then cost one read, not 200, and each tab two
-short lock holds, not five and an event (numbers and team do; the billing pages still reload by
-`live_reload`).
+`_live_params(who)` (inside the state lock: those values, hashable),
+`_live_rows(workspace_id, role, params)` (a classmethod, off the lock: the read, made once for every
+tab of the workspace and role that the same change woke on this worker,
+`workspace.live.shared_read`; it is given no person, so what it returns is the same for each of
+them) and `_live_show(who, rows)` (inside the lock: build this tab's rows from them, such as
+"you", without changing them: the other tabs share them). 200 tabs woken by one change then
+cost one read, not 200, and each tab two short lock holds, not five and an event (numbers and
+team do; the billing pages still reload by `live_reload`).
 
 `live_reload` checks the caller again, without touching the session (the watcher's call is not
 the person's activity, so it keeps no idle session alive). Rows read off the lock are set only if
@@ -38,7 +40,7 @@ class LiveWatch(rx.State, mixin=True):
             raise NotImplementedError
         async with self:
             params = self._live_params(who)
-        rows = await self._live_rows(who, params)
+        rows = await self._live_rows(who.workspace_id, who.role, params)
         async with self:
             if await self._still_shown_to(who):
                 self._live_show(who, rows)

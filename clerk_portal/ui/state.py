@@ -156,7 +156,7 @@ class SessionState(rx.State):
                 role_changed = role != self.role
                 if not role_changed:
                     self._show_trial(trial)
-                    if page_class is not None and self._live_page == page:
+                    if page_class is not None and rows is not None and self._live_page == page:
                         (await self.get_state(page_class))._live_show(who, rows)
                 page = self._live_page
             if role_changed:  # the page again, as the new role sees it (with a new watcher)
@@ -244,7 +244,7 @@ async def wake_reads(
     the shared reload and the role is unchanged). Each read is the same for every tab of the
     workspace that read that version after the same change on this worker, so one read serves
     them all (`live.shared_read`); the session check is shared only while it runs, so each
-    wake checks it anew."""
+    wake checks it anew. The page's rows are read by workspace and role alone, never by person."""
     workspace_id = who.workspace_id
     alive = await live.shared_read(
         workspace_id,
@@ -268,7 +268,7 @@ async def wake_reads(
     )
     rows = None
     if page_class is not None and role == who.role:
-        read = functools.partial(page_class._live_rows, who, params)
+        read = functools.partial(page_class._live_rows, workspace_id, role, params)
         rows = await live.shared_read(workspace_id, version, (page, role, params), read)
     return role, trial, rows
 

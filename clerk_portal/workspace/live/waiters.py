@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -121,7 +122,8 @@ class Waiters:
         the caller records (a tab that read a newer version, not heard yet, reads anew). A change
         heard since (or a reconnect) starts a new read; so does age, for what changes without a
         published version. A session check passes `while_running`: a sign-out publishes nothing,
-        so a check that ended may already be wrong."""
+        so a check that ended may already be wrong. The read runs in a context of its own: no
+        tab's contextvars (its principal) reach it."""
         loop = asyncio.get_running_loop()
         now = time.monotonic()
         with self._lock:
@@ -131,7 +133,7 @@ class Waiters:
             if found is None or not _serves(found, stamp, now, max_age, loop, while_running):
                 for old in [k for k, (_, at, _t) in reads.items() if now - at > SHARED_SECONDS]:
                     del reads[old]  # earlier wakes' reads go as new ones start
-                task = asyncio.ensure_future(read())
+                task = loop.create_task(_awaited(read), context=contextvars.Context())
                 found = (stamp, now, task)
                 reads[(version, key)] = found
                 self.shared_reads += 1
@@ -228,6 +230,10 @@ class Waiters:
                 shared = (self._wakes, task)
                 self._reads[workspace_id] = shared
         return await asyncio.shield(shared[1])
+
+
+async def _awaited(read: Callable[[], Awaitable[T]]) -> T:
+    return await read()
 
 
 def _failed(task: asyncio.Task[Any]) -> bool:

@@ -5,6 +5,7 @@ tabs: 1.6-12.8 s p50 when every tab read it all again, through a thread pool of 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 import sqlalchemy as sa
@@ -78,8 +79,8 @@ async def test_tabs_woken_by_one_change_share_one_read_of_each_thing(channel, mo
     woken, statements = await _wake(channel, who, token, TABS, "+14155550102")
 
     assert all(w == woken[0] for w in woken)
-    role, _trial, (rows, _cursor) = woken[0]
-    assert role == "owner" and "+14155550102" in [row["e164"] for row in rows]
+    role, _trial, rows = woken[0]
+    assert role == "owner" and "+14155550102" in [phone.e164 for phone in rows.items]
     # The version, the session, the role, the trial and the rows, once each: as many
     # statements for 50 tabs as for the one tab before (not 50 times as many).
     assert len(alone) >= 5 and len(statements) == len(alone), (alone, statements)
@@ -145,6 +146,19 @@ async def test_a_check_shared_while_running_is_not_served_once_it_ended():
     assert await board.shared(7, 1, "session", check, while_running=True) == 2  # ended: anew
 
 
+async def test_a_shared_read_runs_in_no_tab_s_context():
+    """The tab that starts a shared read does not lend it its contextvars (the guard's
+    principal): what it reads cannot depend on which of the tabs asked first."""
+    board = waiters.Waiters()
+    asking = contextvars.ContextVar[str]("asking", default="nobody")
+    asking.set("olivia")
+
+    async def read() -> str:
+        return asking.get()
+
+    assert await board.shared(7, 1, "rows", read) == "nobody"
+
+
 async def test_tabs_woken_together_share_the_version_read_even_once_it_ended():
     """On a busy loop the first woken tabs' version read may end before the last ones ask:
     a read started after their wake still serves them (50 tabs read it twice, or more)."""
@@ -198,7 +212,7 @@ async def test_a_tab_never_shows_rows_older_than_the_version_it_read(channel, mo
     woken = await shell.wake_reads(who, token, NumbersState, page, 1, second)
 
     assert second > first and woken is not None
-    assert "+14155550103" in [row["e164"] for row in woken[2][0]]
+    assert "+14155550103" in [phone.e164 for phone in woken[2].items]
 
 
 @pytest.mark.parametrize("channel", [LOCAL], indirect=True)
