@@ -62,13 +62,54 @@
       .catch(function (error) { return { error: error.message, code: "stripe_js_unavailable" }; });
   }
 
+  // Stripe draws the bank's 3-D Secure dialog at the end of <body>, outside any dialog of ours.
+  // A modal Radix dialog makes everything outside itself inert (pointer-events: none on the body,
+  // a focus trap, dismissal on an outside pointer or Esc), so the bank's dialog could be neither
+  // clicked nor closed. While Stripe confirms a card typed into a dialog, that dialog gives way,
+  // and takes its place back afterwards.
+  function makeRoomForTheBank() {
+    var node = state.target && document.querySelector(state.target);
+    var host = node && node.closest('[role="dialog"], [role="alertdialog"]');
+    if (!host) return function () {};
+    var body = document.body;
+    var inert = body.style.pointerEvents === "none";
+    if (inert) body.style.pointerEvents = "";
+    function outside(target) { return target instanceof Node && !host.contains(target); }
+    // Capturing on window runs before the dialog's own listeners on the document.
+    function keepToTheBank(event) {
+      if (outside(event.type === "focusout" ? event.relatedTarget : event.target)) event.stopPropagation();
+    }
+    function escape(event) { if (event.key === "Escape") event.stopPropagation(); }
+    var kinds = ["focusin", "focusout", "pointerdown", "mousedown", "touchstart"];
+    kinds.forEach(function (kind) { window.addEventListener(kind, keepToTheBank, true); });
+    window.addEventListener("keydown", escape, true);
+    return function release() {
+      kinds.forEach(function (kind) { window.removeEventListener(kind, keepToTheBank, true); });
+      window.removeEventListener("keydown", escape, true);
+      if (!host.isConnected) return;  // closed meanwhile: Radix restored the body itself
+      if (inert) body.style.pointerEvents = "none";
+      if (!host.contains(document.activeElement)) host.focus();
+    };
+  }
+
+  function withRoomForTheBank(confirmation) {
+    var release = makeRoomForTheBank();
+    return confirmation().then(
+      function (result) { release(); return result; },
+      function (error) { release(); throw error; }
+    );
+  }
+
   function confirm(clientSecret, name) {
     if (!state.stripe || !state.card) {
       return Promise.resolve({ error: "The card form is not ready yet. Please try again.", code: "not_ready" });
     }
     var details = name ? { name: name } : {};
-    return state.stripe
-      .confirmCardSetup(clientSecret, { payment_method: { card: state.card, billing_details: details } })
+    return withRoomForTheBank(function () {
+      return state.stripe.confirmCardSetup(
+        clientSecret, { payment_method: { card: state.card, billing_details: details } }
+      );
+    })
       .then(function (result) {
         if (result.error) {
           return { error: result.error.message, code: result.error.decline_code || result.error.code || "" };
@@ -83,8 +124,7 @@
     if (!state.stripe) {
       return Promise.resolve({ error: "The card form is not ready yet. Please try again.", code: "not_ready" });
     }
-    return state.stripe
-      .confirmCardPayment(clientSecret)
+    return withRoomForTheBank(function () { return state.stripe.confirmCardPayment(clientSecret); })
       .then(function (result) {
         if (result.error) {
           return { error: result.error.message, code: result.error.decline_code || result.error.code || "" };

@@ -223,8 +223,9 @@ def apply_invoice(
         "amount_due_cents": invoice.amount_due,
         "amount_paid_cents": invoice.amount_paid,
         "amount_remaining_cents": invoice.amount_remaining,
-        "period_start": from_unix(invoice.period_start),
-        "period_end": from_unix(invoice.period_end),
+        # The period billed (the subscription lines'), else Stripe's invoice period.
+        "period_start": from_unix(invoice.billed_period_start or invoice.period_start),
+        "period_end": from_unix(invoice.billed_period_end or invoice.period_end),
         "billing_reason": invoice.billing_reason,
         "hosted_invoice_url": invoice.hosted_invoice_url,
         "invoice_pdf_url": invoice.invoice_pdf,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from clerk_portal.billing.catalog import KINDS, Interval, Kind, Plan, get_catalog
+from clerk_portal.core import formats
 
 Direction = Literal["upgrade", "downgrade", "none"]
 
@@ -240,7 +241,7 @@ def pending_limit_problem(
 ) -> str | None:
     """Why an addition breaks the scheduled downgrade to `pending`; None when it fits."""
     pending = _plan(pending)
-    when = f"Your plan changes to {pending.name} on {changes_at:%b %d, %Y}, which allows at most"
+    when = f"Your plan changes to {pending.name} on {formats.day(changes_at)}, which allows at most"
     if pending.max_seats is not None and seats > pending.max_seats:
         return (
             f"{when} {_plural(pending.max_seats, 'seat')}. Undo the downgrade to add more people."
@@ -272,13 +273,7 @@ def change_direction(
 # --- formatting (for the edge: pages, emails, messages) -----------------------------------------
 
 
-def format_cents(cents: int, currency: str = "usd") -> str:
-    """`253000` → `$2,530.00`; `-4350` → `-$43.50`."""
-    sign = "-" if cents < 0 else ""
-    whole, fraction = divmod(abs(cents), 100)
-    if currency == "usd":
-        return f"{sign}${whole:,}.{fraction:02d}"
-    return f"{sign}{whole:,}.{fraction:02d} {currency.upper()}"
+format_cents = formats.money  # the one money format (core/formats.py)
 
 
 # --- helpers ------------------------------------------------------------------------------------

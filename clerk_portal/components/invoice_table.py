@@ -19,7 +19,6 @@ def _pdf(row) -> rx.Component:
         rx.link(
             rx.hstack(rx.icon("download", size=14), rx.text("PDF"), align="center", spacing="1"),
             href=row["pdf_url"],
-            is_external=True,
             download=True,
             aria_label="PDF of invoice "
             + row["number"],  # starts with the visible text (WCAG 2.5.3)

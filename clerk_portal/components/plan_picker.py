@@ -84,6 +84,13 @@ class PlanSelection(rx.State, mixin=True):
     # What is wrong with what was typed (the count keeps its last good value meanwhile).
     seats_error: str = ""
     numbers_error: str = ""
+    current_plan: str = ""  # the subscription's, once subscribed
+    current_interval: str = ""
+
+    @rx.var
+    def change_title(self) -> str:
+        """The page's title: what confirming would do to the subscription."""
+        return change_title(self.current_plan, self.current_interval, self.plan, self.interval)
 
     # --- what the page shows (computed on the server from the catalog) --------------------------
 
@@ -344,13 +351,39 @@ def team_steppers(state: type[PlanSelection]) -> rx.Component:
     )
 
 
+def change_title(current_plan: str, current_interval: str, plan: str, interval: str) -> str:
+    """ "Upgrade your account" on trial; else upgrade, downgrade or switch the interval."""
+    if not current_plan:
+        return "Upgrade your account"
+    catalog = get_catalog().plans
+    if plan != current_plan and plan in catalog and current_plan in catalog:
+        rank = list(catalog)
+        name = catalog[plan].name
+        if rank.index(plan) > rank.index(current_plan):
+            return f"Upgrade to {name}"
+        return f"Downgrade to {name}"
+    if interval != current_interval:
+        return f"Switch to {'yearly' if interval == 'year' else 'monthly'} billing"
+    return "Change your plan"
+
+
 def _plan_card(state: type[PlanSelection], card, on_contact_sales) -> rx.Component:
     selected = state.plan == card["id"]
+    current = state.current_plan == card["id"]
+    choice = rx.cond(
+        current & (state.interval == state.current_interval),
+        "Current plan",
+        rx.cond(selected, "Selected", f"Choose {card['name']}"),
+    )
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.heading(card["name"], size="5", as_="h3"),
-                rx.cond(selected, rx.badge("Selected", variant="solid")),
+                rx.cond(
+                    current,
+                    rx.badge("Current plan", variant="soft", color_scheme="green"),
+                    rx.cond(selected, rx.badge("Selected", variant="solid")),
+                ),
                 justify="between",
                 width="100%",
             ),
@@ -382,7 +415,7 @@ def _plan_card(state: type[PlanSelection], card, on_contact_sales) -> rx.Compone
                     rx.cond(
                         card["available"],
                         rx.button(
-                            rx.cond(selected, "Selected", f"Choose {card['name']}"),
+                            choice,
                             on_click=state.select_plan(card["id"]),
                             variant=rx.cond(selected, "solid", "soft"),
                             width="100%",

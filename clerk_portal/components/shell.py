@@ -246,7 +246,7 @@ def sidebar() -> rx.Component:
     )
 
 
-def page_shell(title: str, *children: rx.Component) -> rx.Component:
+def page_shell(title: str | rx.Var, *children: rx.Component) -> rx.Component:
     return rx.box(
         sidebar(),
         rx.el.main(

@@ -27,6 +27,12 @@ AUTH_CALLBACK = "/auth/callback"
 AUTH_LOGOUT = "/auth/logout"
 AUTH_DEMO = "/auth/demo"
 STRIPE_WEBHOOK = "/stripe/webhook"
+INVOICE_PDF = "/invoices/{invoice_id}/pdf"
+
+
+def invoice_pdf(stripe_invoice_id: str) -> str:
+    """The portal's own link to an invoice's PDF (see web/invoice_pdf.py)."""
+    return backend_url(INVOICE_PDF.replace("{invoice_id}", stripe_invoice_id))
 
 
 def landing_for(role: str) -> str:

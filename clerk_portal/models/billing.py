@@ -152,6 +152,7 @@ class Invoice(SQLModel, table=True):
     amount_due_cents: int = 0
     amount_paid_cents: int = 0
     amount_remaining_cents: int = 0
+    # The period billed: the subscription lines' (mirror.apply_invoice), else Stripe's own.
     period_start: datetime | None = None
     period_end: datetime | None = None
     created: datetime

@@ -11,6 +11,7 @@ import reflex as rx
 from clerk_portal.components.change_dialog import confirm_dialog
 from clerk_portal.components.number_table import add_number_form, number_table
 from clerk_portal.components.shell import page_shell
+from clerk_portal.core import formats
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.keyset import Page
 from clerk_portal.ui import guard
@@ -39,7 +40,7 @@ def _number_row(phone: read_models.WorkspaceNumber) -> NumberRow:
         id=str(phone.id),
         number=phone.readable,
         e164=phone.e164,
-        added=phone.added_at.strftime("%b %-d, %Y"),
+        added=formats.day(phone.added_at),
     )
 
 

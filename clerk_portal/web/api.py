@@ -16,6 +16,7 @@ from clerk_portal.billing.webhooks import webhook_routes
 from clerk_portal.core import routes
 from clerk_portal.core.db import get_engine
 from clerk_portal.core.settings import get_settings
+from clerk_portal.web.invoice_pdf import invoice_pdf_routes
 
 log = logging.getLogger(__name__)
 
@@ -43,5 +44,6 @@ def build_api() -> Starlette:
             Route(routes.HEALTHZ, healthz, methods=["GET"]),
             *auth_routes(settings),
             *webhook_routes(),
+            *invoice_pdf_routes(),
         ]
     )

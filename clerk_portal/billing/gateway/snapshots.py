@@ -148,6 +148,10 @@ class InvoiceSnapshot:
     hosted_invoice_url: str | None = None
     invoice_pdf: str | None = None
     next_payment_attempt: int | None = None
+    # The period the invoice bills: its subscription lines' (a renewal's `period_start/end` are
+    # the period before, a first invoice's one instant); None when it has no such line.
+    billed_period_start: int | None = None
+    billed_period_end: int | None = None
     # Only when expanded: what the browser needs to confirm the payment (3-D Secure).
     confirmation_client_secret: str | None = None
 

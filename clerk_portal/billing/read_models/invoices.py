@@ -15,6 +15,7 @@ from clerk_portal.core.db import in_db
 @dataclass(frozen=True)
 class ListedInvoice:
     id: int
+    stripe_invoice_id: str
     number: str | None  # None: a draft
     status: str
     total_cents: int
@@ -32,6 +33,7 @@ def invoice_list_page(
     rows = [
         ListedInvoice(
             id=invoice.id,
+            stripe_invoice_id=invoice.stripe_invoice_id,
             number=invoice.number,
             status=invoice.status,
             total_cents=invoice.total_cents,

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing import mirror, pricing
 from clerk_portal.billing.catalog import get_catalog, is_interval
+from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
 from clerk_portal.models import Invoice, utcnow
 from clerk_portal.models.status import ENDED
@@ -89,7 +90,7 @@ class BillingOverview:
     def plan_status(self) -> str:
         """The plan card's sentence when there is no running subscription."""
         if self.status == "canceled":
-            when = f" on {self.canceled_at:%b %-d, %Y}" if self.canceled_at else ""
+            when = f" on {formats.day(self.canceled_at)}" if self.canceled_at else ""
             why = " after a failed payment" if self.open_invoice else ""
             return (
                 f"Your subscription was canceled{when}{why}. Subscribe again to keep using "

@@ -26,6 +26,7 @@ from clerk_portal.billing.services.discounts import (
 from clerk_portal.billing.services.invoices import (
     invoice_pdf_url,
     list_invoices,
+    open_invoice_pdf,
     void_open_invoice,
 )
 from clerk_portal.billing.services.plan_change import (
@@ -67,6 +68,7 @@ __all__ = [
     "get_trial_state",
     "invoice_pdf_url",
     "list_invoices",
+    "open_invoice_pdf",
     "pay_open_invoice",
     "preview_plan_change",
     "preview_quantity_change",

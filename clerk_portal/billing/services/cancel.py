@@ -28,7 +28,7 @@ from clerk_portal.billing.services.common import (
     load_account,
     write_subscription,
 )
-from clerk_portal.core import text_input
+from clerk_portal.core import formats, text_input
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import InvalidValue
 from clerk_portal.models import BillingAccount
@@ -53,7 +53,7 @@ class CancelResult:
 
 
 def _ends(when: datetime | None) -> str:
-    return f"ends on {when:%b %d, %Y}" if when else "ends at the end of the period"
+    return f"ends on {formats.day(when)}" if when else "ends at the end of the period"
 
 
 def _check_reason(reason: str, comment: str | None) -> str | None:

@@ -1,8 +1,16 @@
-"""Invoices: the list comes from the mirror (paginated); the PDF link is Stripe's `invoice_pdf`;
-an open invoice of an ended subscription can be voided (Stripe voids only open invoices)."""
+"""Invoices: the list comes from the mirror (paginated); the PDF is Stripe's `invoice_pdf`,
+fetched for the owner and passed on from the portal's own origin (a link to Stripe's host cannot
+be a same-origin `download`); an open invoice of an ended subscription can be voided (Stripe
+voids only open invoices)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
 from sqlmodel import Session, select
 
 from clerk_portal.billing import ledger, mirror
@@ -16,6 +24,7 @@ from clerk_portal.billing.services.common import (
 )
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import NotFound
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import BillingAccount, Invoice
 from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
@@ -63,6 +72,59 @@ async def invoice_pdf_url(
     if not fresh.invoice_pdf:
         raise NotFound("This invoice has no PDF yet (it is still a draft).")
     return fresh.invoice_pdf
+
+
+@dataclass(frozen=True)
+class InvoicePdf:
+    filename: str
+    chunks: AsyncIterator[bytes]
+
+
+PDF_HOSTS = ("stripe.com", ".stripe.com")  # pay.stripe.com, then files.stripe.com
+PDF_TIMEOUT_SECONDS = 30
+
+
+def _from_stripe(url: str) -> bool:
+    """Only Stripe's hosts (or the configured API's, the demo sandbox) are fetched: the URL is
+    from the mirror, but the server must not be made to fetch anything else."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and (host == PDF_HOSTS[0] or host.endswith(PDF_HOSTS[1])):
+        return True
+    api = get_settings().stripe_api_base_url
+    return api is not None and (parts.scheme, parts.netloc) == urlsplit(api)[:2]
+
+
+async def open_invoice_pdf(*, workspace_id: int, stripe_invoice_id: str) -> InvoicePdf:
+    """The PDF of one of this workspace's invoices, streamed from Stripe; NotFound for another
+    workspace's invoice (or none), a draft's, or a PDF Stripe does not give."""
+    url = await invoice_pdf_url(workspace_id=workspace_id, stripe_invoice_id=stripe_invoice_id)
+    if not _from_stripe(url):
+        raise NotFound("This invoice's PDF is not available.")
+    number = await in_db(
+        lambda session: getattr(_invoice_of(session, workspace_id, stripe_invoice_id), "number", "")
+    )
+    client = httpx.AsyncClient(follow_redirects=True, timeout=PDF_TIMEOUT_SECONDS)
+    try:
+        response = await client.send(client.build_request("GET", url), stream=True)
+    except httpx.HTTPError as error:
+        await client.aclose()
+        raise NotFound("Stripe did not give this invoice's PDF: please try again.") from error
+    if response.status_code != 200:
+        await response.aclose()
+        await client.aclose()
+        raise NotFound("Stripe did not give this invoice's PDF: please try again.")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+        finally:
+            await response.aclose()
+            await client.aclose()
+
+    safe = re.sub(r"[^A-Za-z0-9._-]", "-", number or stripe_invoice_id)[:80]
+    return InvoicePdf(filename=f"Invoice-{safe}.pdf", chunks=chunks())
 
 
 async def void_open_invoice(

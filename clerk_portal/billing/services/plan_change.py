@@ -46,6 +46,7 @@ from clerk_portal.billing.services.common import (
     swapped_items,
     write_subscription,
 )
+from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
 from clerk_portal.models import BillingAccount, utcnow
 from clerk_portal.models.status import CHANGEABLE
@@ -111,7 +112,7 @@ class PlanChangePreview:
         if self.direction == "upgrade":
             return f"{pricing.format_cents(self.amount_due_now_cents)} due today, then {total}"
         if self.direction == "downgrade" and self.effective_at:
-            return f"From {self.effective_at:%b %d, %Y}: {total}. Nothing changes until then."
+            return f"From {formats.day(self.effective_at)}: {total}. Nothing changes until then."
         return "This is your current plan."
 
 
@@ -354,7 +355,7 @@ async def change_plan(
             await schedules.release(gateway, snapshot.schedule_id, namespace=view.namespace)
         except GatewayError as error:
             log.warning("schedule of workspace %s not released: %s", workspace_id, error.message)
-    return PlanChangeResult("upgrade", plan, interval, charged, None, summary)
+    return PlanChangeResult("upgrade", plan, interval, charged, None, _to_you(summary))
 
 
 async def _on_stripe_already(
@@ -362,6 +363,16 @@ async def _on_stripe_already(
 ) -> bool:
     subscription = await gateway.retrieve_subscription(view.subscription_id or "")
     return mirror.plan_of(subscription) == (plan, interval)
+
+
+def _to_you(summary: str) -> str:
+    """The activity log's line ("Olivia Park scheduled …"), addressed to the person who did it
+    ("You scheduled …"): the toast's."""
+    for verb in (" upgraded ", " scheduled "):
+        _, found, rest = summary.partition(verb)
+        if found:
+            return f"You{verb}{rest}."
+    return f"{summary}."
 
 
 async def _scheduled_already(
@@ -422,7 +433,7 @@ async def _schedule_downgrade(
         session.add(account)
         when = account.pending_change_at
         summary = f"{actor_name(session, actor_user_id)} scheduled a change to {label}"
-        summary += f" on {when:%b %d, %Y}" if when else ""
+        summary += f" on {formats.day(when)}" if when else ""
         ledger.record_activity(
             session,
             workspace_id=workspace_id,
@@ -432,7 +443,7 @@ async def _schedule_downgrade(
             details={"plan": plan, "interval": interval, "schedule": scheduled.id},
             action_key=action_key,
         )
-        return PlanChangeResult("downgrade", plan, interval, 0, when, summary)
+        return PlanChangeResult("downgrade", plan, interval, 0, when, _to_you(summary))
 
     result = await in_db(write)
     await refresh_upcoming_invoice(workspace_id, gateway)  # Stripe's renewal on the new plan

@@ -455,7 +455,8 @@ def _recorder(
                         "subscription": snap.id,
                     },
                 )
-            return UpgradeResult(plan, interval, account.status, paid, number, summary)
+            you = f"You upgraded to {plan_name} ({yearly})" + summary.split(f"({yearly})", 1)[1]
+            return UpgradeResult(plan, interval, account.status, paid, number, f"{you}.")
 
         return apply
 

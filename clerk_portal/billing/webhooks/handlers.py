@@ -27,6 +27,7 @@ from clerk_portal.billing.gateway import (
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
+from clerk_portal.core import formats
 from clerk_portal.models import BillingAccount, Invoice
 
 S = TypeVar("S")
@@ -204,7 +205,7 @@ def trial_will_end(session: Session, account: BillingAccount, snap: Subscription
     if snap.trial_end and not _paid_before(session, account.workspace_id, snap.trial_end):
         ends = mirror.from_unix(snap.trial_end)
         _activity(
-            session, account.workspace_id, "trial_will_end", f"Trial ends on {ends:%b %d, %Y}"
+            session, account.workspace_id, "trial_will_end", f"Trial ends on {formats.day(ends)}"
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TypedDict
 
 import reflex as rx
@@ -11,7 +10,7 @@ from clerk_portal.billing.pricing import format_cents
 from clerk_portal.billing.read_models.invoices import ListedInvoice, load_invoice_page
 from clerk_portal.components.invoice_table import invoice_table
 from clerk_portal.components.shell import page_shell
-from clerk_portal.core import routes
+from clerk_portal.core import formats, routes
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.live import LiveWatch
@@ -32,23 +31,16 @@ class InvoiceRow(TypedDict):
     payable: bool
 
 
-def _day(moment: datetime | None) -> str:
-    return moment.strftime("%b %-d, %Y") if moment else "—"
-
-
 def _row(invoice: ListedInvoice) -> InvoiceRow:
-    start, end = _day(invoice.period_start), _day(invoice.period_end)
-    # A subscription's first invoice has an empty period (start = end): show the one day.
-    period = start if start == end else f"{start} – {end}"
     return InvoiceRow(
         key=str(invoice.id),
-        date=_day(invoice.created),
+        date=formats.day(invoice.created, "—"),
         number=invoice.number or "Draft",
-        period=period,
+        period=formats.day_span(invoice.period_start, invoice.period_end),
         amount=format_cents(invoice.total_cents, invoice.currency),
         status=invoice.status,
         status_color=STATUS_COLORS.get(invoice.status, "red"),
-        pdf_url=invoice.pdf_url or "",
+        pdf_url=routes.invoice_pdf(invoice.stripe_invoice_id) if invoice.pdf_url else "",
         payable=invoice.status == "open",
     )
 

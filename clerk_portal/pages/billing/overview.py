@@ -146,7 +146,13 @@ def _plan_card() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.heading(BillingState.plan_label, size="5", as_="h2", id="plan-label"),
-                rx.badge(BillingState.status_label, id="billing-status", size="2"),
+                rx.badge(
+                    BillingState.status_label,
+                    color_scheme=BillingState.status_color,
+                    variant="soft",
+                    id="billing-status",
+                    size="2",
+                ),
                 align="center",
                 spacing="3",
                 wrap="wrap",
@@ -240,7 +246,7 @@ def _invoices() -> rx.Component:
                                 rx.link(
                                     "PDF",
                                     href=invoice["pdf_url"],
-                                    is_external=True,
+                                    download=True,
                                     size="2",
                                     aria_label="PDF of invoice " + invoice["number"],
                                 ),

@@ -7,24 +7,33 @@ tab, a team change).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TypedDict
 
 import reflex as rx
 
 from clerk_portal.billing.pricing import format_cents
 from clerk_portal.billing.read_models.overview import BillingOverview, load_overview
+from clerk_portal.core import formats, routes
 from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
 from clerk_portal.ui.live import LiveWatch
 
+# Each status its own colour, and always its word (never colour alone).
 STATUS_LABELS = {
-    "trialing": "Free trial",
+    "trialing": "Trialing",
     "active": "Active",
     "past_due": "Past due",
     "canceled": "Canceled",
     "unpaid": "Unpaid",
     "incomplete": "Incomplete",
+}
+STATUS_COLORS = {
+    "trialing": "blue",
+    "active": "green",
+    "past_due": "orange",
+    "canceled": "gray",
+    "unpaid": "red",
+    "incomplete": "amber",
 }
 
 
@@ -45,8 +54,7 @@ class InvoiceSummary(TypedDict):
     voidable: bool
 
 
-def day(moment: datetime | None) -> str:
-    return moment.strftime("%b %-d, %Y") if moment else ""
+day = formats.day
 
 
 def per(interval: str | None) -> str:
@@ -57,6 +65,7 @@ class BillingState(LiveWatch, rx.State):
     loaded: bool = False
     status: str = ""
     status_label: str = ""
+    status_color: str = "gray"
     plan_label: str = ""
     has_subscription: bool = False
     on_trial: bool = False
@@ -85,6 +94,7 @@ class BillingState(LiveWatch, rx.State):
         self.loaded = True
         self.status = overview.status
         self.status_label = STATUS_LABELS.get(overview.status, overview.status)
+        self.status_color = STATUS_COLORS.get(overview.status, "gray")
         self.has_subscription = bool(overview.plan) and overview.status != "canceled"
         self.on_trial = overview.trial.on_trial and not self.has_subscription
         self.trial_days_left = overview.trial.days_left
@@ -155,7 +165,7 @@ class BillingState(LiveWatch, rx.State):
                 date=day(row.created),
                 amount=format_cents(row.total_cents),
                 status=row.status,
-                pdf_url=row.pdf_url or "",
+                pdf_url=routes.invoice_pdf(row.stripe_invoice_id) if row.pdf_url else "",
                 payable=row.payable,
                 voidable=row.voidable,
             )

@@ -140,9 +140,10 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
         plan, interval = current.plan, current.interval
         if current.subscribed and plan and interval:
             self.plan, self.interval = plan, interval
+            self.current_plan, self.current_interval = plan, interval
             self.current_label = f"{plan.title()} · {interval}ly"
             return None
-        self.current_label = ""
+        self.current_label, self.current_plan, self.current_interval = "", "", ""
         return rx.call_script(mount_script(CARD_ELEMENT))
 
     @rx.event(background=True)
@@ -515,4 +516,4 @@ def upgrade() -> rx.Component:
         spacing="4",
         width="100%",
     )
-    return page_shell("Upgrade your account", owners_only(owner_view), card_script_tag())
+    return page_shell(UpgradeState.change_title, owners_only(owner_view), card_script_tag())

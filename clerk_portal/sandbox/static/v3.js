@@ -5,7 +5,8 @@
  * elements() with a mountable card element, createPaymentMethod, confirmCardSetup, confirmSetup,
  * confirmCardPayment, confirmPayment, retrieveSetupIntent, retrievePaymentIntent, handleCardAction.
  * Card numbers typed into the element go only to the sandbox (this script's own origin), never
- * to the page's backend, exactly as with real Stripe. 3-D Secure shows an in-page test dialog.
+ * to the page's backend, exactly as with real Stripe. 3-D Secure shows an in-page test dialog at the
+ * end of <body> (Esc fails it, as closing Stripe's does).
  */
 (function () {
   "use strict";
@@ -277,6 +278,9 @@
 
   // -- 3-D Secure test dialog ------------------------------------------------------------------
 
+  // Drawn at the end of <body> like Stripe's own (an iframe there), outside any dialog of the
+  // page. It takes the focus; Esc closes it, which fails the authentication, as closing
+  // Stripe's does.
   function challenge(id) {
     return new Promise(function (resolve) {
       var overlay = document.createElement("div");
@@ -287,24 +291,35 @@
       dialog.setAttribute("role", "dialog");
       dialog.setAttribute("aria-modal", "true");
       dialog.setAttribute("aria-label", "3D Secure authentication");
-      dialog.style.cssText = "background:#fff;border-radius:8px;padding:24px;max-width:360px;text-align:center";
+      dialog.style.cssText = "background:#fff;color:#111;border-radius:8px;padding:24px;max-width:360px;text-align:center";
       dialog.innerHTML = "<h2 style='margin-top:0'>3D Secure 2 test page</h2>" +
         "<p>This is a sandbox test authentication. Choose the outcome.</p>";
+      var answered = false;
+      function answer(outcome) {
+        if (answered) return;
+        answered = true;
+        window.removeEventListener("keydown", onKey, true);
+        if (overlay.parentNode) overlay.parentNode.removeChild(overlay);
+        control("/_sandbox/authenticate/" + id, { outcome: outcome }).then(function () { resolve(outcome); }, function () { resolve(outcome); });
+      }
+      function onKey(event) {
+        if (event.key === "Escape") { event.preventDefault(); answer("fail"); }
+      }
       function button(label, outcome) {
         var b = document.createElement("button");
         b.type = "button";
         b.textContent = label;
         b.style.cssText = "margin:6px;padding:8px 14px;cursor:pointer";
-        b.addEventListener("click", function () {
-          document.body.removeChild(overlay);
-          control("/_sandbox/authenticate/" + id, { outcome: outcome }).then(function () { resolve(outcome); }, function () { resolve(outcome); });
-        });
+        b.addEventListener("click", function () { answer(outcome); });
         return b;
       }
-      dialog.appendChild(button("Complete authentication", "complete"));
+      var complete = button("Complete authentication", "complete");
+      dialog.appendChild(complete);
       dialog.appendChild(button("Fail authentication", "fail"));
       overlay.appendChild(dialog);
       document.body.appendChild(overlay);
+      window.addEventListener("keydown", onKey, true);
+      complete.focus();
     });
   }
 

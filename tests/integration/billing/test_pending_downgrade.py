@@ -301,3 +301,19 @@ async def test_a_late_downgrade_after_a_paid_renewal_credits_the_old_price(env: 
     pending = env.stripe().v1.invoice_items.list({"customer": customer.id, "pending": True}).data
     credit = -customer.balance - sum(ii.amount for ii in pending)
     assert 2 * 4900 - 2 * 2900 - 5 <= credit <= 2 * 4900 - 2 * 2900
+
+
+async def test_a_scheduled_downgrade_is_told_to_the_owner_and_logged_with_their_name(env: Env):
+    """Issue 16: the toast said "Olivia Park scheduled a change … on Feb 01, 2027"."""
+    workspace_id, owner, _ = await subscribe(env, plan="business", owner="Olivia Park")
+    result = await plan_change.change_plan(
+        workspace_id=workspace_id, actor_user_id=owner, plan="startup", interval="month"
+    )
+    overview = await load_overview(workspace_id)
+    assert overview.pending_change_at is not None
+    when = overview.pending_change_at
+    assert result.message == (
+        f"You scheduled a change to Startup (monthly) on {when:%b} {when.day}, {when.year}."
+    )
+    page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=5))
+    assert page.items[0].summary.startswith("Olivia Park scheduled a change to Startup")

@@ -57,7 +57,8 @@ async def test_upgrade_charges_once_and_mirrors_the_paid_invoice(
 
     assert result.amount_charged_cents == expected
     assert result.status == "active"
-    assert result.message.startswith("Olivia Park upgraded to Business")
+    # The toast speaks to the owner (issue 16); the activity log names them.
+    assert result.message.startswith("You upgraded to Business")
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.interval, overview.status) == (plan, interval, "active")
     assert (overview.seats_billed, overview.extra_numbers_billed) == (3, 1)

@@ -232,6 +232,7 @@ def to_invoice(invoice: Any) -> InvoiceSnapshot:
     parent = _get(invoice, "parent") or {}
     sub_details = _get(parent, "subscription_details") or {}
     subscription = _id(_get(sub_details, "subscription")) or _id(_get(invoice, "subscription"))
+    billed = billed_period(invoice)
     return InvoiceSnapshot(
         id=_get(invoice, "id"),
         customer=_id(_get(invoice, "customer")),
@@ -251,10 +252,33 @@ def to_invoice(invoice: Any) -> InvoiceSnapshot:
         hosted_invoice_url=_get(invoice, "hosted_invoice_url"),
         invoice_pdf=_get(invoice, "invoice_pdf"),
         next_payment_attempt=_get(invoice, "next_payment_attempt"),
+        billed_period_start=billed[0] if billed else None,
+        billed_period_end=billed[1] if billed else None,
         confirmation_client_secret=_get(
             _get(invoice, "confirmation_secret") or {}, "client_secret"
         ),
     )
+
+
+def billed_period(invoice: Any) -> tuple[int, int] | None:
+    """(start, end) of the invoice's subscription lines that are not prorations: the period it
+    bills. Stripe's own `invoice.period_*` is the period before for a renewal."""
+    spans = []
+    for line in _get(_get(invoice, "lines"), "data") or []:
+        parent = _get(line, "parent") or {}
+        details = _get(parent, "subscription_item_details")
+        period = _get(line, "period") or {}
+        start, end = _get(period, "start"), _get(period, "end")
+        if (
+            _get(parent, "type") == "subscription_item_details"
+            and not _get(details, "proration")
+            and start is not None
+            and end is not None
+        ):
+            spans.append((int(start), int(end)))
+    if not spans:
+        return None
+    return min(start for start, _ in spans), max(end for _, end in spans)
 
 
 def to_invoice_item(item: Any) -> InvoiceItemSnapshot:
