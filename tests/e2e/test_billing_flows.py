@@ -64,7 +64,7 @@ def test_a_declined_card_says_why_and_changes_nothing(portal, page):
 
     expect(page.locator("#upgrade-error")).to_contain_text("declined", timeout=20_000)
     page.goto(portal.url + "/billing")
-    expect(page.locator("#billing-status")).to_have_text("Free trial")
+    expect(page.locator("#billing-status")).to_have_text("Trialing")
     expect(page.locator("#no-invoices")).to_be_visible()
 
 
