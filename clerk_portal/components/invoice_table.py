@@ -19,6 +19,8 @@ def _pdf(row) -> rx.Component:
         rx.link(
             rx.hstack(rx.icon("download", size=14), rx.text("PDF"), align="center", spacing="1"),
             href=row["pdf_url"],
+            # a plain link (not the router's): the browser downloads it from this origin
+            is_external=True,
             download=True,
             aria_label="PDF of invoice "
             + row["number"],  # starts with the visible text (WCAG 2.5.3)

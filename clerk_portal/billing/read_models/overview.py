@@ -16,6 +16,9 @@ from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import TrialState, trial_state
 
+# A trial tries the plan the upgrade page offers first: its included numbers are the ones shown.
+TRIAL_PLAN = "business"
+
 LATEST_INVOICES = 5
 
 
@@ -168,7 +171,7 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         seats_in_use=seats,
         seats_billed=items["seat"].quantity if "seat" in items else 0,
         numbers_in_use=numbers,
-        numbers_included=plan.included_numbers if plan else 0,
+        numbers_included=(plan or get_catalog().plan(TRIAL_PLAN)).included_numbers,
         extra_numbers_billed=items["number"].quantity if "number" in items else 0,
         syncing=account.quantities_dirty_since is not None,
         pending_plan=account.pending_plan,

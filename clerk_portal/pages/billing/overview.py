@@ -169,8 +169,14 @@ def _usage_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Usage", size="4", as_="h2"),
-            _row("Seats", BillingState.seats_label, "seats-usage"),
-            _row("Phone numbers", BillingState.numbers_label, "numbers-usage"),
+            rx.cond(
+                BillingState.numbers_label == "",
+                _row("In use", BillingState.seats_label, "seats-usage"),  # on trial
+                rx.fragment(
+                    _row("Seats", BillingState.seats_label, "seats-usage"),
+                    _row("Phone numbers", BillingState.numbers_label, "numbers-usage"),
+                ),
+            ),
             rx.cond(
                 BillingState.syncing,
                 rx.text("Updating your subscription…", size="1", color_scheme="gray", id="syncing"),
@@ -246,6 +252,7 @@ def _invoices() -> rx.Component:
                                 rx.link(
                                     "PDF",
                                     href=invoice["pdf_url"],
+                                    is_external=True,
                                     download=True,
                                     size="2",
                                     aria_label="PDF of invoice " + invoice["number"],

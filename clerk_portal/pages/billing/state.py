@@ -57,6 +57,26 @@ class InvoiceSummary(TypedDict):
 day = formats.day
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def usage_labels(overview: BillingOverview, subscribed: bool) -> tuple[str, str]:
+    """(seats, numbers). On trial nothing is billed yet: one line of what is in use, "3 seats ·
+    2 numbers (3 included)", and no numbers line."""
+    if not subscribed:
+        in_use = (
+            f"{_count(overview.seats_in_use, 'seat')} · "
+            f"{_count(overview.numbers_in_use, 'number')} ({overview.numbers_included} included)"
+        )
+        return in_use, ""
+    return (
+        f"{overview.seats_in_use} in use · {overview.seats_billed} billed",
+        f"{overview.numbers_in_use} in use · {overview.numbers_included} included · "
+        f"{overview.extra_numbers_billed} extra billed",
+    )
+
+
 def per(interval: str | None) -> str:
     return {"month": "/ month", "year": "/ year"}.get(interval or "", "")
 
@@ -133,11 +153,7 @@ class BillingState(LiveWatch, rx.State):
             )
             for line in overview.items
         ]
-        self.seats_label = f"{overview.seats_in_use} in use · {overview.seats_billed} billed"
-        self.numbers_label = (
-            f"{overview.numbers_in_use} in use · {overview.numbers_included} included · "
-            f"{overview.extra_numbers_billed} extra billed"
-        )
+        self.seats_label, self.numbers_label = usage_labels(overview, self.has_subscription)
         self.syncing = overview.syncing
         self.has_card = bool(overview.card_last4)
         self.card_label = (
