@@ -27,7 +27,12 @@ def invoiced_chart(state) -> rx.Component:
                 rx.recharts.bar_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
                     rx.recharts.x_axis(data_key="month", font_size=11, min_tick_gap=8),
-                    rx.recharts.y_axis(font_size=11, width=48),
+                    # The unit on every tick: dollars, whole (the bars' exact labels are cents).
+                    rx.recharts.y_axis(
+                        font_size=11,
+                        width=64,
+                        tick_formatter=rx.Var("(v) => '$' + Number(v).toLocaleString('en-US')"),
+                    ),
                     rx.recharts.graphing_tooltip(),
                     rx.recharts.bar(
                         data_key="dollars",
@@ -41,7 +46,8 @@ def invoiced_chart(state) -> rx.Component:
                     height=220,
                     margin={"top": 8, "right": 8, "left": 0, "bottom": 0},
                 ),
-                aria_label="Bar chart of the amounts invoiced in each of the last 12 months",
+                aria_label="Bar chart of the amounts invoiced in each of the last 12 months, in US "
+                "dollars",
                 id="invoiced-chart",
                 style={"margin": 0, "width": "100%", "minWidth": 0},
             ),

@@ -12,6 +12,7 @@ from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import TRIAL_DAYS
 
 DEMO_WORKSPACE = "Acme Dental"
+DEMO_TIME_ZONE = "America/Los_Angeles"  # Acme Dental is a California clinic
 TRIAL_DAYS_LEFT = 9
 # (subject = the role it signs in as, name, email)
 DEMO_PEOPLE = (
@@ -60,6 +61,8 @@ def seed_demo(session: Session, *, now: datetime | None = None) -> Workspace:
         owner_user_id=users[owner_subject].id,
         now=started,
     )
+    workspace.time_zone = DEMO_TIME_ZONE
+    session.add(workspace)
     assert workspace.id is not None
     add_team_and_numbers(session, workspace_id=workspace.id, users=users, started=started)
     return workspace

@@ -25,6 +25,8 @@ class Workspace(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
+    # An IANA zone ("America/Los_Angeles"): the activity log's times are shown in it.
+    time_zone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
 
 
 class User(SQLModel, table=True):

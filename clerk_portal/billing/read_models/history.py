@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from clerk_portal.billing import ledger
-from clerk_portal.models import User
+from clerk_portal.models import InvoiceMonth, User
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,20 @@ def monthly_invoiced(
         session, workspace_id=workspace_id, first_month=first, last_month=last
     )
     return [MonthTotal(year, month, kept.get(year * 12 + month - 1, 0)) for year, month in slots]
+
+
+def chart_end(session: Session, *, workspace_id: int, now: datetime) -> datetime:
+    """Where the chart's twelve months end: now, or the month of the newest invoice when that is
+    later (a demo test clock moved ahead: its invoices carry the clock's dates and count)."""
+    newest = session.exec(
+        select(func.max(InvoiceMonth.month)).where(
+            InvoiceMonth.workspace_id == workspace_id, InvoiceMonth.invoiced_cents != 0
+        )
+    ).first()
+    now = now.astimezone(UTC)
+    if newest is None or newest <= now.year * 12 + now.month - 1:
+        return now
+    return datetime(newest // 12, newest % 12 + 1, 1, tzinfo=UTC)
 
 
 def _last_months(now: datetime, months: int) -> list[tuple[int, int]]:

@@ -4,7 +4,6 @@ invoiced in each of the last twelve months."""
 from __future__ import annotations
 
 import asyncio
-import calendar
 from typing import TypedDict
 
 import reflex as rx
@@ -13,7 +12,7 @@ from clerk_portal.billing.pricing import format_cents
 from clerk_portal.billing.read_models import history, history_page
 from clerk_portal.components.history_view import activity_timeline, invoiced_chart
 from clerk_portal.components.shell import page_shell
-from clerk_portal.core import routes
+from clerk_portal.core import formats, routes
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.live import LiveWatch
@@ -44,12 +43,12 @@ class MonthBar(TypedDict):
     label: str
 
 
-def _activity_row(entry: history.ActivityEntry) -> ActivityRow:
+def _activity_row(entry: history.ActivityEntry, time_zone: str) -> ActivityRow:
     return ActivityRow(
         key=str(entry.id),
         who=entry.actor_name,
         what=entry.summary,
-        when=entry.created_at.strftime("%b %-d, %Y %H:%M UTC"),
+        when=formats.moment_in(entry.created_at, time_zone),
         amount=_amount_label(entry),
     )
 
@@ -65,15 +64,17 @@ def _amount_label(entry: history.ActivityEntry) -> str:
     return amount
 
 
-async def _activity(workspace_id: int, cursor: str | None) -> tuple[list[ActivityRow], str | None]:
+async def _activity(
+    workspace_id: int, cursor: str | None, time_zone: str
+) -> tuple[list[ActivityRow], str | None]:
     page = await history_page.load_activity(workspace_id, limit=PAGE_SIZE, cursor=cursor)
-    return [_activity_row(entry) for entry in page.items], page.next_cursor
+    return [_activity_row(entry, time_zone) for entry in page.items], page.next_cursor
 
 
 async def _months(workspace_id: int) -> list[MonthBar]:
     return [
         MonthBar(
-            month=f"{calendar.month_abbr[total.month]} {total.year % 100:02d}",
+            month=formats.month(total.year, total.month),
             dollars=total.invoiced_cents / 100,
             label=format_cents(total.invoiced_cents),
         )
@@ -82,7 +83,12 @@ async def _months(workspace_id: int) -> list[MonthBar]:
 
 
 async def _first_page(workspace_id: int):
-    return await asyncio.gather(_activity(workspace_id, None), _months(workspace_id))
+    """(activity rows, cursor), the months, and the workspace's time zone the rows are in."""
+    time_zone = await history_page.load_time_zone(workspace_id)
+    activity, months = await asyncio.gather(
+        _activity(workspace_id, None, time_zone), _months(workspace_id)
+    )
+    return activity, months, time_zone
 
 
 class HistoryState(LiveWatch, rx.State):
@@ -92,6 +98,7 @@ class HistoryState(LiveWatch, rx.State):
     loading_more: bool = False
     has_more: bool = False
     _cursor: str | None = None
+    _time_zone: str = "UTC"
 
     @rx.var
     def invoiced_total_label(self) -> str:
@@ -101,7 +108,7 @@ class HistoryState(LiveWatch, rx.State):
     @rx.event
     @guard.owner_page_loader  # non-owners read who the owners are on the page, no toast
     async def load_history(self):
-        (rows, cursor), months = await _first_page(guard.principal().workspace_id)
+        (rows, cursor), months, self._time_zone = await _first_page(guard.principal().workspace_id)
         self.entries, self._cursor, self.months = rows, cursor, months
         self.has_more, self.loaded = cursor is not None, True
         return HistoryState.watch_live
@@ -109,9 +116,10 @@ class HistoryState(LiveWatch, rx.State):
     async def _live_reload(self, who: guard.Principal) -> None:
         if who.role != "owner":
             return
-        (rows, cursor), months = await _first_page(who.workspace_id)
+        (rows, cursor), months, time_zone = await _first_page(who.workspace_id)
         async with self:
             if await self._still_shown_to(who):
+                self._time_zone = time_zone
                 self.entries, self._cursor, self.months = rows, cursor, months
                 self.has_more = cursor is not None
 
@@ -122,7 +130,9 @@ class HistoryState(LiveWatch, rx.State):
             return
         self.loading_more = True
         yield
-        rows, self._cursor = await _activity(guard.principal().workspace_id, self._cursor)
+        rows, self._cursor = await _activity(
+            guard.principal().workspace_id, self._cursor, self._time_zone
+        )
         self.entries = [*self.entries, *rows]
         self.has_more, self.loading_more = self._cursor is not None, False
 

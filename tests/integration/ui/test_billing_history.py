@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from clerk_portal.billing import ledger
 from clerk_portal.billing.read_models import history
@@ -102,3 +102,35 @@ def test_history_labels_what_stripe_prorated_for_a_quantity_update():
     assert _amount_label(entry("number_added", 0)) == "No charge"
     assert _amount_label(entry("invoice_paid", 2900)) == "$29.00"
     assert _amount_label(entry("quantities", None)) == ""
+
+
+async def test_the_chart_counts_invoices_a_demo_clock_dated_ahead_of_now():
+    """Issue 16: after "Advance a month" the renewal (dated by the test clock) was left out."""
+    from clerk_portal.billing.read_models import history_page
+    from clerk_portal.models import utcnow
+
+    workspace_id, _owner = _workspace()
+    now = utcnow()
+    ahead = (now.replace(day=1) + timedelta(days=62)).replace(day=3)
+    _invoice(workspace_id, "now", now, 4900, "paid")
+    _invoice(workspace_id, "ahead", ahead, 4900, "paid")
+
+    months = await history_page.load_monthly_invoiced(workspace_id)
+
+    assert len(months) == 12
+    assert (months[-1].year, months[-1].month) == (ahead.year, ahead.month)
+    assert months[-1].invoiced_cents == 4900
+    assert sum(m.invoiced_cents for m in months) == 9800
+
+
+async def test_the_history_page_reads_the_workspaces_time_zone():
+    from clerk_portal.billing.read_models import history_page
+    from clerk_portal.models import Workspace
+
+    workspace_id, _owner = _workspace()
+    assert await history_page.load_time_zone(workspace_id) == "UTC"  # the default
+    with session_scope() as session:
+        workspace = session.get(Workspace, workspace_id)
+        workspace.time_zone = "America/Los_Angeles"
+        session.add(workspace)
+    assert await history_page.load_time_zone(workspace_id) == "America/Los_Angeles"

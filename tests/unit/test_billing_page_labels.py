@@ -1,4 +1,4 @@
-"""The overview's usage lines (issue 16): on trial "3 seats · 2 numbers (3 included)", not "0
+"""Labels of the billing pages (issue 16): usage on trial "3 seats · 2 numbers (3 included)", not "0
 billed"."""
 
 from __future__ import annotations
@@ -27,3 +27,23 @@ def test_subscribed_seats_and_numbers_as_billed():
     )
     assert seats == "3 in use · 3 billed"
     assert numbers == "5 in use · 3 included · 2 extra billed"
+
+
+def test_activity_times_are_in_the_workspaces_time_zone():
+    """Issue 16: they were "Feb 1, 2027 23:04 UTC" whatever the workspace's zone."""
+    from datetime import UTC, datetime
+
+    from clerk_portal.billing.read_models.history import ActivityEntry
+    from clerk_portal.pages.billing.history import _activity_row
+
+    entry = ActivityEntry(
+        id=1,
+        actor_name="Olivia Park",
+        kind="note",
+        summary="Something",
+        amount_cents=None,
+        currency="usd",
+        created_at=datetime(2027, 2, 1, 23, 4, tzinfo=UTC),
+    )
+    assert _activity_row(entry, "America/Los_Angeles")["when"] == "Feb 1, 2027, 3:04 PM PST"
+    assert _activity_row(entry, "UTC")["when"] == "Feb 1, 2027, 11:04 PM UTC"
