@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal.components.table import empty_state, scroll_table
+from clerk_portal.components.table import cell, empty_state, scroll_table
 from clerk_portal.core import routes
 
-# The period is the first thing to go on a phone; the date and number still identify the invoice.
+# The period is the first column to go on a narrow table; as a card on a phone it is shown again.
 WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")
 EMPTY = "No invoices yet: your first invoice appears when you upgrade."
 
@@ -52,11 +52,11 @@ def _status(row) -> rx.Component:
 def _row(row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(row["date"], white_space="nowrap"),
-        rx.table.cell(row["number"], white_space="nowrap"),
-        rx.table.cell(row["period"], white_space="nowrap", display=WIDE_ONLY),
-        rx.table.cell(row["amount"], white_space="nowrap", text_align="right"),
-        rx.table.cell(_status(row)),
-        rx.table.cell(_pdf(row)),
+        cell(row["number"], "Number", white_space="nowrap"),
+        cell(row["period"], "Period", white_space="nowrap", display=WIDE_ONLY),
+        cell(row["amount"], "Amount", white_space="nowrap", text_align="right"),
+        cell(_status(row), "Status"),
+        cell(_pdf(row), "PDF"),
         align="center",
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal.components.table import empty_state, field_label, scroll_table
+from clerk_portal.components.table import cell, empty_state, field_label, scroll_table
 from clerk_portal.core import text_input
 from clerk_portal.ui.state import SessionState
 
@@ -55,7 +55,7 @@ def add_number_form(state) -> rx.Component:
 def _row(state, row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(row["number"], weight="medium")),
-        rx.table.cell(row["added"]),
+        cell(row["added"], "Added"),
         rx.cond(
             SessionState.manages_team,
             rx.table.cell(

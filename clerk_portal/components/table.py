@@ -1,4 +1,6 @@
-"""Tables that stay inside the page on a phone: they scroll in their own box, never the page."""
+"""Tables that stay inside the page on a phone: below 520 px each row becomes a card of its
+cells (each named by its `data-label`), so actions at the row's end (Remove, PDF) stay in reach;
+wider, they scroll in their own box, never the page."""
 
 from __future__ import annotations
 
@@ -7,6 +9,44 @@ import reflex as rx
 
 def field_label(text: str, html_for: str) -> rx.Component:
     return rx.el.label(text, html_for=html_for, style={"fontSize": "14px", "fontWeight": 500})
+
+
+PHONE = "@media (max-width: 519px)"
+ROWS_AS_CARDS = {
+    PHONE: {
+        "& table, & tbody, & tr": {"display": "block", "width": "100%"},
+        "& thead": {"display": "none"},
+        "& .rt-TableRootTable": {"background": "none", "border": "none"},
+        "& tr": {
+            "border": "1px solid var(--gray-a5)",
+            "borderRadius": "var(--radius-3)",
+            "padding": "6px 12px",
+            "marginBottom": "8px",
+            "background": "var(--color-panel-solid)",
+        },
+        "& tr > th, & tr > td": {
+            "display": "flex",
+            "justifyContent": "space-between",
+            "alignItems": "center",
+            "gap": "12px",
+            "padding": "6px 0",
+            "boxShadow": "none",
+            "textAlign": "left",
+            "minHeight": "36px",
+        },
+        "& tr > [data-label]::before": {
+            "content": "attr(data-label)",
+            "color": "var(--gray-11)",
+            "fontSize": "13px",
+            "flexShrink": "0",
+        },
+    }
+}
+
+
+def cell(content: rx.Component | rx.Var | str, label: str, **props: object) -> rx.Component:
+    """A table cell named `label` in its row's card on a phone."""
+    return rx.table.cell(content, custom_attrs={"data-label": label}, **props)
 
 
 def scroll_table(
@@ -39,6 +79,7 @@ def scroll_table(
         width="100%",
         max_width="100%",
         overflow_x="auto",
+        style=ROWS_AS_CARDS,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from clerk_portal.components.table import field_label, scroll_table
+from clerk_portal.components.table import cell, field_label, scroll_table
 from clerk_portal.core import text_input
 from clerk_portal.ui.state import SessionState
 
@@ -106,14 +106,15 @@ def _row(state, row) -> rx.Component:
                 spacing="0",
             )
         ),
-        rx.table.cell(_role_cell(state, row)),
-        rx.table.cell(
+        cell(_role_cell(state, row), "Role"),
+        cell(
             rx.badge(
                 row["status"],
                 color_scheme=rx.cond(row["status"] == "active", "green", "amber"),
                 variant="soft",
                 high_contrast=True,  # Radix's soft green and amber text at 12 px: 4.2:1 < 4.5:1
-            )
+            ),
+            "Status",
         ),
         rx.cond(
             SessionState.manages_team,
