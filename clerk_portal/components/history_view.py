@@ -31,7 +31,7 @@ def invoiced_chart(state) -> rx.Component:
                     rx.recharts.y_axis(
                         font_size=11,
                         width=64,
-                        tick_formatter=rx.Var("(v) => '$' + Number(v).toLocaleString('en-US')"),
+                        tick_formatter="(v) => '$' + Number(v).toLocaleString('en-US')",
                     ),
                     rx.recharts.graphing_tooltip(),
                     rx.recharts.bar(
