@@ -14,12 +14,24 @@ import reflex as rx
 from clerk_portal.core.settings import get_settings
 
 CARD_SCRIPT = "/card_form.js"
+# Stripe's field draws no focus ring of its own (nor does the sandbox's stand-in): its container
+# shows where the focus is, as the theme's text fields do (WCAG 2.4.7). Stripe marks a focused
+# element's container StripeElement--focus; :focus-within also covers its iframe.
+CARD_FOCUS_RING = {
+    "borderRadius": "var(--radius-2)",
+    "&:focus-within, &.StripeElement--focus": {
+        "outline": "2px solid var(--focus-8)",
+        "outlineOffset": "1px",
+    },
+}
 
 
 def card_element(element_id: str) -> rx.Component:
     return rx.vstack(
         rx.text("Card", size="2", weight="medium", as_="div"),
-        rx.box(id=element_id, width="100%", min_height="40px"),  # Stripe draws the field
+        rx.box(  # Stripe draws the field
+            id=element_id, width="100%", min_height="40px", style=CARD_FOCUS_RING
+        ),
         rx.text("", id=f"{element_id}-error", size="1", color_scheme="red", role="alert"),
         spacing="1",
         width="100%",
