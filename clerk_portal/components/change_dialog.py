@@ -34,14 +34,11 @@ def confirm_dialog(state: type[PendingChange]) -> rx.Component:
             rx.alert_dialog.description(state.confirm_text, margin_bottom="12px"),
             effect,
             rx.hstack(
+                # No on_click of its own: Reflex would wrap the button in a Flex, Radix's
+                # cancel ref would land on that div and the opening dialog would focus nothing
+                # (the focus stayed on the page behind it). Closing calls cancel_change below.
                 rx.alert_dialog.cancel(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=state.cancel_change,
-                        id="cancel-change",
-                    )
+                    rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-change")
                 ),
                 rx.button(
                     state.confirm_label,
