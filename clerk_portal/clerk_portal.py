@@ -19,6 +19,8 @@ from clerk_portal.workspace import live
 # The backend's routes, then the security headers around everything (pages and files included).
 # Whatever a browser can make the server log goes through client_logs: one line, capped, limited.
 app = rx.App(
+    # The dialogs are opened by state, not by a Radix trigger: this gives the focus back on close.
+    head_components=[rx.script(src="/focus_return.js")],
     api_transformer=[build_api(), with_security_headers],
     frontend_exception_handler=client_logs.report_frontend_exception,
     backend_exception_handler=client_logs.report_backend_exception,
