@@ -16,7 +16,15 @@ ROWS_AS_CARDS = {
     PHONE: {
         "& table, & tbody, & tr": {"display": "block", "width": "100%"},
         "& thead": {"display": "none"},
-        "& .rt-TableRootTable": {"background": "none", "border": "none"},
+        # The cards have their own borders: none around them all.
+        "& .rt-TableRoot": {"border": "none", "background": "none"},
+        # Radix gives its <table> height 0 (a table grows anyway; a block does not) and clips it.
+        "& .rt-TableRootTable": {
+            "background": "none",
+            "border": "none",
+            "height": "auto",
+            "overflow": "visible",
+        },
         "& tr": {
             "border": "1px solid var(--gray-a5)",
             "borderRadius": "var(--radius-3)",
@@ -24,6 +32,7 @@ ROWS_AS_CARDS = {
             "marginBottom": "8px",
             "background": "var(--color-panel-solid)",
         },
+        "& tr:last-child": {"marginBottom": "0"},
         "& tr > th, & tr > td": {
             "display": "flex",
             "justifyContent": "space-between",
