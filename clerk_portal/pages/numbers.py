@@ -11,6 +11,7 @@ import reflex as rx
 from clerk_portal.components.change_dialog import confirm_dialog
 from clerk_portal.components.number_table import add_number_form, number_table
 from clerk_portal.components.shell import page_shell
+from clerk_portal.components.skeleton import loading, table_skeleton
 from clerk_portal.core import formats
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.keyset import Page
@@ -189,7 +190,7 @@ def numbers() -> rx.Component:
             rx.cond(
                 NumbersState.loaded,
                 number_table(NumbersState),
-                rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+                loading(table_skeleton(3), element_id="numbers-loading"),
             ),
             spacing="5",
             width="100%",

@@ -9,6 +9,7 @@ from typing import TypedDict
 import reflex as rx
 
 from clerk_portal.components.change_dialog import confirm_dialog
+from clerk_portal.components.skeleton import loading, table_skeleton
 from clerk_portal.components.team_table import invite_form, member_table
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.keyset import Page
@@ -214,7 +215,7 @@ def team() -> rx.Component:
             rx.cond(
                 TeamState.loaded,
                 member_table(TeamState),
-                rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+                loading(table_skeleton(3), element_id="team-loading"),
             ),
             spacing="5",
             width="100%",

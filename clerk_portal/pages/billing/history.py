@@ -12,6 +12,7 @@ from clerk_portal.billing.pricing import format_cents
 from clerk_portal.billing.read_models import history, history_page
 from clerk_portal.components.history_view import activity_timeline, invoiced_chart
 from clerk_portal.components.shell import page_shell
+from clerk_portal.components.skeleton import card_skeleton, loading, table_skeleton
 from clerk_portal.core import formats, routes
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
@@ -155,7 +156,11 @@ def billing_history() -> rx.Component:
                     width="100%",
                     on_unmount=HistoryState.stop_live,
                 ),
-                rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+                loading(
+                    card_skeleton(6, min_height="300px"),
+                    table_skeleton(4),
+                    element_id="history-loading",
+                ),
             )
         ),
     )

@@ -10,6 +10,7 @@ from clerk_portal.billing.pricing import format_cents
 from clerk_portal.billing.read_models.invoices import ListedInvoice, load_invoice_page
 from clerk_portal.components.invoice_table import invoice_table
 from clerk_portal.components.shell import page_shell
+from clerk_portal.components.skeleton import loading, table_skeleton
 from clerk_portal.core import formats, routes
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
@@ -92,7 +93,7 @@ def invoices() -> rx.Component:
                 rx.cond(
                     InvoicesState.loaded,
                     invoice_table(InvoicesState),
-                    rx.center(rx.spinner(size="3"), padding="32px", width="100%"),
+                    loading(table_skeleton(4), element_id="invoices-loading"),
                 ),
                 rx.link("See the billing history", href=routes.HISTORY, id="to-history"),
                 spacing="4",

@@ -7,6 +7,7 @@ import reflex as rx
 from clerk_portal.components.card_form import card_script_tag
 from clerk_portal.components.link_button import link_button
 from clerk_portal.components.shell import page_shell
+from clerk_portal.components.skeleton import card_skeleton, loading
 from clerk_portal.core import routes
 from clerk_portal.pages.billing.actions import (
     BillingActions,
@@ -301,6 +302,17 @@ def billing_overview() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        rx.center(rx.spinner(size="3"), padding="32px"),
+        loading(
+            card_skeleton(4, min_height="200px"),
+            rx.grid(
+                card_skeleton(2, min_height="120px"),
+                card_skeleton(2, min_height="120px"),
+                columns=rx.breakpoints(initial="1", md="2"),
+                spacing="4",
+                width="100%",
+            ),
+            card_skeleton(2, min_height="120px"),
+            element_id="billing-loading",
+        ),
     )
     return page_shell("Billing", owners_only(owner_view), card_script_tag())
