@@ -1,11 +1,11 @@
 """Discover every event handler and HTTP route of the app, and who may call each.
 
 A handler declares its access with `clerk_portal.ui.guard.requires_role(...)` (which sets
-`__guard_roles__`); a route would declare it with `__guard_roles__` on its endpoint (no route does
-today: every served route is a reviewed public one). The few public entry points are named here, so
-making something public is a visible, reviewed change. Who may call each guarded handler is
-reviewed here too (`reviewed_roles`), so that a widened declaration does not widen the tests'
-expectation with it.
+`__guard_roles__`); a route declares it with `__guard_roles__` on its endpoint (the invoice PDF,
+owners only); every other served route is a reviewed public one. The few public entry points are
+named here, so making something public is a visible, reviewed change. Who may call each guarded
+handler is reviewed here too (`reviewed_roles`), so that a widened declaration does not widen the
+tests' expectation with it.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ ACCEPTED_FORM = {"as": "owner"}
 def check_served_routes(send, snapshot, *, cookie: str | None, own_origin: str, allowed) -> int:
     """Send every state-changing request the portal serves, with `cookie`, and check the refusals.
 
-    A public route (every one today) gets the request from another site, as a forged form post
+    A public route gets the request from another site, as a forged form post
     would send it: it must answer 4xx and change no table. A guarded route gets it from the
     portal itself: `allowed(roles)` people must not be refused; anyone else gets 401/403 and
     changes no table. Reads (public GETs) change nothing and are left to their own tests.
