@@ -9,6 +9,7 @@ from clerk_portal.billing import catalog, ledger, mirror
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import cancel, card, plan_change, quantities
+from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
 from clerk_portal.core.errors import DomainError
 from clerk_portal.demo.clock import advance_demo_clock
@@ -74,7 +75,7 @@ async def test_an_invite_past_a_pending_downgrades_seat_limit_is_refused(env: En
     actor = Actor(owner, workspace_id, "owner")
     kinds = await activity_kinds(workspace_id)
     refusal = (
-        f"Your plan changes to Startup on {when:%b %d, %Y}, which allows at most 10 seats. "
+        f"Your plan changes to Startup on {formats.day(when)}, which allows at most 10 seats. "
         "Undo the downgrade to add more people."
     )
     with pytest.raises(DomainError) as refused:
