@@ -307,6 +307,7 @@ async def test_a_late_downgrade_after_a_paid_renewal_credits_the_old_price(env: 
 async def test_a_scheduled_downgrade_is_told_to_the_owner_and_logged_with_their_name(env: Env):
     """Issue 16: the toast said "Olivia Park scheduled a change … on Feb 01, 2027"."""
     workspace_id, owner, _ = await subscribe(env, plan="business", owner="Olivia Park")
+    env.settle()  # the upgrade's webhooks have landed: the newest entry below is the change
     result = await plan_change.change_plan(
         workspace_id=workspace_id, actor_user_id=owner, plan="startup", interval="month"
     )
