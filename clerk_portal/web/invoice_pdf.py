@@ -25,8 +25,10 @@ OWNERS = frozenset({"owner"})
 
 
 async def invoice_pdf(request: Request) -> Response:
+    # A read: it writes nothing, refused or not (so a stale session is not ended here either;
+    # the next page the person opens does that).
     who = await asyncio.to_thread(
-        principal_for_token, token=request.cookies.get(SESSION_COOKIE), touch=True
+        principal_for_token, token=request.cookies.get(SESSION_COOKIE), touch=False
     )
     if who is None:
         return PlainTextResponse("Sign in to download invoices.", status_code=401)
