@@ -143,7 +143,7 @@ def _details() -> dict[str, str]:
 def _markers(workspace: FreshWorkspace, details: dict[str, str], last4: str) -> frozenset[str]:
     return frozenset(
         {
-            f"/invoice/e2e-{workspace.id}-",  # the invoices' PDF links
+            f"/invoices/in_e2e_{workspace.id}_",  # the invoices' PDF links (the portal's own)
             f"•••• {last4}",  # the card label
             *(details[name] for name in ("email", "name", "line1", "po_number")),
         }
