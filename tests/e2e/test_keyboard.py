@@ -57,10 +57,6 @@ def tab_to(page: Page, selector: str) -> None:
     raise AssertionError(f"{selector} not reached with {TAB_LIMIT} presses of Tab")
 
 
-def focused_matches(page: Page, selector: str) -> bool:
-    return page.evaluate(_FOCUSED, selector)["matches"]
-
-
 def test_upgrade_with_a_card_using_only_the_keyboard(portal, page):
     workspace = signed_in_owner(page, portal, members=1)
     page.goto(portal.url + "/billing/upgrade")
@@ -119,7 +115,8 @@ def test_cancel_with_the_keyboard_and_escape_returns_the_focus(portal, page):
     assert page.evaluate("!!document.activeElement.closest('[role=dialog]')"), "focus left out"
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
-    assert focused_matches(page, "#cancel-subscription"), "the focus did not come back"
+    # It comes back a frame after the dialog has gone (seen late once on PostgreSQL + Redis).
+    expect(page.locator("#cancel-subscription")).to_be_focused()
 
     # Then the whole cancellation, keys only.
     page.keyboard.press("Enter")
