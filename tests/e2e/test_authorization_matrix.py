@@ -27,6 +27,7 @@ from clerk_portal.models import Workspace
 from clerk_portal.ui import guard
 from tests.support import workspaces
 from tests.support.access import (
+    RUNNER_TABLES,
     check_served_routes,
     full_snapshot,
     guarded_handlers,
@@ -38,7 +39,7 @@ from tests.support.tabs import Tab, load_owner_pages, mirrored_owner, sign_out
 PERSONAS = ("anonymous", "member", "admin", "other_owner", "owner")
 # Tables that record visits rather than changes, and Stripe's own deliveries (written when the
 # sandbox sends events, whoever is calling what).
-VOLATILE_TABLES = {"auth_session", "login_attempt", "webhook_event"}
+VOLATILE_TABLES = {"auth_session", "login_attempt", "webhook_event", *RUNNER_TABLES}
 
 
 def _demo_cookie(portal, person: str) -> str:
