@@ -4,7 +4,7 @@
 customer's tax id, now kept through Stripe's Tax IDs API instead of an invoice custom field.
 
 Revision ID: f2a3b4c5d6e7
-Revises: e7f8a9b0c1d2
+Revises: f1a2b3c4d5e6
 Create Date: 2026-12-03 15:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "f2a3b4c5d6e7"
-down_revision: str | None = "e7f8a9b0c1d2"
+down_revision: str | None = "f1a2b3c4d5e6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
