@@ -150,6 +150,16 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         if "discounts" in params
         else None
     )
+    method = params.get("collection_method") or "charge_automatically"
+    if method not in ("charge_automatically", "send_invoice"):
+        raise invalid("Invalid collection_method", "collection_method")
+    if method == "send_invoice" and not as_int(params, "days_until_due"):
+        raise invalid(
+            "Missing required param: days_until_due (required with collection_method "
+            "send_invoice).",
+            "days_until_due",
+            "parameter_missing",
+        )
     snapshot = _rollback_point(ctx, behaviour)
     now = ctx.now(customer["test_clock"])
     pm_id = None
@@ -248,6 +258,8 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     invoicing.finalize(ctx, invoice)
     if invoice["status"] == "paid" and not trial_end:
         sub["status"] = "active"
+    elif invoice["status"] == "open" and invoicing.invoiced(invoice):
+        sub["status"] = "active"  # Stripe: active at once; the customer pays by the due date
     elif invoice["status"] == "open" and behaviour == "default_incomplete":
         _await_confirmation(ctx, invoice)
     elif invoice["status"] == "open":
@@ -281,6 +293,10 @@ def _await_confirmation(ctx: Ctx, invoice: dict[str, Any]) -> None:
 
 
 def _apply_cancel_params(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> None:
+    """`cancel_at_period_end` / `cancel_at`. Stripe sets `canceled_at` to the time of the request
+    that scheduled the cancellation (not the period end) and clears it on a resume
+    (https://docs.stripe.com/api/subscriptions/object#subscription_object-canceled_at)."""
+    scheduled_before = sub["cancel_at"] is not None
     if "cancel_at_period_end" in params:
         flag = bool(as_bool(params, "cancel_at_period_end", False))
         sub["cancel_at_period_end"] = flag
@@ -291,6 +307,11 @@ def _apply_cancel_params(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) 
             sub["_period"][1] if value == "max_period_end" else as_int(params, "cancel_at")
         )
         sub["cancel_at_period_end"] = sub["cancel_at"] == sub["_period"][1]
+    if "cancel_at_period_end" in params or "cancel_at" in params:
+        if sub["cancel_at"] is None:
+            sub["canceled_at"] = None
+        elif not scheduled_before or sub["canceled_at"] is None or "cancel_at" in params:
+            sub["canceled_at"] = ctx.time_for(sub)
     details = as_dict(params, "cancellation_details")
     for key in ("comment", "feedback"):
         if key in details:

@@ -20,6 +20,8 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
     "4000000000000341": ("visa", "credit", "charge_fails"),
     "4000002760003184": ("visa", "credit", "authenticate"),
     "4000002500003155": ("visa", "credit", "authenticate_setup"),
+    "4000000000003220": ("visa", "credit", "authenticate"),  # 3-D Secure 2, always required
+    "4000000000003063": ("visa", "credit", "authenticate"),  # 3-D Secure, always required
 }
 
 # Stripe's test PaymentMethod ids: each use makes a new PaymentMethod from this number
@@ -35,6 +37,8 @@ MAGIC_PMS: dict[str, str] = {
     "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_authenticationRequired": "4000002760003184",
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_threeDSecure2Required": "4000000000003220",
+    "pm_card_threeDSecureRequired": "4000000000003063",
 }
 
 # behaviours that decline every operation, attach included: (code, decline_code, message, param)

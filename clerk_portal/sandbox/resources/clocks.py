@@ -122,6 +122,15 @@ def _due(ctx: Ctx, clock_id: str | None) -> list[tuple[int, int, Callable[[], No
         due = invoice["next_payment_attempt"]
         if invoice["test_clock"] == clock_id and invoice["status"] == "open" and due:
             work.append((due, 10**9 + order, _retry(ctx, invoice)))
+        if (
+            invoice["test_clock"] == clock_id
+            and invoice["status"] == "open"
+            and invoice["due_date"]
+            and invoicing.invoiced(invoice)
+            and not invoice.get("_overdue")
+        ):
+            overdue = invoice["due_date"]
+            work.append((overdue, 10**9 + order, lambda i=invoice: invoicing.overdue(ctx, i)))
     return work
 
 

@@ -185,6 +185,26 @@ def pay_invoice(ctx: Ctx, params: dict[str, Any], invoice_id: str) -> dict[str, 
     return render(ctx, invoice, expand_paths(params))
 
 
+@route("POST", "/v1/invoices/{invoice_id}/send", params="")
+def send_invoice(ctx: Ctx, params: dict[str, Any], invoice_id: str) -> dict[str, Any]:
+    """https://docs.stripe.com/api/invoices/send: an open `send_invoice` invoice is sent again
+    (a draft is finalized first); any other is refused."""
+    invoice = get_invoice(ctx, invoice_id, "id")
+    if not invoicing.invoiced(invoice):
+        raise invalid(
+            "You can only manually send an invoice if its collection method is 'send_invoice'."
+        )
+    if invoice["status"] == "draft":
+        invoicing.finalize(ctx, invoice)
+        if invoice["status"] == "open" and not invoice["auto_advance"]:
+            invoicing.send(ctx, invoice)
+    elif invoice["status"] == "open":
+        invoicing.send(ctx, invoice)
+    else:
+        raise invalid(f"You cannot send an invoice that is {invoice['status']}.")
+    return render(ctx, invoice, expand_paths(params))
+
+
 @route("POST", "/v1/invoices/{invoice_id}/void", params="")
 def void_invoice(ctx: Ctx, params: dict[str, Any], invoice_id: str) -> dict[str, Any]:
     invoice = get_invoice(ctx, invoice_id)

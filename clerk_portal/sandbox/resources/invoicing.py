@@ -77,6 +77,7 @@ def create_invoice(
         "currency": sub["currency"] if sub else "usd",
         # copied from the customer's invoice settings when the invoice is created
         "custom_fields": clone(customer["invoice_settings"].get("custom_fields")) or None,
+        "_days_until_due": sub["days_until_due"] if sub else None,
         "customer": customer["id"],
         "customer_address": customer["address"],
         "customer_email": customer["email"],
@@ -213,6 +214,9 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     invoice["effective_at"] = at
     invoice["status_transitions"]["finalized_at"] = at
     invoice["webhooks_delivered_at"] = at
+    if invoice["collection_method"] == "send_invoice":
+        days = invoice.get("_days_until_due") or 30
+        invoice["due_date"] = at + days * DAY
     if invoice["amount_due"] > 0:
         pi = payment_intents.new_intent(
             ctx,
@@ -227,6 +231,35 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     ctx.emit("invoice.finalized", render(ctx, invoice), created=at)
     if invoice["amount_due"] == 0:
         mark_paid(ctx, invoice, None)
+    elif invoice["collection_method"] == "send_invoice" and invoice["auto_advance"]:
+        send(ctx, invoice)  # Stripe emails it with payment instructions
+
+
+def invoiced(invoice: dict[str, Any]) -> bool:
+    """A `send_invoice` invoice: the customer pays it (hosted page, bank transfer); Stripe never
+    charges it on its own (https://docs.stripe.com/billing/collection-method)."""
+    return invoice["collection_method"] == "send_invoice"
+
+
+def send(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    """`invoice.sent` (the email Stripe sends; the sandbox sends none)."""
+    ctx.emit("invoice.sent", render(ctx, invoice), created=ctx.time_for(invoice))
+
+
+def overdue(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    """An open `send_invoice` invoice past its due date: `invoice.overdue`, and its subscription
+    becomes `past_due` (https://docs.stripe.com/billing/subscriptions/overview#subscription-statuses)."""
+    from ..store import diff
+
+    invoice["_overdue"] = True
+    at = ctx.time_for(invoice)
+    ctx.emit("invoice.overdue", render(ctx, invoice), created=at)
+    sub = ctx.store.get(invoice["subscription"]) if invoice["subscription"] else None
+    if sub and sub["status"] == "active":
+        before = render(ctx, sub)
+        sub["status"] = "past_due"
+        after = render(ctx, sub)
+        ctx.emit("customer.subscription.updated", after, diff(before, after), created=at)
 
 
 def _pi_description(reason: str) -> str:
@@ -258,6 +291,8 @@ def collect(
     """Try to pay an open invoice; on failure record the attempt and schedule the next retry."""
     if ctx.preview or invoice["status"] != "open" or invoice["amount_remaining"] == 0:
         return None
+    if invoiced(invoice) and pm_id is None:
+        return None  # only the customer pays it (or `pay` with a payment method)
     pi = ctx.store.get(invoice["_pi"])
     assert pi is not None
     if pi["status"] == "requires_payment_method" or pi["status"] == "requires_action":

@@ -117,7 +117,11 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         )
         sub["latest_invoice"] = invoice["id"]
         invoicing.finalize(ctx, invoice)
-        if invoice["status"] == "open" and behaviour != "default_incomplete":
+        if (
+            invoice["status"] == "open"
+            and behaviour != "default_incomplete"
+            and not invoicing.invoiced(invoice)
+        ):
             off_session = bool(as_bool(params, "off_session", False))
             error = invoicing.collect(ctx, invoice, off_session=off_session)
             if invoice["status"] != "paid":
@@ -232,7 +236,10 @@ def cancel_now(
                 ctx, sub, customer, item["id"], (item["price"], item["quantity"]), None, at
             )
     sub["status"] = "canceled"
-    sub["canceled_at"] = sub["ended_at"] = at
+    # a cancellation scheduled earlier keeps its request's time; an immediate one is now
+    scheduled = sub["cancel_at"] is not None and sub["cancel_at"] == at and sub["canceled_at"]
+    sub["canceled_at"] = sub["canceled_at"] if scheduled else at
+    sub["ended_at"] = at
     sub["cancellation_details"]["reason"] = reason
     if invoice_now and invoicing.pending_items(ctx, customer["id"], sub["id"]):
         invoice = invoicing.create_invoice(
@@ -265,7 +272,11 @@ def after_paid(ctx: Ctx, invoice: dict[str, Any], pi: dict[str, Any] | None) -> 
         still_open = [
             i
             for i in ctx.store.all("invoices")
-            if i["subscription"] == sub["id"] and i["status"] == "open" and i is not invoice
+            if i["subscription"] == sub["id"]
+            and i["status"] == "open"
+            and i is not invoice
+            # an invoiced customer's open invoice counts once it is overdue
+            and (not invoicing.invoiced(i) or i.get("_overdue"))
         ]
         if not still_open:
             sub["status"] = "active"

@@ -428,3 +428,46 @@ def test_preview_prorates_as_of_the_given_proration_date(
     outside = {**change, "proration_date": NOV_1_2026 + 31 * DAY}
     with pytest.raises(stripe.InvalidRequestError, match="proration_date"):
         client.v1.invoices.create_preview({"subscription": sub.id, "subscription_details": outside})
+
+
+def test_canceled_at_is_the_time_the_cancellation_was_asked_for(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    """https://docs.stripe.com/api/subscriptions/object#subscription_object-canceled_at: "If the
+    subscription was canceled with cancel_at_period_end, canceled_at will reflect the time of the
+    most recent update request, not the end of the subscription period"; a resume clears it."""
+    customer = make_customer(client, clock)
+    sub = client.v1.subscriptions.create({"customer": customer.id, "items": two_items(catalog)})
+    asked = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    assert asked.canceled_at == clock.frozen_time and asked.status == "active"
+    resumed = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": False})
+    assert resumed.canceled_at is None
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": clock.frozen_time + DAY})
+    again = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    assert again.canceled_at == clock.frozen_time + DAY
+    client.v1.test_helpers.test_clocks.advance(
+        clock.id, {"frozen_time": again.items.data[0].current_period_end + DAY}
+    )
+    ended = client.v1.subscriptions.retrieve(sub.id)
+    assert ended.status == "canceled" and ended.canceled_at == clock.frozen_time + DAY
+    assert ended.ended_at == again.items.data[0].current_period_end
+
+
+@pytest.mark.parametrize("pm", ["pm_card_threeDSecure2Required", "pm_card_threeDSecureRequired"])
+def test_stripes_3ds_test_payment_methods_ask_for_authentication(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any, pm: str
+) -> None:
+    """https://docs.stripe.com/testing#regulatory-cards: these always require 3-D Secure."""
+    customer = make_customer(client, clock, card=pm)
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": two_items(catalog),
+            "payment_behavior": "default_incomplete",
+            "expand": ["latest_invoice.payments"],
+        }
+    )
+    assert sub.status == "incomplete"
+    pi_id = sub.latest_invoice.payments.data[0].payment.payment_intent
+    intent = client.v1.payment_intents.retrieve(pi_id)
+    assert intent.status == "requires_action" and intent.next_action.type == "use_stripe_sdk"
