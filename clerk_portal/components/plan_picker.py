@@ -449,7 +449,28 @@ def plan_cards(state: type[PlanSelection], on_contact_sales) -> rx.Component:
     )
 
 
-def line_items(state: type[PlanSelection], *, show_due_today: bool = True) -> rx.Component:
+def line_items(
+    state: type[PlanSelection],
+    *,
+    show_due_today: bool = True,
+    discount: tuple[rx.Var, rx.Var] | None = None,
+    due_today: rx.Var | None = None,
+) -> rx.Component:
+    """The plan's lines, subtotal and (from a trial) what is due today. `discount`: (what, −amount)
+    of an applied promotion code, a row under the subtotal ("" amount: no row); `due_today`:
+    the amount due with it, from Stripe's preview."""
+    discount_row = (
+        rx.cond(
+            discount[1] != "",
+            rx.el.tr(
+                rx.el.th("Discount", scope="row", style={"textAlign": "left"}),
+                rx.el.td(discount[0], style={"padding": "4px 12px", "color": "var(--gray-11)"}),
+                rx.el.td(discount[1], style={"textAlign": "right"}, id="line-discount"),
+            ),
+        )
+        if discount is not None
+        else rx.fragment()
+    )
     return rx.card(
         rx.vstack(
             rx.heading(f"{state.plan_name} plan", size="4", as_="h3"),
@@ -476,13 +497,14 @@ def line_items(state: type[PlanSelection], *, show_due_today: bool = True) -> rx
                         ),
                         style={"borderTop": "1px solid var(--gray-a6)"},
                     ),
+                    discount_row,
                     rx.cond(
                         show_due_today,
                         rx.el.tr(
                             rx.el.th("Due today", scope="row", style={"textAlign": "left"}),
                             rx.el.td(""),
                             rx.el.td(
-                                state.amount_due_today_label,
+                                state.amount_due_today_label if due_today is None else due_today,
                                 style={"textAlign": "right", "fontWeight": 600},
                                 id="due-today",
                             ),

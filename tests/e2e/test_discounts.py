@@ -25,12 +25,18 @@ def test_a_promotion_code_takes_its_discount_off_what_is_charged(portal, page):
     expect(page.locator("#promo-applied")).to_have_text("LAUNCH20: 20% off the first invoice")
     expect(page.locator("#promo-discount")).to_have_text("−$17.40")
     expect(page.locator("#confirm-upgrade")).to_have_text("Upgrade and pay $69.60")
+    # the line items say the same as the button: the discount under the subtotal, then due today
+    expect(page.locator("#line-discount")).to_have_text("−$17.40")
+    expect(page.locator("#due-today")).to_have_text("$69.60")
+    expect(page.locator("#subtotal")).to_contain_text("$87.00")
     screenshot(page, "upgrade-promotion-code")
 
     # A new choice drops the code (it was checked for Startup monthly)...
     page.locator("#interval-year").click()
     expect(page.locator("#promo-error")).to_have_text("Your choice changed: apply the code again.")
     expect(page.locator("#promo-applied")).to_have_count(0)
+    expect(page.locator("#line-discount")).to_have_count(0)
+    expect(page.locator("#due-today")).to_have_text("$870.00")  # Startup yearly, no code
     page.locator("#interval-month").click()
     page.locator("#apply-promo").click()
     expect(page.locator("#promo-applied")).to_be_visible()

@@ -492,7 +492,12 @@ def upgrade() -> rx.Component:
         interval_switch(UpgradeState),
         plan_cards(UpgradeState, on_contact_sales=ContactSalesState.open_contact_sales),
         rx.grid(
-            line_items(UpgradeState, show_due_today=~UpgradeState.subscribed),
+            line_items(
+                UpgradeState,
+                show_due_today=~UpgradeState.subscribed,
+                discount=(UpgradeState.promo_applied, UpgradeState.promo_discount_label),
+                due_today=UpgradeState.pay_label,
+            ),
             rx.cond(UpgradeState.subscribed, _plan_change(), _trial_checkout()),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="4",
