@@ -20,6 +20,10 @@ from clerk_portal.ui.guard import public_handler
 MAX_SEATS = 999
 MAX_NUMBERS = 999
 INTERVAL_WORDS = {"month": "month", "year": "year"}
+# A line item's "3 × $49.00" and its amount stay on one line each on a phone (the description
+# wraps instead).
+DETAIL_CELL = {"padding": "4px 12px", "color": "var(--gray-11)", "whiteSpace": "nowrap"}
+AMOUNT_CELL = {"textAlign": "right", "whiteSpace": "nowrap"}
 
 
 class LineRow(TypedDict):
@@ -480,11 +484,8 @@ def line_items(
                         state.line_items,
                         lambda line: rx.el.tr(
                             rx.el.td(line["description"], style={"padding": "4px 0"}),
-                            rx.el.td(
-                                line["detail"],
-                                style={"padding": "4px 12px", "color": "var(--gray-11)"},
-                            ),
-                            rx.el.td(line["amount"], style={"textAlign": "right"}),
+                            rx.el.td(line["detail"], style=DETAIL_CELL),
+                            rx.el.td(line["amount"], style=AMOUNT_CELL),
                         ),
                     ),
                     rx.el.tr(

@@ -7,6 +7,10 @@ times per page and preset, and prints the median score of each category.
 
     .venv/bin/python tests/benchmarks/bench_lighthouse.py [--runs 3] [--url http://...]
 
+It also starts a bare Reflex app with the same Radix theme (a heading, text, a card, an input
+and a button on one page: the framework's floor) and measures it in the same run, so a score
+reads against what Reflex itself costs on this machine (`--no-bare` skips it).
+
 With `--url` it measures a portal that is already running (then /billing is measured signed out,
 which shows the sign-in page, unless `--database-url` names its database).
 """
@@ -14,12 +18,15 @@ which shows the sign-in page, unless `--database-url` names its database).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +59,7 @@ def ensure_lighthouse() -> None:
     )  # fmt: skip
 
 
-def scores(url: str, preset: str, cookie: str | None) -> dict[str, float]:
+def scores(url: str, preset: str, cookie: str | None, keep: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
         command = [
@@ -70,6 +77,10 @@ def scores(url: str, preset: str, cookie: str | None) -> dict[str, float]:
             command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
         subprocess.run(command, check=True, env=_env(), capture_output=True, timeout=300)
         result = json.loads(report.read_text())
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            name = url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0].replace("/", "_")
+            (keep / f"{name or 'root'}-{preset}.json").write_text(report.read_text())
     landed = result.get("finalDisplayedUrl") or result.get("finalUrl", url)
     if not landed.startswith(url.split("?")[0]):
         raise RuntimeError(f"{url} ended on {landed}: not the page meant")
@@ -85,28 +96,138 @@ def owner_cookie(portal) -> str:
     return f"{sessions.SESSION_COOKIE}={token}"
 
 
-def measure(base: str, cookie: str | None, runs: int) -> None:
-    pages = [("/pricing", None), ("/billing", cookie)]
-    print(f"{'page':10} {'preset':8} " + " ".join(f"{c:>15}" for c in CATEGORIES))
+def losses(result: dict) -> list[str]:
+    """The audits that cost the most points, weighted as Lighthouse weighs them."""
+    lost = []
+    for name in CATEGORIES:
+        refs = result["categories"][name]["auditRefs"]
+        total = sum(ref["weight"] for ref in refs) or 1
+        for ref in refs:
+            score = result["audits"][ref["id"]].get("score")
+            if ref["weight"] and score is not None and score < 1:
+                points = 100 * ref["weight"] * (1 - score) / total
+                shown = result["audits"][ref["id"]].get("displayValue", "")
+                lost.append((points, f"{name}: {ref['id']} -{points:.0f} {shown}".rstrip()))
+    return [line for _, line in sorted(lost, reverse=True)[:6]]
+
+
+def measure(
+    base: str,
+    cookie: str | None,
+    runs: int,
+    keep: Path | None = None,
+    pages: list[tuple[str, str | None]] | None = None,
+    label: str = "",
+) -> None:
+    pages = pages or [("/pricing", None), ("/billing", cookie)]
+    print(f"{'page':16} {'preset':8} " + " ".join(f"{c:>15}" for c in CATEGORIES))
     for path, page_cookie in pages:
         for preset in ("desktop", "mobile"):
-            samples = [scores(base + path, preset, page_cookie) for _ in range(runs)]
+            samples = [scores(base + path, preset, page_cookie, keep) for _ in range(runs)]
             medians = {c: statistics.median(s[c] for s in samples) for c in CATEGORIES}
             print(
-                f"{path:10} {preset:8} " + " ".join(f"{medians[c]:>15.0f}" for c in CATEGORIES),
+                f"{label + path:16} {preset:8} "
+                + " ".join(f"{medians[c]:>15.0f}" for c in CATEGORIES),
                 flush=True,
             )
+            if keep is not None:
+                name = path.strip("/").replace("/", "_")
+                report = json.loads((keep / f"{name}-{preset}.json").read_text())
+                for line in losses(report):
+                    print(f"    {line}", flush=True)
+
+
+BARE_RXCONFIG = """
+import reflex as rx
+
+config = rx.Config(
+    app_name="bare",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)
+"""
+BARE_APP = """
+import reflex as rx
+
+
+class Calculator(rx.State):
+    seats: str = "3"
+
+    @rx.event
+    def set_seats(self, value: str):
+        self.seats = value
+
+
+def index() -> rx.Component:
+    return rx.container(
+        rx.vstack(
+            rx.heading("Pricing", size="8", as_="h1"),
+            rx.text("Every plan starts with a 14-day free trial. Pay per seat."),
+            rx.card(
+                rx.vstack(
+                    rx.heading("Business", size="5", as_="h2"),
+                    rx.text("$49.00 per seat per month"),
+                    rx.input(value=Calculator.seats, on_change=Calculator.set_seats,
+                             aria_label="Seats"),
+                    rx.button("Start free trial"),
+                )
+            ),
+        ),
+        padding="24px",
+    )
+
+
+app = rx.App()
+app.add_page(index, route="/pricing", title="Pricing")
+"""
+
+
+@contextmanager
+def bare_reflex_app(folder: Path):
+    """`reflex run --env prod --single-port` of BARE_APP, as the portal's runner starts it."""
+    from clerk_portal.ops.runner import child_environment
+    from tests.support.ports import free_port, wait_for_http
+
+    (folder / "bare").mkdir()
+    (folder / "bare" / "__init__.py").write_text("")
+    (folder / "bare" / "bare.py").write_text(BARE_APP)
+    (folder / "rxconfig.py").write_text(BARE_RXCONFIG)
+    port = free_port()
+    argv = [sys.executable, "-m", "reflex", "run", "--loglevel", "warning", "--env", "prod"]
+    argv += ["--single-port", "--frontend-port", str(port), "--backend-host", "127.0.0.1"]
+    log = (folder / "bare.log").open("w")
+    process = subprocess.Popen(
+        argv, cwd=folder, env=child_environment(dev=False), stdout=log, stderr=log,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = f"http://localhost:{port}"
+        wait_for_http(url + "/pricing", timeout=600, is_alive=lambda: process.poll() is None)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per page and preset (median)")
     parser.add_argument("--url", help="a running portal instead of starting one")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare Reflex app")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the last report of each page and preset in this folder "
+        "and print the audits that cost the most points",
+    )
     args = parser.parse_args()
     ensure_lighthouse()
     print(f"lighthouse {LIGHTHOUSE_VERSION}, {CHROMIUM}, median of {args.runs} runs", flush=True)
     if args.url:
-        measure(args.url.rstrip("/"), None, args.runs)
+        measure(args.url.rstrip("/"), None, args.runs, args.keep)
         return
 
     from tests.support.portal import start_portal
@@ -115,9 +236,14 @@ def main() -> None:
         data = Path(folder)
         portal = start_portal(database_url=f"sqlite:///{data / 'p.db'}", log_path=data / "log")
         try:
-            measure(portal.url, owner_cookie(portal), args.runs)
+            measure(portal.url, owner_cookie(portal), args.runs, args.keep)
         finally:
             portal.stop()
+        if not args.no_bare:
+            print("a bare Reflex app (same Reflex, same Radix theme), same run:", flush=True)
+            with bare_reflex_app(data / "bare-app") as bare_url:
+                bare_keep = args.keep / "bare" if args.keep else None
+                measure(bare_url, None, args.runs, bare_keep, [("/pricing", None)], "bare")
 
 
 if __name__ == "__main__":

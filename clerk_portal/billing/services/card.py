@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import ledger, mirror, pricing
+from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import (
     BillingGateway,
@@ -143,14 +143,13 @@ async def pay_open_invoice(
         mirror.apply_invoice(session, account, invoice)
         if subscription is not None:
             mirror.apply_subscription(session, account, subscription)
-        amount = pricing.format_cents(invoice.amount_paid, invoice.currency)
         ledger.record_activity(
             session,
             workspace_id=workspace_id,
             actor_user_id=actor_user_id,
             kind="invoice_paid_manually",
             summary=f"{actor_name(session, actor_user_id)} paid invoice "
-            f"{invoice.number or invoice.id} ({amount}) with {_card_label(card)}",
+            f"{invoice.number or invoice.id} with {_card_label(card)}",
             amount_cents=invoice.amount_paid,
         )
         return account.status

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session, col, select
 
-from clerk_portal.billing import ledger, mirror, pricing
+from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.gateway import (
     BillingGateway,
     CardSnapshot,
@@ -270,8 +270,7 @@ def invoice_changed(session: Session, account: BillingAccount, snap: InvoiceSnap
 @handles("invoice.paid", fetch=invoice_by_id, refetched_id_prefix="in_", changes_next_invoice=True)
 def invoice_paid(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> None:
     if _mirror_invoice(session, account, snap):
-        amount = pricing.format_cents(snap.amount_paid, snap.currency)
-        summary = f"Invoice {snap.number or snap.id} paid: {amount}"
+        summary = f"Invoice {snap.number or snap.id} paid"  # the amount is the entry's own
         _activity(session, account.workspace_id, "invoice_paid", summary, snap)
 
 
@@ -285,8 +284,7 @@ def invoice_payment_failed(
     session: Session, account: BillingAccount, snap: InvoiceSnapshot
 ) -> None:
     if _mirror_invoice(session, account, snap):
-        amount = pricing.format_cents(snap.amount_remaining, snap.currency)
-        summary = f"Invoice {snap.number or snap.id}: payment of {amount} failed"
+        summary = f"Payment of invoice {snap.number or snap.id} failed"
         _activity(session, account.workspace_id, "payment_failed", summary, snap)
 
 

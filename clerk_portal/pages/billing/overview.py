@@ -6,6 +6,7 @@ import reflex as rx
 
 from clerk_portal.components.card_form import card_script_tag
 from clerk_portal.components.link_button import link_button
+from clerk_portal.components.plan_picker import AMOUNT_CELL, DETAIL_CELL
 from clerk_portal.components.shell import page_shell
 from clerk_portal.components.skeleton import card_skeleton, loading
 from clerk_portal.core import routes
@@ -114,10 +115,8 @@ def _plan_card() -> rx.Component:
                     BillingState.items,
                     lambda item: rx.el.tr(
                         rx.el.td(item["description"], style={"padding": "2px 0"}),
-                        rx.el.td(
-                            item["detail"], style={"padding": "2px 12px", "color": "var(--gray-11)"}
-                        ),
-                        rx.el.td(item["amount"], style={"textAlign": "right"}),
+                        rx.el.td(item["detail"], style={**DETAIL_CELL, "padding": "2px 12px"}),
+                        rx.el.td(item["amount"], style=AMOUNT_CELL),
                     ),
                 )
             ),

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from clerk_portal.billing import webhooks
+from clerk_portal.billing.read_models.history import activity_entries
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quantities
 from clerk_portal.core.db import session_scope
@@ -26,6 +27,7 @@ from clerk_portal.models import (
     SubscriptionItem,
     WebhookEvent,
 )
+from clerk_portal.pages.billing.history import _activity_row
 
 from .conftest import WEBHOOK_SECRET, Env, add_members
 from .helpers import subscribe
@@ -223,3 +225,28 @@ async def test_500_events_replayed_with_duplicates_in_any_order_converge_to_stri
             ).data
         }
         assert mirrored == at_stripe
+
+
+async def test_a_paid_invoice_is_one_activity_entry_that_says_its_amount_once(env: Env):
+    """The history's entry shows the amount in its own badge: the summary said it again
+    ("Invoice CLK-0001 paid: $49.00 · $49.00" on a phone, seen in issue 16)."""
+    workspace_id, _, _ = await subscribe(env)
+    env.settle()
+    with session_scope() as session:
+        paid = session.exec(
+            select(BillingActivity).where(
+                BillingActivity.workspace_id == workspace_id,
+                BillingActivity.kind == "invoice_paid",
+            )
+        ).all()
+    assert len(paid) == 1 and paid[0].amount_cents
+    with session_scope() as session:
+        entry = next(
+            e
+            for e in activity_entries(session, workspace_id=workspace_id).items
+            if e.kind == "invoice_paid"
+        )
+    row = _activity_row(entry, "UTC")
+    shown = f"{row['what']} {row['amount']}"
+    assert row["amount"].startswith("$") and shown.count(row["amount"]) == 1, shown
+    assert row["what"].endswith(" paid"), row["what"]
