@@ -382,7 +382,7 @@ def _plan_card(state: type[PlanSelection], card, on_contact_sales) -> rx.Compone
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(card["name"], size="5", as_="h3"),
+                rx.heading(card["name"], size="5", as_="h2"),
                 rx.cond(
                     current,
                     rx.badge("Current plan", variant="soft", color_scheme="green"),
@@ -477,7 +477,7 @@ def line_items(
     )
     return rx.card(
         rx.vstack(
-            rx.heading(f"{state.plan_name} plan", size="4", as_="h3"),
+            rx.heading(f"{state.plan_name} plan", size="4", as_="h2"),
             rx.el.table(
                 rx.el.tbody(
                     rx.foreach(
