@@ -7,8 +7,8 @@ times per page and preset, and prints the median score of each category.
 
     .venv/bin/python tests/benchmarks/bench_lighthouse.py [--runs 3] [--url http://...]
 
-It also starts a bare Reflex app with the same Radix theme (a heading, text, a card, an input
-and a button on one page: the framework's floor) and measures it in the same run, so a score
+It also starts a bare Reflex app with the same Radix theme (tests/benchmarks/bare_reflex.py: the
+framework's floor) and measures it in the same run, so a score
 reads against what Reflex itself costs on this machine (`--no-bare` skips it).
 
 With `--url` it measures a portal that is already running (then /billing is measured signed out,
@@ -18,15 +18,12 @@ which shows the sign-in page, unless `--database-url` names its database).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,81 +134,6 @@ def measure(
                     print(f"    {line}", flush=True)
 
 
-BARE_RXCONFIG = """
-import reflex as rx
-
-config = rx.Config(
-    app_name="bare",
-    telemetry_enabled=False,
-    show_built_with_reflex=False,
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
-    disable_plugins=[rx.plugins.SitemapPlugin],
-)
-"""
-BARE_APP = """
-import reflex as rx
-
-
-class Calculator(rx.State):
-    seats: str = "3"
-
-    @rx.event
-    def set_seats(self, value: str):
-        self.seats = value
-
-
-def index() -> rx.Component:
-    return rx.container(
-        rx.vstack(
-            rx.heading("Pricing", size="8", as_="h1"),
-            rx.text("Every plan starts with a 14-day free trial. Pay per seat."),
-            rx.card(
-                rx.vstack(
-                    rx.heading("Business", size="5", as_="h2"),
-                    rx.text("$49.00 per seat per month"),
-                    rx.input(value=Calculator.seats, on_change=Calculator.set_seats,
-                             aria_label="Seats"),
-                    rx.button("Start free trial"),
-                )
-            ),
-        ),
-        padding="24px",
-    )
-
-
-app = rx.App()
-app.add_page(index, route="/pricing", title="Pricing")
-"""
-
-
-@contextmanager
-def bare_reflex_app(folder: Path):
-    """`reflex run --env prod --single-port` of BARE_APP, as the portal's runner starts it."""
-    from clerk_portal.ops.runner import child_environment
-    from tests.support.ports import free_port, wait_for_http
-
-    (folder / "bare").mkdir()
-    (folder / "bare" / "__init__.py").write_text("")
-    (folder / "bare" / "bare.py").write_text(BARE_APP)
-    (folder / "rxconfig.py").write_text(BARE_RXCONFIG)
-    port = free_port()
-    argv = [sys.executable, "-m", "reflex", "run", "--loglevel", "warning", "--env", "prod"]
-    argv += ["--single-port", "--frontend-port", str(port), "--backend-host", "127.0.0.1"]
-    log = (folder / "bare.log").open("w")
-    process = subprocess.Popen(
-        argv, cwd=folder, env=child_environment(dev=False), stdout=log, stderr=log,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        url = f"http://localhost:{port}"
-        wait_for_http(url + "/pricing", timeout=600, is_alive=lambda: process.poll() is None)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per page and preset (median)")
@@ -241,6 +163,8 @@ def main() -> None:
             portal.stop()
         if not args.no_bare:
             print("a bare Reflex app (same Reflex, same Radix theme), same run:", flush=True)
+            from tests.benchmarks.bare_reflex import bare_reflex_app
+
             with bare_reflex_app(data / "bare-app") as bare_url:
                 bare_keep = args.keep / "bare" if args.keep else None
                 measure(bare_url, None, args.runs, bare_keep, [("/pricing", None)], "bare")
