@@ -90,6 +90,15 @@ class SessionState(rx.State):
         self._live_page = ""  # the page's loader names it again (LiveWatch.watch_live)
         return SessionState.watch_live
 
+    async def _live_target(self, who: guard.Principal) -> tuple[str, object]:
+        """Inside `async with self`: the page that follows the live version and what its rows
+        depend on beyond the workspace (`_live_params`; None for a page with its own reload)."""
+        page = self._live_page
+        page_class = _shared_reload(page)
+        if page_class is None:
+            return page, None
+        return page, (await self.get_state(page_class))._live_params(who)
+
     async def _change_hands(self, identity: str) -> None:
         """Reset every state of the tab when its session changes (sign-out, someone else, expiry,
         removal, another workspace): nothing built for the previous one may reach the tab."""
@@ -119,6 +128,12 @@ class SessionState(rx.State):
             session_token = guard.session_token_of(self)
             path = self.router.url.path
         deadline = time.monotonic() + 60 * get_settings().session_idle_minutes
+        # What the tab shows (its page and what that page's rows depend on), as read under the
+        # lock at the last wake: the reads are made for it off the lock, and the one lock hold
+        # that shows them checks it is still so (else it is read anew and the wake read again).
+        # A wake costs one hold of the tab's state, not two (with Redis, each is a round of
+        # lock, load and store for every woken tab).
+        shown: tuple[str, object] | None = None
         while (left := deadline - time.monotonic()) > 0 and tab_connected(client_token):
             try:
                 version = await live.wait_for_change(
@@ -132,33 +147,38 @@ class SessionState(rx.State):
                 return  # a newer watcher of this tab took over
             if version == since:
                 continue  # a quiet wait: nothing was read, nothing to do
-            async with self:
-                if self._live_generation != generation:
-                    return  # the page was left, or a newer watcher took over
-                page = self._live_page
-                page_class, params = _shared_reload(page), None
-                if page_class is not None:  # what its rows depend on, beyond the workspace
-                    params = (await self.get_state(page_class))._live_params(who)
             since = version
-            woke = await wake_reads(who, session_token, page_class, page, params, version)
-            if woke is None:  # signed out, expired or removed: forget it all, off to sign-in
+            while True:
+                if shown is None:
+                    async with self:
+                        if self._live_generation != generation:
+                            return  # the page was left, or a newer watcher took over
+                        shown = await self._live_target(who)
+                page, params = shown
+                page_class = _shared_reload(page)
+                woke = await wake_reads(who, session_token, page_class, page, params, version)
+                if woke is None:  # signed out, expired or removed: forget it all, to sign-in
+                    async with self:
+                        if self._live_generation != generation:
+                            return
+                        await self._change_hands("")
+                        redirect = guard.login_redirect(self)
+                    yield redirect
+                    return
+                role, trial, rows = woke
                 async with self:
                     if self._live_generation != generation:
                         return
-                    await self._change_hands("")
-                    redirect = guard.login_redirect(self)
-                yield redirect
-                return
-            role, trial, rows = woke
-            async with self:
-                if self._live_generation != generation:
-                    return
-                role_changed = role != self.role
-                if not role_changed:
-                    self._show_trial(trial)
-                    if page_class is not None and rows is not None and self._live_page == page:
-                        (await self.get_state(page_class))._live_show(who, rows)
-                page = self._live_page
+                    now = await self._live_target(who)
+                    moved = now != shown  # another page, or more of its rows shown, since
+                    role_changed = role != self.role
+                    if not moved and not role_changed:
+                        self._show_trial(trial)
+                        if page_class is not None and rows is not None:
+                            (await self.get_state(page_class))._live_show(who, rows)
+                shown = now
+                if not moved or role_changed:
+                    break
             if role_changed:  # the page again, as the new role sees it (with a new watcher)
                 yield page_load_events(path)
                 return

@@ -81,9 +81,13 @@ async def test_tabs_woken_by_one_change_share_one_read_of_each_thing(channel, mo
     assert all(w == woken[0] for w in woken)
     role, _trial, rows = woken[0]
     assert role == "owner" and "+14155550102" in [phone.e164 for phone in rows.items]
-    # The version, the session, the role, the trial and the rows, once each: as many
-    # statements for 50 tabs as for the one tab before (not 50 times as many).
-    assert len(alone) >= 5 and len(statements) == len(alone), (alone, statements)
+    # The version, the session, the role, the trial and the rows, once each: about as many
+    # statements for 50 tabs as for the one tab before, not 50 times as many. The session check
+    # is shared only while it runs (each wake checks anew), so on a loaded machine a tab that
+    # reached it after the first check had ended checks again: CI-like load once gave 12 where
+    # the quiet machine gives 5. A set of reads per tab would be 250.
+    assert len(alone) >= 5, alone
+    assert len(statements) <= 3 * len(alone), (alone, statements)
 
 
 async def test_a_shared_read_serves_only_the_wake_it_started_in():
