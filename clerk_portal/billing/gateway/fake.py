@@ -997,7 +997,7 @@ class FakeGateway:
             )
             self._state.invoices[invoice_id] = paid
             sub = self._state.subscriptions.get(paid.subscription_id or "")
-            if sub is not None and sub.status == "past_due":
+            if sub is not None and sub.status in ("incomplete", "past_due"):
                 sub.status = "active"
             return paid
 

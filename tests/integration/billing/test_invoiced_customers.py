@@ -33,8 +33,9 @@ from clerk_portal.demo import scenarios
 from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.demo.status import demo_status
 from clerk_portal.models import BillingActivity, Invoice
+from clerk_portal.workspace import repository
 
-from .conftest import Env
+from .conftest import Env, make_workspace
 from .helpers import billing_account as _account
 from .helpers import seeded_demo as _seeded
 
@@ -241,3 +242,39 @@ async def test_the_demo_scenario_is_an_invoiced_customer_and_its_steps_refuse_ou
     assert _account(workspace_id).status == "active"
     with pytest.raises(BillingError, match="no invoice waiting"):
         await scenarios.run_scenario("mark_paid")
+
+
+async def test_a_team_over_the_plans_limit_is_refused_and_nothing_is_created(env: Env):
+    workspace_id, owner = make_workspace(members=11)  # 12 seats: Startup allows 10
+    with pytest.raises(BillingError, match="Startup allows up to 10 seats"):
+        await invoiced.start_invoiced_billing(
+            workspace_id=workspace_id, actor_user_id=owner, plan="startup", interval="month"
+        )
+    assert _account(workspace_id).stripe_customer_id is None
+
+
+async def test_advancing_past_a_due_date_without_an_open_invoice_is_refused(env: Env):
+    _seeded()
+    await scenarios.run_scenario("subscribed")  # a card customer: nothing waits for a transfer
+    with pytest.raises(BillingError, match="no invoice waiting for a bank transfer"):
+        await scenarios.run_scenario("advance_past_due_date")
+
+
+async def test_a_late_overdue_event_for_a_paid_invoice_changes_nothing(env: Env):
+    """Events arrive out of order: `invoice.overdue` re-read after the transfer finds it paid."""
+    from clerk_portal.billing.webhooks import handlers
+
+    workspace_id = _seeded()
+    await _start(workspace_id)
+    env.settle()
+    (invoice,) = _invoices(workspace_id)
+    await scenarios.run_scenario("mark_paid")
+    env.settle()
+    paid = await env.gateway().retrieve_invoice(invoice.stripe_invoice_id)
+    before = _account(workspace_id).mirror_version
+    with session_scope() as session:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        handlers.invoice_overdue(session, account, paid)
+    assert not _invoices(workspace_id)[0].overdue
+    assert _account(workspace_id).mirror_version == before
+    assert _activities(workspace_id, "invoice_overdue") == []

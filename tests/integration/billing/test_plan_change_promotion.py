@@ -114,3 +114,13 @@ async def test_a_code_on_a_downgrade_is_refused(env: Env):
         await plan_change.preview_plan_change(
             workspace_id=workspace_id, plan="business", interval="month", promotion_code="LAUNCH20"
         )
+
+
+async def test_a_code_on_the_current_plan_is_refused_with_nothing_to_confirm(env: Env):
+    workspace_id, _owner, _sub = await subscribe(env, members=2, numbers=4)  # Business monthly
+    preview = await plan_change.preview_plan_change(
+        workspace_id=workspace_id, plan="business", interval="month", promotion_code="LAUNCH20"
+    )
+    assert preview.review is None
+    with pytest.raises(BillingError, match="This is your current plan"):
+        preview.applied_code()
