@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from clerk_portal.billing.errors import GatewayError, NotFoundAtStripe
@@ -14,6 +16,17 @@ async def _customer_on_a_clock(gateway: FakeGateway) -> tuple[str, str]:
         name="Acme", email=None, metadata={}, idempotency_key="k", test_clock=clock.id
     )
     return clock.id, customer.id
+
+
+async def _visa_confirmed(gateway: FakeGateway, customer_id: str) -> tuple[Any, Any]:
+    """A SetupIntent of the customer and its confirmation with Stripe's `pm_card_visa`."""
+    intent = await gateway.create_setup_intent(
+        customer_id=customer_id, metadata={}, idempotency_key="s"
+    )
+    confirmed = await gateway.confirm_setup_intent_with(
+        intent.id, payment_method="pm_card_visa", idempotency_key="confirm"
+    )
+    return intent, confirmed
 
 
 async def test_deleting_a_clock_deletes_its_customer_and_twice_is_fine():
@@ -32,13 +45,8 @@ async def test_deleting_a_clock_deletes_its_customer_and_twice_is_fine():
 async def test_confirming_with_a_test_payment_method_succeeds_the_intent():
     gateway = FakeGateway()
     _clock, customer_id = await _customer_on_a_clock(gateway)
-    intent = await gateway.create_setup_intent(
-        customer_id=customer_id, metadata={}, idempotency_key="s"
-    )
 
-    confirmed = await gateway.confirm_setup_intent_with(
-        intent.id, payment_method="pm_card_visa", idempotency_key="confirm"
-    )
+    intent, confirmed = await _visa_confirmed(gateway, customer_id)
 
     assert confirmed.status == "succeeded" and confirmed.payment_method
     card = await gateway.retrieve_payment_method(confirmed.payment_method)
@@ -54,12 +62,7 @@ async def test_an_open_invoice_paid_out_of_band_is_paid_once_and_activates_its_s
     that is not open cannot be paid."""
     gateway = FakeGateway()
     _clock, customer_id = await _customer_on_a_clock(gateway)
-    intent = await gateway.create_setup_intent(
-        customer_id=customer_id, metadata={}, idempotency_key="s"
-    )
-    confirmed = await gateway.confirm_setup_intent_with(
-        intent.id, payment_method="pm_card_visa", idempotency_key="confirm"
-    )
+    _intent, confirmed = await _visa_confirmed(gateway, customer_id)
     price = await gateway.create_price(
         product_id=(
             await gateway.create_product(
