@@ -114,6 +114,8 @@ def apply_subscription(
         "current_period_end": from_unix(snapshot.current_period_end),
         "cancel_at_period_end": snapshot.cancel_at_period_end and status not in ENDED,
         "canceled_at": from_unix(snapshot.canceled_at),
+        "collection_method": snapshot.collection_method,
+        "days_until_due": snapshot.days_until_due,
     }
     if snapshot.status == "trialing" and snapshot.trial_end:
         values["trial_ends_at"] = from_unix(snapshot.trial_end)
@@ -227,6 +229,8 @@ def apply_invoice(
         "period_start": from_unix(invoice.billed_period_start or invoice.period_start),
         "period_end": from_unix(invoice.billed_period_end or invoice.period_end),
         "billing_reason": invoice.billing_reason,
+        "collection_method": invoice.collection_method,
+        "due_date": from_unix(invoice.due_date),
         "hosted_invoice_url": invoice.hosted_invoice_url,
         "invoice_pdf_url": invoice.invoice_pdf,
     }

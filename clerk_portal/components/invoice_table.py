@@ -29,12 +29,36 @@ def _pdf(row) -> rx.Component:
     )
 
 
+def bank_transfer(row) -> rx.Component:
+    """An invoiced customer's open invoice: its due date, and how to pay (the hosted invoice
+    page gives the bank details)."""
+    return rx.fragment(
+        rx.cond(row["due"] != "", rx.text(row["due"], size="2", white_space="nowrap")),
+        rx.cond(
+            row["bank_transfer"] != "",
+            rx.cond(
+                row["hosted_url"] != "",
+                rx.link(
+                    row["bank_transfer"],
+                    href=row["hosted_url"],
+                    is_external=True,
+                    size="2",
+                    aria_label=row["bank_transfer"] + ": invoice " + row["number"],
+                ),
+                rx.text(row["bank_transfer"], size="2"),
+            ),
+        ),
+    )
+
+
 def _status(row) -> rx.Component:
-    """The status, and for an open invoice the way to pay it (the card form is on Billing)."""
+    """The status, and for an open invoice the way to pay it (the card form is on Billing; an
+    invoiced customer pays by bank transfer by the due date)."""
     return rx.hstack(
         rx.badge(
             row["status"], color_scheme=row["status_color"], variant="soft", high_contrast=True
         ),
+        bank_transfer(row),
         rx.cond(
             row["payable"],
             rx.link(
@@ -46,6 +70,7 @@ def _status(row) -> rx.Component:
         ),
         align="center",
         spacing="2",
+        wrap="wrap",
     )
 
 

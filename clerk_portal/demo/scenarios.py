@@ -8,7 +8,11 @@ ids (`pm_card_visa`, `pm_card_chargeCustomerFail`: attaches, then every charge f
 numbers. Only the trial's end is the portal's own (the trial is the portal's, not Stripe's): it
 is moved to now, and `trial_state` makes the workspace read-only as it would at day 14.
 
-The clock steps (`advance_to_renewal`, `advance_a_day`) and `recover` act on the current state.
+The clock steps (`advance_to_renewal`, `advance_a_day`, `advance_past_due_date`), `recover` and
+`mark_paid` act on the current state. An invoiced (enterprise) customer is subscribed by the
+invoicing service (`send_invoice`, due in 30 days); its invoice is paid by bank transfer, which
+the demo stands in for by marking it paid out of band in the sandbox, as Stripe's Dashboard or
+API does when the money arrived outside Stripe (https://docs.stripe.com/api/invoices/pay).
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import BillingGateway, gateway_or_default
-from clerk_portal.billing.services import card, upgrade
+from clerk_portal.billing.services import card, invoiced, upgrade
 from clerk_portal.billing.services.common import load_account
+from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
 from clerk_portal.demo.clock import DAY, advance_demo_clock
 from clerk_portal.demo.reset import demo_workspace_id, require_demo, reset_demo
 from clerk_portal.demo.seed import demo_user
-from clerk_portal.models import BillingAccount, utcnow
+from clerk_portal.models import BillingAccount, Invoice, utcnow
 from clerk_portal.models.status import ENDED, SUBSCRIBED
 from clerk_portal.workspace import live
 
@@ -177,6 +182,68 @@ async def _recover(gateway: BillingGateway) -> str:
     return f"{settled}."
 
 
+async def _invoiced(gateway: BillingGateway) -> str:
+    result = await reset_demo(gateway=gateway)
+    started = await invoiced.start_invoiced_billing(
+        workspace_id=result.workspace_id,
+        actor_user_id=await _owner_id(),
+        plan=DEMO_PLAN,
+        interval=DEMO_INTERVAL,
+        days_until_due=invoiced.DEFAULT_DAYS_UNTIL_DUE,
+        gateway=gateway,
+    )
+    due = f", due {formats.day(started.due_date)}" if started.due_date else ""
+    return (
+        f"Acme Dental is an invoiced customer: Business, monthly; invoice "
+        f"{started.invoice_number or ''} is open{due}, to be paid by bank transfer."
+    )
+
+
+async def _advance_past_due_date(gateway: BillingGateway) -> str:
+    workspace_id = await demo_workspace_id()
+    owed = await in_db(lambda session: _oldest_open_invoice(session, workspace_id))
+    view = await load_account(workspace_id)
+    if owed is None or owed.due_date is None or not view.test_clock_id:
+        raise BillingError("Acme Dental has no invoice waiting for a bank transfer.")
+    clock = await gateway.retrieve_test_clock(view.test_clock_id)
+    due = int(owed.due_date.timestamp())
+    if due < clock.frozen_time:
+        raise BillingError("The invoice is overdue already: mark it paid, or advance a day.")
+    days = (due + RENEWAL_MARGIN_SECONDS - clock.frozen_time) / DAY
+    await advance_demo_clock(workspace_id=workspace_id, days=days, gateway=gateway)
+    return (
+        f"The due date ({formats.day(owed.due_date)}) has passed unpaid: Acme Dental is past due."
+    )
+
+
+async def _mark_paid(gateway: BillingGateway) -> str:
+    """The customer's bank transfer arrived: the open invoice is paid out of band."""
+    workspace_id = await demo_workspace_id()
+    owed = await in_db(lambda session: _oldest_open_invoice(session, workspace_id))
+    if owed is None:
+        raise BillingError("Acme Dental has no invoice waiting for a bank transfer.")
+    paid = await gateway.pay_invoice_out_of_band(
+        owed.stripe_invoice_id, idempotency_key=f"demo:paid_out_of_band:{owed.stripe_invoice_id}"
+    )
+    return f"Invoice {paid.number or ''} is paid by bank transfer."
+
+
+def _oldest_open_invoice(session: Session, workspace_id: int) -> Invoice | None:
+    """The invoiced customer's open invoice due first (the one a bank transfer pays)."""
+    invoice = session.exec(
+        select(Invoice)
+        .where(
+            Invoice.workspace_id == workspace_id,
+            Invoice.status == "open",
+            Invoice.collection_method == invoiced.SEND_INVOICE,
+        )
+        .order_by(col(Invoice.due_date), col(Invoice.id))
+    ).first()
+    if invoice is not None:
+        session.expunge(invoice)
+    return invoice
+
+
 SCENARIOS: dict[str, Scenario] = {
     "reset": Scenario(
         "Reset demo", "Acme Dental's seeded trial: 9 days left, 3 people, 2 numbers.", _reset
@@ -196,6 +263,11 @@ SCENARIOS: dict[str, Scenario] = {
         "Subscribed with a card that is declined at renewal: past due, then Stripe retries.",
         _renewal_fails,
     ),
+    "invoiced": Scenario(
+        "Invoiced (enterprise) customer",
+        "Business, monthly, billed by invoice due in 30 days: pays by bank transfer.",
+        _invoiced,
+    ),
     "advance_to_renewal": Scenario(
         "Advance to the renewal date",
         "Stripe bills the next period (by webhook).",
@@ -206,6 +278,16 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "recover": Scenario(
         "Recover with a new card", "Pay the open invoice with Visa •••• 4242.", _recover
+    ),
+    "advance_past_due_date": Scenario(
+        "Advance past the due date",
+        "The invoiced customer's invoice is overdue: past due until it is paid.",
+        _advance_past_due_date,
+    ),
+    "mark_paid": Scenario(
+        "Mark paid (bank transfer)",
+        "The bank transfer arrived: the open invoice is paid (by webhook).",
+        _mark_paid,
     ),
 }
 # `python -m clerk_portal demo NAME` (dashes for the underscores).

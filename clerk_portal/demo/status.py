@@ -59,6 +59,10 @@ def _status_line(account: BillingAccount) -> str:
         return f"On its trial: {trial.days_left} days left"
     plan = (account.plan or "").title()
     interval = "monthly" if account.interval == "month" else "yearly"
+    if account.collection_method == "send_invoice" and account.status in ("active", "past_due"):
+        if account.status == "past_due":
+            return f"Past due: {plan}, {interval}; an invoice is overdue (bank transfer)"
+        return f"Invoiced customer: {plan}, {interval}; pays by bank transfer"
     words = {
         "active": f"Subscribed: {plan}, {interval}",
         "past_due": f"Past due: {plan}, {interval}; Stripe is retrying the payment",
@@ -131,7 +135,9 @@ async def demo_status(workspace_id: int, *, gateway: BillingGateway | None = Non
         renews = _date(_utc(account.current_period_end))
     retries: tuple[RetryStep, ...] = ()
     next_retry = ""
-    if invoice is not None and invoice.billing_reason == "subscription_cycle":
+    # Stripe retries card payments only: an invoiced customer's invoice waits for the transfer.
+    charged = invoice is not None and invoice.collection_method != "send_invoice"
+    if invoice is not None and charged and invoice.billing_reason == "subscription_cycle":
         retries = await _retries(invoice, int(today), account.status == "canceled")
         try:
             attempt = (

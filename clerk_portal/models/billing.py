@@ -81,6 +81,14 @@ class BillingAccount(SQLModel, table=True):
     tax_id: str | None = Field(default=None, max_length=64)
     tax_id_type: str | None = Field(default=None, max_length=16)  # Stripe's type: eu_vat, ...
     po_number: str | None = Field(default=None, max_length=64)
+    # Stripe's collection method: `send_invoice` for an invoiced (enterprise) customer, who pays
+    # each invoice by bank transfer within `days_until_due` (no card is charged).
+    collection_method: str = Field(
+        default="charge_automatically",
+        max_length=24,
+        sa_column_kwargs={"server_default": "charge_automatically"},
+    )
+    days_until_due: int | None = None
     last_event_created: int | None = Field(default=None, sa_type=sa.BigInteger)
     # Demo mode: the customer lives on a sandbox test clock (one per workspace).
     stripe_test_clock_id: str | None = Field(default=None, max_length=255)
@@ -157,6 +165,15 @@ class Invoice(SQLModel, table=True):
     period_end: datetime | None = None
     created: datetime
     billing_reason: str | None = Field(default=None, max_length=40)
+    # An invoiced customer's invoice (`send_invoice`): paid by its due date, by bank transfer;
+    # `overdue` once Stripe said so (`invoice.overdue`: Stripe's invoice has no such status).
+    collection_method: str = Field(
+        default="charge_automatically",
+        max_length=24,
+        sa_column_kwargs={"server_default": "charge_automatically"},
+    )
+    due_date: datetime | None = None
+    overdue: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     hosted_invoice_url: str | None = Field(default=None, sa_type=sa.Text)
     invoice_pdf_url: str | None = Field(default=None, sa_type=sa.Text)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -21,8 +21,8 @@ from clerk_portal.ui.live import LiveWatch
 
 ACME_ONLY = "The demo controls act on Acme Dental: sign in as one of its people."
 # (scenario, button id): starting states first, then steps from the current state.
-STARTS = ("reset", "trial_ended", "subscribed", "renewal_fails")
-STEPS = ("advance_to_renewal", "advance_a_day", "recover")
+STARTS = ("reset", "trial_ended", "subscribed", "renewal_fails", "invoiced")
+STEPS = ("advance_to_renewal", "advance_a_day", "recover", "advance_past_due_date", "mark_paid")
 
 
 class RetryRow(TypedDict):

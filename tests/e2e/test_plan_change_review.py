@@ -126,3 +126,42 @@ def test_confirm_with_a_stale_or_missing_token_charges_nothing(portal):
     assert tokens[-1], f"the review handed the tab no token: {reviewed}"
     assert any("no longer current" in toast for toast in stale.toasts()), stale
     assert any("no longer current" in toast for toast in forged.toasts()), forged
+
+
+def test_a_promotion_code_in_a_plan_change_is_reviewed_and_billed(portal, page):
+    """Issue 14: the code is entered beside the plan change, as at upgrade; the line items and
+    the review show what Stripe takes off, and Confirm bills exactly that, discount on the
+    invoice (https://docs.stripe.com/api/subscriptions/update#update_subscription-discounts)."""
+    workspace = signed_in_owner(page, portal, members=2, numbers=2)
+    subscribe(portal, workspace)  # Business monthly
+    subscription_id = _account(portal, workspace.id).stripe_subscription_id
+    page.goto(portal.url + UPGRADE)
+    expect(page.get_by_text("Business · monthly")).to_be_visible(timeout=20_000)
+    page.locator("#interval-year").click()
+
+    page.locator("#promo-code").fill("nope")
+    page.locator("#apply-promo").click()
+    expect(page.locator("#promo-error")).to_have_text("NOPE is not a valid promotion code.")
+    expect(page.locator("#confirm-change")).to_be_disabled()
+
+    page.locator("#promo-code").fill("launch20")
+    page.locator("#promo-code").press("Enter")
+    expect(page.locator("#promo-applied")).to_have_text("LAUNCH20: 20% off the first invoice")
+    discount = page.locator("#promo-discount").inner_text()
+    expect(page.locator("#line-discount")).to_have_text(discount)
+    summary = page.locator("#change-summary")
+    expect(summary).to_contain_text(f"LAUNCH20 takes {discount.lstrip('−')} off")
+    expect(summary).to_contain_text("then $1,470.00/year")
+    shown = re.match(r"(\$[\d,]+\.\d\d) due today", summary.inner_text().strip())
+    assert shown, summary.inner_text()
+
+    # Review again: the code stays with the choice it was checked for, the amount too.
+    page.locator("#review-change").click()
+    expect(summary).to_contain_text(f"{shown.group(1)} due today (LAUNCH20 takes")
+    page.locator("#confirm-change").click()
+
+    expect(page.locator("#plan-label")).to_have_text("Business · yearly", timeout=20_000)
+    (charged,) = _update_invoices(portal, subscription_id)
+    assert charged.amount_paid == _cents(shown.group(1))
+    assert [d.amount for d in charged.total_discount_amounts] == [_cents(discount.lstrip("−"))]
+    expect(page.locator("#latest-invoices")).to_contain_text(shown.group(1))

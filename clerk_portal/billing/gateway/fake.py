@@ -985,6 +985,24 @@ class FakeGateway:
         request = [invoice_id, payment_method_id]
         return self._write("pay the invoice", idempotency_key, request, apply)
 
+    async def pay_invoice_out_of_band(
+        self, invoice_id: str, *, idempotency_key: str
+    ) -> InvoiceSnapshot:
+        def apply() -> InvoiceSnapshot:
+            invoice = self._get(self._state.invoices, invoice_id, "invoice")
+            if invoice.status != "open":
+                raise GatewayError(f"Stripe could not pay the invoice: Invoice is {invoice.status}")
+            paid = replace(
+                invoice, status="paid", amount_paid=invoice.amount_due, amount_remaining=0
+            )
+            self._state.invoices[invoice_id] = paid
+            sub = self._state.subscriptions.get(paid.subscription_id or "")
+            if sub is not None and sub.status in ("incomplete", "past_due"):
+                sub.status = "active"
+            return paid
+
+        return self._write("mark the invoice paid", idempotency_key, [invoice_id], apply)
+
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> InvoiceSnapshot:
         def apply() -> InvoiceSnapshot:
             invoice = self._get(self._state.invoices, invoice_id, "invoice")

@@ -285,6 +285,13 @@ class BillingGateway(Protocol):
         """Void a finalized invoice (a replay with the same key answers the first void)."""
         ...
 
+    async def pay_invoice_out_of_band(
+        self, invoice_id: str, *, idempotency_key: str
+    ) -> InvoiceSnapshot:
+        """Mark an open invoice paid outside Stripe (a bank transfer): `paid_out_of_band=true`
+        (https://docs.stripe.com/api/invoices/pay); no money moves through Stripe."""
+        ...
+
     async def list_pending_invoice_items(self, customer_id: str) -> list[InvoiceItemSnapshot]:
         """The customer's newest 100 invoice items not yet on an invoice (prorations among them)."""
         ...

@@ -154,6 +154,9 @@ class InvoiceSnapshot:
     billed_period_end: int | None = None
     # Only when expanded: what the browser needs to confirm the payment (3-D Secure).
     confirmation_client_secret: str | None = None
+    # `send_invoice`: the customer pays it by its due date (bank transfer); Stripe never charges it.
+    collection_method: str = "charge_automatically"
+    due_date: int | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ class SubscriptionSnapshot:
     cancellation_comment: str | None = None
     latest_invoice: InvoiceSnapshot | None = None
     schedule_id: str | None = None  # the subscription schedule managing it, if any
+    collection_method: str = "charge_automatically"  # or send_invoice (invoiced customers)
+    days_until_due: int | None = None
 
 
 @dataclass(frozen=True)

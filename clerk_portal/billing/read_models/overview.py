@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from clerk_portal.billing import mirror, pricing
 from clerk_portal.billing.catalog import get_catalog, is_interval
+from clerk_portal.billing.read_models.invoices import SEND_INVOICE, due_note
 from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
 from clerk_portal.models import Invoice, utcnow
@@ -44,6 +45,13 @@ class InvoiceRow:
     hosted_url: str | None
     payable: bool = False  # open: the owner can pay it with a card
     voidable: bool = False  # open, of a subscription that has ended: nothing more is owed
+    due_date: datetime | None = None  # an invoiced customer's: when it is to be paid
+    overdue: bool = False  # past its due date unpaid (Stripe's invoice.overdue)
+    invoiced: bool = False  # paid by bank transfer, never charged to a card
+
+    @property
+    def due_note(self) -> str:
+        return due_note(self.status, SEND_INVOICE if self.invoiced else "", self.due_date)
 
 
 @dataclass(frozen=True)
@@ -79,10 +87,17 @@ class BillingOverview:
     billing_email: str | None
     canceled_at: datetime | None = None
     currency: str = "usd"
+    # An invoiced (enterprise) customer: Stripe sends each invoice, due in `days_until_due`.
+    invoiced: bool = False
+    days_until_due: int | None = None
 
     @property
     def banner(self) -> str | None:
         """The owner banner: a failed payment first, then the trial."""
+        if self.past_due and self.invoiced:
+            owed = self.open_invoice
+            due = f" (it was due {formats.day(owed.due_date)})" if owed and owed.due_date else ""
+            return f"Your invoice is overdue{due}. Please pay it by bank transfer."
         if self.past_due:
             return "Your last payment failed. Update your card and pay the open invoice."
         if self.status == "unpaid":
@@ -106,7 +121,9 @@ class BillingOverview:
 
     @property
     def open_invoice(self) -> InvoiceRow | None:
-        return next((row for row in self.latest_invoices if row.status == "open"), None)
+        """The open invoice the banner speaks of: an overdue one first."""
+        owed = [row for row in self.latest_invoices if row.status == "open"]
+        return next((row for row in owed if row.overdue), owed[0] if owed else None)
 
 
 def build_overview(session: Session, workspace_id: int) -> BillingOverview:
@@ -184,6 +201,8 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         billing_email=account.billing_email,
         canceled_at=account.canceled_at,
         currency=catalog.currency,
+        invoiced=account.collection_method == SEND_INVOICE and live,
+        days_until_due=account.days_until_due,
     )
 
 
@@ -195,6 +214,7 @@ def _describe(kind: str, plan_name: str, included: int) -> str:
 
 def _invoice_row(invoice: Invoice, account_status: str) -> InvoiceRow:
     is_open = invoice.status == "open"
+    invoiced = invoice.collection_method == SEND_INVOICE
     return InvoiceRow(
         stripe_invoice_id=invoice.stripe_invoice_id,
         number=invoice.number,
@@ -205,8 +225,11 @@ def _invoice_row(invoice: Invoice, account_status: str) -> InvoiceRow:
         created=invoice.created,
         pdf_url=invoice.invoice_pdf_url,
         hosted_url=invoice.hosted_invoice_url,
-        payable=is_open,
+        payable=is_open and not invoiced,
         voidable=is_open and account_status in ENDED,
+        due_date=invoice.due_date,
+        overdue=invoice.overdue,
+        invoiced=invoiced,
     )
 
 

@@ -25,6 +25,8 @@ from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.gateway import (
     BillingGateway,
     CouponInfo,
+    InvoicePreview,
+    PromotionCodeInfo,
     SubscriptionSnapshot,
     gateway_or_default,
 )
@@ -81,10 +83,7 @@ async def check_promotion_code(
     """What `code` takes off the first invoice of `items` (the upgrade's), from Stripe. An unknown,
     inactive, expired or used-up code is refused with a message; nothing is stored."""
     gateway = gateway_or_default(gateway)
-    typed = clean_code(code)
-    promo = await gateway.find_promotion_code(typed)
-    if promo is None or promo.coupon is None or not promo.coupon.valid:
-        raise BillingError(f"{typed.upper()} is not a valid promotion code.")
+    promo = await find_promotion(code, gateway)
     view = await ensure_customer(await load_account(workspace_id), gateway)
     preview = await gateway.preview_invoice(
         {
@@ -93,12 +92,30 @@ async def check_promotion_code(
             "discounts": [{"promotion_code": promo.id}],
         }
     )
+    return applied_code(promo, preview, plan, interval, "this plan")
+
+
+async def find_promotion(code: object, gateway: BillingGateway) -> PromotionCodeInfo:
+    """The active promotion code typed as `code`, with a valid coupon; refused with a message
+    (an unknown, inactive, expired or used-up code). Shared by the upgrade and the plan change."""
+    typed = clean_code(code)
+    promo = await gateway.find_promotion_code(typed)
+    if promo is None or promo.coupon is None or not promo.coupon.valid:
+        raise BillingError(f"{typed.upper()} is not a valid promotion code.")
+    return promo
+
+
+def applied_code(
+    promo: PromotionCodeInfo, preview: InvoicePreview, plan: str, interval: Interval, what: str
+) -> AppliedCode:
+    """What Stripe's `preview` with the code takes off (`what` it is: "this plan"); a code that
+    takes nothing is refused."""
+    assert promo.coupon is not None  # find_promotion refused a code without one
     discount = preview.subtotal - preview.total
     if discount <= 0:
-        raise BillingError(f"{promo.code} takes nothing off this plan.")
-    return AppliedCode(
-        promo.id, promo.code, describe(promo.coupon), discount, preview.amount_due, plan, interval
-    )
+        raise BillingError(f"{promo.code} takes nothing off {what}.")
+    words = describe(promo.coupon)
+    return AppliedCode(promo.id, promo.code, words, discount, preview.amount_due, plan, interval)
 
 
 # --- the retention offer ----------------------------------------------------------------------

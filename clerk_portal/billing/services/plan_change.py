@@ -33,9 +33,11 @@ from clerk_portal.billing.gateway import (
     BillingGateway,
     ClockSnapshot,
     PreviewLine,
+    PromotionCodeInfo,
     SubscriptionSnapshot,
     gateway_or_default,
 )
+from clerk_portal.billing.services import discounts
 from clerk_portal.billing.services import schedule as schedules
 from clerk_portal.billing.services.common import (
     AccountView,
@@ -72,6 +74,7 @@ class PlanChangeReview:
     interval: str
     proration_date: int | None  # upgrades: Stripe prorates to this second, as previewed
     token: str
+    promotion_code_id: str | None = None  # the promotion code previewed with it, if any
 
     def as_args(self) -> dict[str, str]:
         return {
@@ -79,6 +82,7 @@ class PlanChangeReview:
             "interval": self.interval,
             "proration_date": str(self.proration_date or ""),
             "token": self.token,
+            "promotion_code_id": self.promotion_code_id or "",
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class PlanChangeReview:
             interval=args["interval"],
             proration_date=int(args["proration_date"]) if args["proration_date"] else None,
             token=args["token"],
+            promotion_code_id=args.get("promotion_code_id") or None,
         )
 
 
@@ -102,6 +107,16 @@ class PlanChangePreview:
     lines: tuple[PreviewLine, ...]
     problems: tuple[str, ...]
     review: PlanChangeReview | None = None  # None when there is nothing to confirm
+    # A promotion code on the change: what Stripe's preview takes off today's invoice.
+    discount_cents: int = 0
+    promotion: discounts.AppliedCode | None = None  # the code as the owner typed and Stripe took
+
+    def applied_code(self) -> discounts.AppliedCode:
+        """The code on this review, as the upgrade's `apply_promotion_code` gives it; refused
+        (the preview's message) when the change cannot be confirmed."""
+        if self.review is None or self.promotion is None:
+            raise BillingError(self.message)
+        return self.promotion
 
     @property
     def message(self) -> str:
@@ -110,7 +125,11 @@ class PlanChangePreview:
         if self.problems:
             return " ".join(self.problems)
         if self.direction == "upgrade":
-            return f"{pricing.format_cents(self.amount_due_now_cents)} due today, then {total}"
+            due = f"{pricing.format_cents(self.amount_due_now_cents)} due today"
+            if self.promotion:
+                off = pricing.format_cents(self.discount_cents)
+                due += f" ({self.promotion.code} takes {off} off)"
+            return f"{due}, then {total}"
         if self.direction == "downgrade" and self.effective_at:
             return f"From {formats.day(self.effective_at)}: {total}. Nothing changes until then."
         return "This is your current plan."
@@ -155,13 +174,25 @@ async def _context(workspace_id: int, plan: str, interval: str) -> tuple[Account
 
 
 async def preview_plan_change(
-    *, workspace_id: int, plan: str, interval: Interval, gateway: BillingGateway | None = None
+    *,
+    workspace_id: int,
+    plan: str,
+    interval: Interval,
+    promotion_code: object = None,
+    gateway: BillingGateway | None = None,
 ) -> PlanChangePreview:
     """What switching costs: Stripe's `create_preview` for upgrades, the catalog for downgrades.
-    Its `review` is what `change_plan` needs to charge exactly this."""
+    Its `review` is what `change_plan` needs to charge exactly this. `promotion_code` (typed by
+    the owner, checked as at upgrade: `discounts.find_promotion`) is previewed with the change
+    (`discounts=[{promotion_code}]`) and the review carries it to the subscription update."""
     gateway = gateway_or_default(gateway)
     view, seats, numbers = await _context(workspace_id, plan, interval)
-    return await _preview(gateway, view, seats, numbers, plan, interval, proration_date=None)
+    promo = None
+    if promotion_code is not None:
+        promo = await discounts.find_promotion(promotion_code, gateway)
+    return await _preview(
+        gateway, view, seats, numbers, plan, interval, proration_date=None, promotion=promo
+    )
 
 
 async def _preview(
@@ -173,7 +204,9 @@ async def _preview(
     interval: Interval,
     *,
     proration_date: int | None,
+    promotion: PromotionCodeInfo | str | None = None,
 ) -> PlanChangePreview:
+    """`promotion`: the code (as looked up) or, re-checking a review, its id."""
     workspace_id = view.workspace_id
     assert view.plan is not None and view.interval is not None  # _context refused it otherwise
     direction = pricing.change_direction(view.plan, view.interval, plan, interval)
@@ -183,6 +216,11 @@ async def _preview(
         if direction == "downgrade"
         else pricing.check_plan_limits(plan, seats, numbers)
     )
+    if promotion is not None and direction == "downgrade":
+        raise BillingError(
+            "A promotion code applies to a change billed today (an upgrade): a downgrade is "
+            "billed from the period end."
+        )
     if direction != "upgrade" or problems:
         effective = await _period_end(workspace_id) if direction == "downgrade" else None
         shown = PlanChangePreview(direction, plan, interval, 0, recurring, effective, (), problems)
@@ -192,20 +230,37 @@ async def _preview(
     if proration_date is None:
         proration_date = await _stripe_now(gateway, view)
     items = await swapped_items(gateway, workspace_id, plan, interval, seats, numbers)
-    preview = await gateway.preview_invoice(
-        {
-            "subscription": view.subscription_id,
-            "subscription_details": {
-                "items": items,
-                "proration_behavior": "always_invoice",
-                "proration_date": proration_date,
-            },
-        }
-    )
+    params: dict[str, Any] = {
+        "subscription": view.subscription_id,
+        "subscription_details": {
+            "items": items,
+            "proration_behavior": "always_invoice",
+            "proration_date": proration_date,
+        },
+    }
+    promotion_id = promotion if isinstance(promotion, str) else promotion.id if promotion else None
+    if promotion_id:
+        params["discounts"] = [{"promotion_code": promotion_id}]
+    preview = await gateway.preview_invoice(params)
+    discount, applied = 0, None
+    if isinstance(promotion, PromotionCodeInfo):
+        applied = discounts.applied_code(promotion, preview, plan, interval, "this change today")
+        discount = applied.discount_cents
+    elif promotion_id:  # a review re-checked: what Stripe takes off now is what it showed
+        discount = preview.subtotal - preview.total
     shown = PlanChangePreview(
-        direction, plan, interval, preview.amount_due, recurring, None, preview.lines, ()
+        direction,
+        plan,
+        interval,
+        preview.amount_due,
+        recurring,
+        None,
+        preview.lines,
+        (),
+        discount_cents=discount,
+        promotion=applied,
     )
-    return await _reviewed(shown, view, proration_date, seats, numbers)
+    return await _reviewed(shown, view, proration_date, seats, numbers, promotion_id)
 
 
 async def _stripe_now(gateway: BillingGateway, view: AccountView) -> int:
@@ -221,6 +276,7 @@ async def _reviewed(
     proration_date: int | None,
     seats: int,
     numbers: int,
+    promotion_code_id: str | None = None,
 ) -> PlanChangePreview:
     account = await in_db(
         lambda s: repository.get_billing_account(s, workspace_id=view.workspace_id)
@@ -242,9 +298,11 @@ async def _reviewed(
         shown.new_recurring_cents,
         shown.effective_at.isoformat() if shown.effective_at else None,
         proration_date,
+        promotion_code_id,
+        shown.discount_cents,
     ]
     token = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
-    review = PlanChangeReview(shown.plan, shown.interval, proration_date, token)
+    review = PlanChangeReview(shown.plan, shown.interval, proration_date, token, promotion_code_id)
     return replace(shown, review=review)
 
 
@@ -319,6 +377,8 @@ async def change_plan(
     if review is not None:  # the reviewed proration, and one Stripe write per review
         params["proration_date"] = review.proration_date
         key = f"{view.namespace}:plan:{review.token}"
+        if review.promotion_code_id:  # the code previewed with it (the token covers it)
+            params["discounts"] = [{"promotion_code": review.promotion_code_id}]
     snapshot = await gateway.update_subscription(
         view.subscription_id or "", params, idempotency_key=key
     )
@@ -398,7 +458,14 @@ async def _check_review(
     if (review.plan, review.interval) != (plan, interval):
         raise BillingError(STALE_REVIEW)
     fresh = await _preview(
-        gateway, view, seats, numbers, plan, interval, proration_date=review.proration_date
+        gateway,
+        view,
+        seats,
+        numbers,
+        plan,
+        interval,
+        proration_date=review.proration_date,
+        promotion=review.promotion_code_id,
     )
     if fresh.review is None or not hmac.compare_digest(fresh.review.token, review.token):
         raise BillingError(STALE_REVIEW)

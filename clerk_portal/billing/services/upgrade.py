@@ -131,7 +131,7 @@ async def apply_promotion_code(
         plan=plan,
         interval=interval,
         code=code,
-        items=await _items(gateway, plan, interval, seats, numbers),
+        items=await subscription_items(gateway, plan, interval, seats, numbers),
         gateway=gateway,
     )
 
@@ -219,7 +219,7 @@ async def complete_upgrade(
             claim.attempt,
             card,
             record,
-            items=await _items(gateway, plan, interval, seats, numbers),
+            items=await subscription_items(gateway, plan, interval, seats, numbers),
             trial_end=await _trial_end(workspace_id) if keep_trial else None,
             promotion_code_id=promotion_code_id,
         )
@@ -236,7 +236,7 @@ async def complete_upgrade(
         raise
 
 
-async def _items(
+async def subscription_items(
     gateway: BillingGateway, plan: str, interval: Interval, seats: int, numbers: int
 ) -> list[dict[str, Any]]:
     chosen = get_catalog().plan(plan)

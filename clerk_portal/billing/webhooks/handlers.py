@@ -288,6 +288,25 @@ def invoice_payment_failed(
         _activity(session, account.workspace_id, "payment_failed", summary, snap)
 
 
+@handles(
+    "invoice.overdue", fetch=invoice_by_id, refetched_id_prefix="in_", changes_next_invoice=True
+)
+def invoice_overdue(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> None:
+    """An invoiced customer's invoice is past its due date unpaid (Stripe's invoice stays
+    `open`; https://docs.stripe.com/api/events/types#event_types-invoice.overdue)."""
+    if not _mirror_invoice(session, account, snap) or snap.status != "open":
+        return
+    row = session.exec(select(Invoice).where(Invoice.stripe_invoice_id == snap.id)).one()
+    if not row.overdue:
+        row.overdue = True
+        session.add(row)
+        mirror.bump(account)
+        session.add(account)
+        due = formats.day(mirror.from_unix(snap.due_date))
+        summary = f"Invoice {snap.number or snap.id} is overdue (was due {due})"
+        _activity(session, account.workspace_id, "invoice_overdue", summary, snap)
+
+
 # Prorations pending for the next invoice: only its preview changes.
 only_the_next_invoice("invoiceitem.created", "invoiceitem.updated", "invoiceitem.deleted")
 

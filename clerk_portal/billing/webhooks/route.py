@@ -57,6 +57,7 @@ ENABLED_EVENTS = (
     "invoice.voided",
     "invoice.updated",
     "invoice.marked_uncollectible",
+    "invoice.overdue",  # an invoiced customer's invoice past its due date unpaid
     "invoiceitem.created",
     "invoiceitem.updated",
     "invoiceitem.deleted",

@@ -7,7 +7,13 @@ from typing import TypedDict
 import reflex as rx
 
 from clerk_portal.billing.pricing import format_cents
-from clerk_portal.billing.read_models.invoices import ListedInvoice, load_invoice_page
+from clerk_portal.billing.read_models.invoices import (
+    BANK_TRANSFER,
+    ListedInvoice,
+    due_note,
+    load_invoice_page,
+    shown_status,
+)
 from clerk_portal.components.invoice_table import invoice_table
 from clerk_portal.components.shell import page_shell
 from clerk_portal.components.skeleton import loading, table_skeleton
@@ -30,19 +36,26 @@ class InvoiceRow(TypedDict):
     status_color: str
     pdf_url: str
     payable: bool
+    due: str  # "Due Feb 1, 2027": an invoiced customer's open invoice
+    bank_transfer: str  # how an invoiced customer pays it; "" for a card-paid one
+    hosted_url: str
 
 
 def _row(invoice: ListedInvoice) -> InvoiceRow:
+    status = shown_status(invoice.status, invoice.overdue)
     return InvoiceRow(
         key=str(invoice.id),
         date=formats.day(invoice.created, "—"),
         number=invoice.number or "Draft",
         period=formats.day_span(invoice.period_start, invoice.period_end),
         amount=format_cents(invoice.total_cents, invoice.currency),
-        status=invoice.status,
-        status_color=STATUS_COLORS.get(invoice.status, "red"),
+        status=status,
+        status_color=STATUS_COLORS.get(status, "red"),
         pdf_url=routes.invoice_pdf(invoice.stripe_invoice_id) if invoice.pdf_url else "",
-        payable=invoice.status == "open",
+        payable=invoice.status == "open" and not invoice.invoiced,
+        due=due_note(invoice.status, invoice.collection_method, invoice.due_date),
+        bank_transfer=BANK_TRANSFER if invoice.status == "open" and invoice.invoiced else "",
+        hosted_url=invoice.hosted_url or "",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clerk_portal.components.card_form import card_script_tag
+from clerk_portal.components.invoice_table import bank_transfer
 from clerk_portal.components.link_button import link_button
 from clerk_portal.components.plan_picker import AMOUNT_CELL, DETAIL_CELL
 from clerk_portal.components.shell import page_shell
@@ -37,12 +38,16 @@ def _banners() -> rx.Component:
             rx.callout(
                 rx.hstack(
                     rx.text(BillingState.banner, " ", BillingState.open_invoice_label),
-                    rx.button(
-                        "Pay now with another card",
-                        on_click=BillingActions.open_card_dialog("pay"),
-                        color_scheme="red",
-                        size="2",
-                        id="pay-now",
+                    rx.cond(
+                        BillingState.invoiced,
+                        rx.fragment(),  # paid by bank transfer: there is no card to retry
+                        rx.button(
+                            "Pay now with another card",
+                            on_click=BillingActions.open_card_dialog("pay"),
+                            color_scheme="red",
+                            size="2",
+                            id="pay-now",
+                        ),
                     ),
                     align="center",
                     justify="between",
@@ -193,7 +198,7 @@ def _card_on_file() -> rx.Component:
             rx.heading("Payment method", size="4", as_="h2"),
             rx.text(BillingState.card_label, id="card-on-file", size="2"),
             rx.cond(
-                BillingState.has_subscription,
+                BillingState.has_subscription & ~BillingState.invoiced,
                 rx.button(
                     "Replace card",
                     on_click=BillingActions.open_card_dialog("replace"),
@@ -227,6 +232,7 @@ def _invoices() -> rx.Component:
                             rx.text(invoice["number"], size="2", min_width="96px"),
                             rx.text(invoice["amount"], size="2", weight="medium"),
                             rx.badge(invoice["status"]),
+                            bank_transfer(invoice),
                             rx.cond(
                                 invoice["payable"],
                                 rx.button(

@@ -12,6 +12,7 @@ from typing import TypedDict
 import reflex as rx
 
 from clerk_portal.billing.pricing import format_cents
+from clerk_portal.billing.read_models.invoices import BANK_TRANSFER, shown_status
 from clerk_portal.billing.read_models.overview import BillingOverview, load_overview
 from clerk_portal.core import formats, routes
 from clerk_portal.core.errors import DomainError
@@ -52,6 +53,9 @@ class InvoiceSummary(TypedDict):
     pdf_url: str
     payable: bool
     voidable: bool
+    due: str  # "Due Feb 1, 2027": an invoiced customer's open invoice
+    bank_transfer: str  # "Pay by bank transfer" for an invoiced customer's open invoice
+    hosted_url: str
 
 
 day = formats.day
@@ -104,6 +108,7 @@ class BillingState(LiveWatch, rx.State):
     syncing: bool = False
     card_label: str = ""
     has_card: bool = False
+    invoiced: bool = False  # an invoiced (enterprise) customer: pays by bank transfer
     pending_label: str = ""
     cancel_label: str = ""
     cancel_at_period_end: bool = False
@@ -156,8 +161,12 @@ class BillingState(LiveWatch, rx.State):
         self.seats_label, self.numbers_label = usage_labels(overview, self.has_subscription)
         self.syncing = overview.syncing
         self.has_card = bool(overview.card_last4)
+        self.invoiced = overview.invoiced
         self.card_label = (
-            f"{(overview.card_brand or 'Card').title()} •••• {overview.card_last4} · "
+            f"{BANK_TRANSFER}: each invoice is due {overview.days_until_due or 30} days "
+            "after it is sent"
+            if overview.invoiced
+            else f"{(overview.card_brand or 'Card').title()} •••• {overview.card_last4} · "
             f"expires {overview.card_exp_month:02d}/{overview.card_exp_year}"
             if overview.card_last4 and overview.card_exp_month
             else "No card on file"
@@ -180,12 +189,16 @@ class BillingState(LiveWatch, rx.State):
                 number=row.number or "Draft",
                 date=day(row.created),
                 amount=format_cents(row.total_cents),
-                status=row.status,
+                status=status,
                 pdf_url=routes.invoice_pdf(row.stripe_invoice_id) if row.pdf_url else "",
                 payable=row.payable,
                 voidable=row.voidable,
+                due=row.due_note,
+                bank_transfer=BANK_TRANSFER if row.invoiced and row.status == "open" else "",
+                hosted_url=row.hosted_url or "",
             )
             for row in overview.latest_invoices
+            for status in (shown_status(row.status, row.overdue),)
         ]
         self.mirror_version = overview.mirror_version
 

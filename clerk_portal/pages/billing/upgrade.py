@@ -16,6 +16,7 @@ import reflex as rx
 from clerk_portal.billing import pricing, services
 from clerk_portal.billing.errors import OutcomeUnknown, PaymentRequiresAction
 from clerk_portal.billing.read_models.current_plan import load_current_plan
+from clerk_portal.billing.services.plan_change import PlanChangePreview
 from clerk_portal.components.card_form import (
     card_element,
     card_form_refusal,
@@ -87,17 +88,29 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
     @guard.owner_only
     async def apply_promo_code(self, form: dict[str, Any] | None = None):
         """Check the typed code with Stripe for the plan shown: the line items then show what
-        Stripe takes off, and the upgrade passes it on."""
+        Stripe takes off, and the upgrade (subscribed: the plan change, reviewed with the code
+        and held for Confirm) passes it on."""
         who = guard.principal()
         if not await self._claim("promo_checking", promo_error=""):
             return
         async with self:
             plan, interval = self.plan, self.interval
             typed = str((form or {}).get("promo_code", self.promo_code))
+            subscribed = self.subscribed
+        preview = None
         try:
-            applied = await services.apply_promotion_code(
-                workspace_id=who.workspace_id, plan=plan, interval=interval, code=typed
-            )
+            if subscribed:
+                preview = await services.preview_plan_change(
+                    workspace_id=who.workspace_id,
+                    plan=plan,
+                    interval=interval,
+                    promotion_code=typed,
+                )
+                applied = preview.applied_code()
+            else:
+                applied = await services.apply_promotion_code(
+                    workspace_id=who.workspace_id, plan=plan, interval=interval, code=typed
+                )
         except DomainError as error:
             await self._settle(who, promo_checking=False, promo_error=error.message)
             return
@@ -111,16 +124,28 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
             if (self.plan, self.interval) != (plan, interval):
                 self.promo_error = "Your choice changed: apply the code again."
                 return
+            if preview is not None:
+                self._show_review(preview)
             self._promo_id, self.promo_code = applied.promotion_code_id, applied.code
             self.promo_applied = f"{applied.code}: {applied.description}"
             self.promo_discount_label = "−" + pricing.format_cents(applied.discount_cents)
             self.promo_due_label = pricing.format_cents(applied.amount_due_cents)
+
+    def _show_review(self, preview: PlanChangePreview) -> None:
+        if preview.review is None:
+            self.error = preview.message
+        else:
+            self._hold_change(PLAN_CHANGE, preview.review.as_args())
+            self.change_summary = preview.message
 
     @rx.event
     @guard.owner_only
     def remove_promo_code(self):
         self._drop_promo()
         self.promo_code = ""
+        if self.subscribed:  # the review held was made with the code: review again without it
+            self._take_change()
+            self.change_summary = ""
 
     def _drop_promo(self) -> None:
         self._promo_id = ""
@@ -294,11 +319,14 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
             if self.working:
                 return  # a review or a confirmation is with Stripe
             self.working, self.error = True, ""
-            self._selection_changed()
+            self._take_change()  # a new review replaces the one held
+            self.change_summary = ""
             plan, interval = self.plan, self.interval
+            # an applied code is for this choice (a new choice drops it): reviewed with it
+            code = self.promo_code if self._promo_id else None
         try:
             preview = await services.preview_plan_change(
-                workspace_id=who.workspace_id, plan=plan, interval=interval
+                workspace_id=who.workspace_id, plan=plan, interval=interval, promotion_code=code
             )
         except DomainError as error:
             await self._settle(who, working=False, error=error.message)
@@ -312,11 +340,7 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
             self.working = False
             if (self.plan, self.interval) != (plan, interval):
                 return  # another choice was clicked meanwhile: this review is not for it
-            if preview.review is None:
-                self.error = preview.message
-            else:
-                self._hold_change(PLAN_CHANGE, preview.review.as_args())
-                self.change_summary = preview.message
+            self._show_review(preview)
 
     @rx.event(background=True)
     @guard.owner_only
@@ -455,6 +479,7 @@ def _plan_change() -> rx.Component:
                 UpgradeState.change_summary != "",
                 rx.callout(UpgradeState.change_summary, icon="info", id="change-summary"),
             ),
+            _promo_code(),
             rx.hstack(
                 rx.button(
                     "Review change",

@@ -6,7 +6,8 @@ from typing import Any
 
 from clerk_portal.billing import ledger
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
-from clerk_portal.core.db import in_db
+from clerk_portal.core.db import in_db, session_scope
+from clerk_portal.models import BillingAccount
 from clerk_portal.workspace import repository
 
 from .conftest import Env, make_workspace
@@ -40,3 +41,21 @@ async def subscribe(
 async def activity_kinds(workspace_id: int) -> list[str]:
     page = await in_db(lambda s: ledger.activity_page(s, workspace_id=workspace_id, limit=100))
     return [a.kind for a in page.items]
+
+
+def seeded_demo() -> int:
+    """Acme Dental seeded (the demo's workspace); its id."""
+    from clerk_portal.demo.seed import seed_demo
+
+    with session_scope() as session:
+        workspace = seed_demo(session)
+        assert workspace.id is not None
+        return workspace.id
+
+
+def billing_account(workspace_id: int) -> BillingAccount:
+    """The workspace's mirror row, detached from its session."""
+    with session_scope() as session:
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        session.expunge(account)
+        return account

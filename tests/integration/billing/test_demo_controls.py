@@ -19,7 +19,7 @@ from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.core.db import engine_for, session_scope
 from clerk_portal.core.settings import PROJECT_ROOT, Settings
 from clerk_portal.demo import reset, scenarios
-from clerk_portal.demo.seed import DEMO_NUMBERS, DEMO_PEOPLE, TRIAL_DAYS_LEFT, seed_demo
+from clerk_portal.demo.seed import DEMO_NUMBERS, DEMO_PEOPLE, TRIAL_DAYS_LEFT
 from clerk_portal.models import (
     BillingAccount,
     BillingActivity,
@@ -32,20 +32,8 @@ from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import trial_state
 
 from .conftest import Env
-
-
-def _seeded() -> int:
-    with session_scope() as session:
-        workspace = seed_demo(session)
-        assert workspace.id is not None
-        return workspace.id
-
-
-def _account(workspace_id: int) -> BillingAccount:
-    with session_scope() as session:
-        account = repository.get_billing_account(session, workspace_id=workspace_id)
-        session.expunge(account)
-        return account
+from .helpers import billing_account as _account
+from .helpers import seeded_demo as _seeded
 
 
 def _team(workspace_id: int) -> tuple[list[tuple[str, str, str]], list[str]]:

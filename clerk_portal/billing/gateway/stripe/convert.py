@@ -200,6 +200,8 @@ def to_subscription(sub: Any) -> SubscriptionSnapshot:
         if latest is not None and not isinstance(latest, str)
         else None,
         schedule_id=_id(_get(sub, "schedule")),
+        collection_method=_get(sub, "collection_method") or "charge_automatically",
+        days_until_due=_get(sub, "days_until_due"),
     )
 
 
@@ -257,6 +259,8 @@ def to_invoice(invoice: Any) -> InvoiceSnapshot:
         confirmation_client_secret=_get(
             _get(invoice, "confirmation_secret") or {}, "client_secret"
         ),
+        collection_method=_get(invoice, "collection_method") or "charge_automatically",
+        due_date=_get(invoice, "due_date"),
     )
 
 

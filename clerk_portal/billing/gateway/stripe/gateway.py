@@ -542,6 +542,21 @@ class StripeGateway:
         )
         return convert.to_invoice(invoice)
 
+    async def pay_invoice_out_of_band(
+        self, invoice_id: str, *, idempotency_key: str
+    ) -> InvoiceSnapshot:
+        """Mark an open invoice paid outside Stripe (a bank transfer): `paid_out_of_band=true`
+        (https://docs.stripe.com/api/invoices/pay); no money moves through Stripe."""
+        params: Any = {"paid_out_of_band": True}
+        invoice = await self._call(
+            "mark the invoice paid",
+            lambda: self.v1.invoices.pay_async(
+                invoice_id, params, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_invoice(invoice)
+
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> InvoiceSnapshot:
         """Void a finalized invoice (a replay with the same key answers the first void)."""
         invoice = await self._call(
