@@ -295,7 +295,7 @@ async def _subscribe(
             pending.latest_invoice.confirmation_client_secret if pending.latest_invoice else None
         )
         if not secret:
-            await _abandon(gateway, view.namespace, pending.id)
+            await abandon(gateway, view.namespace, pending.id)
             raise
         raise PaymentRequiresAction(
             AUTHENTICATE, client_secret=secret, subscription_id=pending.id
@@ -327,7 +327,7 @@ async def _adopt_live(
     listed = await gateway.list_subscriptions(view.customer_id or "")
     if abandon_incomplete:
         for stale in (s for s in listed if s.status == "incomplete"):
-            await _abandon(gateway, view.namespace, stale.id)
+            await abandon(gateway, view.namespace, stale.id)
     live = [s for s in listed if s.status in ADOPTABLE]
     if not live:
         return None
@@ -371,7 +371,7 @@ async def finish_authenticated_upgrade(
         raise BillingError("That payment belongs to another workspace.")
     chosen = get_catalog().plan(plan)
     if snapshot.status not in CHANGEABLE:
-        await _abandon(gateway, view.namespace, subscription_id)
+        await abandon(gateway, view.namespace, subscription_id)
         await _release(workspace_id, setup_intent_id)
         message = "The payment was not confirmed, so nothing was charged. Please try again."
         await _record_failure(workspace_id, actor_user_id, chosen.name, message)
@@ -383,7 +383,7 @@ async def finish_authenticated_upgrade(
     return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
-async def _abandon(gateway: BillingGateway, namespace: str, subscription_id: str) -> None:
+async def abandon(gateway: BillingGateway, namespace: str, subscription_id: str) -> None:
     """Cancel an unpaid attempt and void its first invoice: Stripe leaves the invoice of a
     canceled subscription open (only its automatic collection stops)."""
     canceled = await gateway.cancel_subscription(
