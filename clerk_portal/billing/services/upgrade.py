@@ -382,17 +382,12 @@ async def finish_upgrade_payment(
     _check_choice(plan, interval)
     if not isinstance(subscription_id, str) or not subscription_id.startswith("sub_"):
         raise InvalidValue("That payment is not valid.")
-    view = await load_account(workspace_id)
-    if view.customer_id is None:
-        raise BillingError("Start the upgrade again: the card form has expired.")
-    snapshot = await gateway.retrieve_subscription(subscription_id)
-    if snapshot.customer != view.customer_id:
-        raise BillingError("That payment belongs to another workspace.")
+    view, snapshot = await _own_subscription(workspace_id, subscription_id, gateway)
     if snapshot.status not in ADOPTABLE:
         raise CardDeclined(NOT_PAID)
     card = None
     if snapshot.default_payment_method:
-        await gateway.set_default_payment_method(view.customer_id, snapshot.default_payment_method)
+        await gateway.set_default_payment_method(snapshot.customer, snapshot.default_payment_method)
         card = await gateway.retrieve_payment_method(snapshot.default_payment_method)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
     chosen = get_catalog().plan(plan)
@@ -522,6 +517,19 @@ CHECKING = (
 )
 
 
+async def _own_subscription(
+    workspace_id: int, subscription_id: str, gateway: BillingGateway
+) -> tuple[AccountView, SubscriptionSnapshot]:
+    """The workspace and the subscription read from Stripe, which must be its customer's."""
+    view = await load_account(workspace_id)
+    if view.customer_id is None:
+        raise BillingError("Start the upgrade again: the card form has expired.")
+    snapshot = await gateway.retrieve_subscription(subscription_id)
+    if snapshot.customer != view.customer_id:
+        raise BillingError("That payment belongs to another workspace.")
+    return view, snapshot
+
+
 async def finish_authenticated_upgrade(
     *,
     workspace_id: int,
@@ -536,12 +544,7 @@ async def finish_authenticated_upgrade(
     is not (cancel it, so the workspace stays on its trial with nothing charged)."""
     gateway = gateway_or_default(gateway)
     _check_choice(plan, interval)
-    view = await load_account(workspace_id)
-    if view.customer_id is None:
-        raise BillingError("Start the upgrade again: the card form has expired.")
-    snapshot = await gateway.retrieve_subscription(subscription_id)
-    if snapshot.customer != view.customer_id:
-        raise BillingError("That payment belongs to another workspace.")
+    view, snapshot = await _own_subscription(workspace_id, subscription_id, gateway)
     chosen = get_catalog().plan(plan)
     if snapshot.status not in CHANGEABLE:
         await abandon(gateway, view.namespace, subscription_id)
@@ -549,8 +552,8 @@ async def finish_authenticated_upgrade(
         message = "The payment was not confirmed, so nothing was charged. Please try again."
         await _record_failure(workspace_id, actor_user_id, chosen.name, message)
         raise CardDeclined(message)
-    card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
-    await gateway.set_default_payment_method(view.customer_id, card.id)
+    card = await confirmed_card(gateway, setup_intent_id, snapshot.customer)
+    await gateway.set_default_payment_method(snapshot.customer, card.id)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
     record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
     return await write_subscription(view, gateway, snapshot, apply=record(card))
