@@ -73,6 +73,24 @@ def test_a_declined_card_says_why_and_charges_nothing(portal, page):
     expect(invoices).not_to_contain_text("open")
 
 
+def test_after_a_declined_card_another_card_on_the_same_page_pays_once(portal, page):
+    workspace = signed_in_owner(page, portal, members=1, numbers=1)
+    page.errors.allow("402 (Payment Required)")  # Stripe.js logs the declined request
+    upgrade(page, portal, workspace, DECLINED, plan="startup")
+    expect(page.locator("#upgrade-error")).to_contain_text("declined", timeout=20_000)
+
+    enter_card(page, SUCCESS)
+    page.locator("#confirm-upgrade").click()
+
+    expect(page).to_have_url(re.compile(r"/billing/?$"), timeout=20_000)
+    expect(page.locator("#billing-status")).to_have_text("Active")
+    expect(page.locator("#card-on-file")).to_contain_text("•••• 4242")
+    invoices = page.locator("#latest-invoices")
+    expect(invoices).to_contain_text("paid")
+    expect(invoices).to_contain_text("void")  # the declined attempt's, never payable
+    expect(invoices).not_to_contain_text("open")
+
+
 def test_a_3d_secure_card_is_confirmed_in_the_browser_once(portal, page):
     # 4000 0027 6000 3184 asks for authentication on every payment
     # (https://docs.stripe.com/testing#regulatory-cards): the upgrade pays its first invoice with
