@@ -1,11 +1,11 @@
 /*
  * The portal's card form: Stripe.js Elements, loaded from STRIPE_JS_URL (Stripe's, or the demo
  * sandbox's stand-in). The card number goes from this page to Stripe only; the portal's backend
- * gets back nothing but "the SetupIntent succeeded" (or Stripe's error message).
+ * gets back nothing but "the SetupIntent (or PaymentIntent) succeeded" (or Stripe's error message).
  *
  *   await window.clerkCard.mount(stripeJsUrl, publishableKey, "#card-element")
  *   await window.clerkCard.confirm(clientSecret, cardholderName) -> {ok, status} | {error, code}
- *   await window.clerkCard.confirmPayment(paymentClientSecret)   -> {ok, status} | {error, code}
+ *   await window.clerkCard.confirmPayment(paymentClientSecret, cardholderName) -> {ok, status} | {error, code}
  */
 (function () {
   "use strict";
@@ -119,12 +119,18 @@
       .catch(function (error) { return { error: error.message || "The card could not be checked.", code: "" }; });
   }
 
-  // A payment the bank wants confirmed (3-D Secure) with the card already on the subscription.
-  function confirmPayment(clientSecret) {
-    if (!state.stripe) {
+  // Pay a PaymentIntent (a new subscription's first invoice) with the card typed into the form:
+  // Stripe.js creates the card's PaymentMethod and asks the bank (3-D Secure) at most once.
+  function confirmPayment(clientSecret, name) {
+    if (!state.stripe || !state.card) {
       return Promise.resolve({ error: "The card form is not ready yet. Please try again.", code: "not_ready" });
     }
-    return withRoomForTheBank(function () { return state.stripe.confirmCardPayment(clientSecret); })
+    var details = name ? { name: name } : {};
+    return withRoomForTheBank(function () {
+      return state.stripe.confirmCardPayment(
+        clientSecret, { payment_method: { card: state.card, billing_details: details } }
+      );
+    })
       .then(function (result) {
         if (result.error) {
           return { error: result.error.message, code: result.error.decline_code || result.error.code || "" };

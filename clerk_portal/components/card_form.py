@@ -1,8 +1,8 @@
 """The Stripe card element's container and the calls into assets/card_form.js.
 
 The card number is typed into Stripe's element (in demo mode the sandbox's stand-in) and goes
-from the browser to Stripe; the portal only sends the SetupIntent's client secret to the page and
-learns whether the confirmation succeeded.
+from the browser to Stripe; the portal only sends a SetupIntent's or a PaymentIntent's client
+secret to the page and learns whether the confirmation succeeded.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ def confirm_script(client_secret: str, cardholder: str) -> str:
     return _when_ready(f"confirm({json.dumps(client_secret)}, {json.dumps(cardholder)})")
 
 
-def confirm_payment_script(client_secret: str) -> str:
-    return _when_ready(f"confirmPayment({json.dumps(client_secret)})")
+def confirm_payment_script(client_secret: str, cardholder: str) -> str:
+    """Pay a PaymentIntent (a subscription's first invoice) with the card typed into the form."""
+    return _when_ready(f"confirmPayment({json.dumps(client_secret)}, {json.dumps(cardholder)})")
 
 
 def card_form_refusal(result: object) -> str | None:

@@ -7,7 +7,14 @@ syncs the catalog, then runs each flow through the services, as the pages call t
 with the real SDK, and counts the `/v1` requests the portal's server side sent (what Stripe.js
 sends from the browser, confirming the card, is left out):
 
-- upgrade: `start_upgrade` (card form opened) + `complete_upgrade` (after Stripe.js confirmed);
+- upgrade: what the page does for a paid start, `open_upgrade_payment` ("Upgrade and pay": the
+  subscription opened unpaid) + `finish_upgrade_payment` (after Stripe.js paid its first invoice
+  with the card), with a card that needs nothing and with one that asks for 3-D Secure on every
+  payment (4000 0027 6000 3184);
+- before, 3DS: the SetupIntent flow before (and still the trial-kept one),
+  `start_upgrade` + `complete_upgrade` (whose subscription create fails with
+  `authentication_required` and opens an incomplete one) + `finish_authenticated_upgrade`: the
+  bank was asked twice there;
 - card change: `start_card_update` + `complete_card_update`;
 - plan change: `preview_plan_change` (the review) + `change_plan` (confirm), Startup → Business;
 - quantity change: the owner's preview of one more seat (`change_effect.preview`) + the sync that
@@ -24,6 +31,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -84,10 +92,101 @@ class Counting:
         self.hooks.drain()
 
 
+ALWAYS_3DS = "4000002760003184"  # https://docs.stripe.com/testing#regulatory-cards
+
+
+def pay_in_browser(browser: Any, sandbox: Any, client_secret: str, number: str) -> None:
+    """What Stripe.js confirmCardPayment does with the card element; the bank says yes."""
+    card = browser.v1.payment_methods.create({"type": "card", "card": {"number": number}})
+    pi_id = client_secret.split("_secret_")[0]
+    intent = browser.v1.payment_intents.confirm(
+        pi_id, {"client_secret": client_secret, "payment_method": card.id}
+    )
+    if intent.status == "requires_action":
+        sandbox.authenticate(pi_id)
+
+
+async def paid_upgrade(
+    counting: Counting,
+    browser: Any,
+    sandbox: Any,
+    workspace_id: int,
+    owner_id: int,
+    number: str = "4242424242424242",
+) -> Counter:
+    from clerk_portal.billing.services import upgrade
+
+    [opened], opening = await counting.count(
+        lambda: upgrade.open_upgrade_payment(
+            workspace_id=workspace_id,
+            actor_user_id=owner_id,
+            token=uuid.uuid4().hex,
+            plan="startup",
+            interval="month",
+        )
+    )
+    await asyncio.to_thread(pay_in_browser, browser, sandbox, opened.client_secret, number)
+    _, finished = await counting.count(
+        lambda: upgrade.finish_upgrade_payment(
+            workspace_id=workspace_id,
+            actor_user_id=owner_id,
+            subscription_id=opened.subscription_id,
+            plan="startup",
+            interval="month",
+        )
+    )
+    return opening + finished
+
+
+async def setup_intent_upgrade(
+    counting: Counting, browser: Any, sandbox: Any, workspace_id: int, owner_id: int
+) -> Counter:
+    """The SetupIntent flow with a card that asks for 3-D Secure on every payment."""
+    from clerk_portal.billing.errors import PaymentRequiresAction
+    from clerk_portal.billing.services import upgrade
+
+    [start], opened = await counting.count(
+        lambda: upgrade.start_upgrade(workspace_id=workspace_id, plan="startup", interval="month")
+    )
+    confirmed = await asyncio.to_thread(confirm_card, browser, start, ALWAYS_3DS)
+    sandbox.authenticate(confirmed.id)  # the bank, the first time
+    needed: list[PaymentRequiresAction] = []
+
+    async def complete() -> None:
+        try:
+            await upgrade.complete_upgrade(
+                workspace_id=workspace_id,
+                actor_user_id=owner_id,
+                setup_intent_id=start.setup_intent_id,
+                plan="startup",
+                interval="month",
+            )
+        except PaymentRequiresAction as error:
+            needed.append(error)
+
+    _, completed = await counting.count(complete)
+    [action] = needed
+    assert action.client_secret and action.subscription_id
+    pi_id = action.client_secret.split("_secret_")[0]
+    browser.v1.payment_intents.confirm(pi_id, {"client_secret": action.client_secret})
+    sandbox.authenticate(pi_id)  # the bank, the second time
+    _, finished = await counting.count(
+        lambda: upgrade.finish_authenticated_upgrade(
+            workspace_id=workspace_id,
+            actor_user_id=owner_id,
+            setup_intent_id=start.setup_intent_id,
+            subscription_id=action.subscription_id or "",
+            plan="startup",
+            interval="month",
+        )
+    )
+    return opened + completed + finished
+
+
 async def bench(
     database_url: str, *, webhooks: bool, sandbox_port: int | None, hooks_port: int | None
 ) -> dict[str, Counter]:
-    from clerk_portal.billing.services import card, change_effect, plan_change, quantities, upgrade
+    from clerk_portal.billing.services import card, change_effect, plan_change, quantities
     from clerk_portal.core.db import in_db
     from clerk_portal.workspace import repository
     from tests.support.webhooks import WebhookReceiver
@@ -111,23 +210,16 @@ async def bench(
 
         flows: dict[str, Counter] = {}
 
-        # --- upgrade from the trial ---------------------------------------------------------
-        [start], opened = await counting.count(
-            lambda: upgrade.start_upgrade(
-                workspace_id=workspace_id, plan="startup", interval="month"
-            )
+        # --- upgrade from the trial (the page's paid start) --------------------------------
+        flows["upgrade"] = await paid_upgrade(counting, browser, sandbox, workspace_id, owner_id)
+        for_3ds, owner_3ds = new_owner_workspace(f"calls3ds{time.time_ns()}", name="3DS", members=2)
+        flows["upgrade, 3DS"] = await paid_upgrade(
+            counting, browser, sandbox, for_3ds, owner_3ds, ALWAYS_3DS
         )
-        await asyncio.to_thread(confirm_in_browser, start)
-        _, completed = await counting.count(
-            lambda: upgrade.complete_upgrade(
-                workspace_id=workspace_id,
-                actor_user_id=owner_id,
-                setup_intent_id=start.setup_intent_id,
-                plan="startup",
-                interval="month",
-            )
+        before, owner_before = new_owner_workspace(f"before{time.time_ns()}", name="Old", members=2)
+        flows["before, 3DS"] = await setup_intent_upgrade(
+            counting, browser, sandbox, before, owner_before
         )
-        flows["upgrade"] = opened + completed
 
         # --- card change --------------------------------------------------------------------
         [setup], opened = await counting.count(

@@ -1,9 +1,10 @@
 """Stripe work runs off the tab's state lock (issue 13, item 2).
 
-A tab on the upgrade page confirms its card while the sandbox holds Stripe's answer to the
-subscription create: the same tab's other events (a click on Yearly) are processed meanwhile, and
-with Redis keeping the state (Reflex aborts an event holding the lock over 10 s) a Stripe answer
-that takes 15 s still ends on the subscription, charged once.
+A tab on the upgrade page clicks "Upgrade and pay" while the sandbox holds Stripe's answer to the
+subscription create (opened before the card pays its first invoice): the same tab's other events
+(a click on Yearly) are processed meanwhile, and with Redis keeping the state (Reflex aborts an
+event holding the lock over 10 s) a Stripe answer that takes 15 s still ends on the
+subscription, charged once.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from .test_upgrade_concurrency import (
     PAGE,
     UPGRADE,
     at_stripe,
+    confirm,
     customer_of,
+    new_tab,
     new_trial_workspace,
-    open_card_form,
     owner_cookie,
+    pay_in_browser,
+    payment_opened,
+    payment_secret,
     upgrade_rows,
 )
 
@@ -53,10 +58,10 @@ def _said(reply: Reply) -> str:
 
 def test_the_tab_answers_other_events_while_stripe_is_slow(portal):
     workspace_id, owner_id = new_trial_workspace(portal)
-    tab = open_card_form(portal, owner_cookie(portal, workspace_id, owner_id))
+    tab = new_tab(portal, owner_cookie(portal, workspace_id, owner_id))
     _hang_subscription_create(portal, 6)
     try:
-        tab.send(f"{UPGRADE}.card_confirmed", {"result": {"ok": True}}, path=PAGE)
+        tab.send(f"{UPGRADE}.checkout", path=PAGE)
         deadline = time.monotonic() + 30
         while not _sandbox_is_holding_the_create(portal):
             assert time.monotonic() < deadline, "the upgrade never reached the subscription create"
@@ -71,15 +76,20 @@ def test_the_tab_answers_other_events_while_stripe_is_slow(portal):
         answered_in = time.monotonic() - clicked
         # Answered while Stripe still held the subscription create (6 s), not after it.
         assert answered_in < 4, f"Yearly answered after {answered_in:.1f} s"
-        assert not _upgraded(during), "the upgrade finished before the click was answered"
-        done = tab.wait_for(_upgraded, timeout=60, what="the upgrade's redirect")
+        assert not payment_secret(during), "the payment opened before the click was answered"
+        opened = tab.wait_for(payment_opened, timeout=60, what="the payment's secret")
+        secret = payment_secret(opened)
+        assert secret, _said(opened)
+        pay_in_browser(portal, secret)
+        done = confirm(tab)
+        assert _upgraded(done), _said(done)
     finally:
         tab.close()
 
     assert "upgrade_error" not in str(done.changed_vars("upgrade_state")), _said(done)
     subscriptions, paid = at_stripe(portal, customer_of(portal, workspace_id))
     assert len(subscriptions) == 1 and len(paid) == 1
-    # The upgrade is the one the card form was opened for (monthly), not the later click.
+    # The upgrade is the one clicked for (monthly), not the later click.
     assert subscriptions[0]["items"]["data"][0]["price"]["recurring"]["interval"] == "month"
     assert upgrade_rows(portal, workspace_id) == 1
 
@@ -87,12 +97,16 @@ def test_the_tab_answers_other_events_while_stripe_is_slow(portal):
 @pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL not set (the lock expiry is Redis')")
 def test_a_stripe_answer_taking_15_seconds_completes_without_a_lock_error(portal):
     workspace_id, owner_id = new_trial_workspace(portal)
-    tab = open_card_form(portal, owner_cookie(portal, workspace_id, owner_id))
+    tab = new_tab(portal, owner_cookie(portal, workspace_id, owner_id))
     _hang_subscription_create(portal, 15)
     log_before = len(portal.log())
     try:
-        tab.send(f"{UPGRADE}.card_confirmed", {"result": {"ok": True}}, path=PAGE)
-        done = tab.wait_for(_upgraded, timeout=90, what="the upgrade's redirect")
+        tab.send(f"{UPGRADE}.checkout", path=PAGE)
+        opened = tab.wait_for(payment_opened, timeout=90, what="the payment's secret")
+        secret = payment_secret(opened)
+        assert secret, _said(opened)
+        pay_in_browser(portal, secret)
+        done = confirm(tab)
     finally:
         tab.close()
 

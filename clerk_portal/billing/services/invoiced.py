@@ -24,9 +24,9 @@ from sqlmodel import Session
 
 from clerk_portal.billing import ledger, mirror
 from clerk_portal.billing.catalog import Interval, get_catalog
-from clerk_portal.billing.errors import BillingError
+from clerk_portal.billing.errors import BillingError, OutcomeUnknown
 from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
-from clerk_portal.billing.services import upgrade
+from clerk_portal.billing.services import upgrade, upgrade_claim
 from clerk_portal.billing.services.common import (
     AccountView,
     actor_name,
@@ -36,9 +36,9 @@ from clerk_portal.billing.services.common import (
 from clerk_portal.billing.services.customer import ensure_customer
 from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
-from clerk_portal.core.errors import InvalidValue
+from clerk_portal.core.errors import DomainError, InvalidValue
 from clerk_portal.models import BillingAccount
-from clerk_portal.models.status import SUBSCRIBED
+from clerk_portal.models.status import ADOPTABLE, SUBSCRIBED
 from clerk_portal.workspace import repository
 
 SEND_INVOICE = "send_invoice"
@@ -101,13 +101,42 @@ async def start_invoiced_billing(
         f"{view.namespace}:invoiced:{view.customer_id}:{view.subscription_id or 'new'}:"
         f"{plan}:{interval}:{days}"
     )
-    snapshot = await gateway.create_subscription(params, idempotency_key=key)
+    # The workspace's one upgrade claim, as a card upgrade takes it: a card upgrade in another
+    # tab and this start exclude each other (one subscription). The key is the token, so the
+    # same start asked again (after a lost answer) goes on with its own claim.
+    claim = await in_db(
+        lambda session: upgrade_claim.take(
+            session, workspace_id, key, seconds=upgrade.CLAIM_SECONDS
+        )
+    )
+    if claim is None:
+        raise BillingError(upgrade.IN_PROGRESS)
+    try:
+        if claim.new:
+            await _refuse_live(view, gateway)
+        snapshot = await gateway.create_subscription(params, idempotency_key=key)
+    except OutcomeUnknown:
+        raise  # the claim stays: Stripe may have subscribed; only this same start goes on
+    except DomainError:
+        await in_db(lambda session: upgrade_claim.release(session, workspace_id, key))
+        raise
     name = get_catalog().plan(plan).name
     yearly = "yearly" if interval == "year" else "monthly"
     summary = f"started invoiced billing on {name} ({yearly}), invoices due in {days} days"
     return await write_subscription(
-        view, gateway, snapshot, apply=_recorder(actor_user_id, days, summary)
+        view, gateway, snapshot, apply=_recorder(actor_user_id, days, summary, claim=key)
     )
+
+
+async def _refuse_live(view: AccountView, gateway: BillingGateway) -> None:
+    """A card upgrade that ended without a word (a closed tab, a crash) may have left a
+    subscription at Stripe: a live one is refused (the mirror catches up from its webhook), an
+    unpaid incomplete one is canceled, as the card upgrade's next attempt does."""
+    listed = await gateway.list_subscriptions(view.customer_id or "")
+    for stale in (s for s in listed if s.status == "incomplete"):
+        await upgrade.abandon(gateway, view.namespace, stale.id)
+    if any(s.status in ADOPTABLE for s in listed):
+        raise BillingError("This workspace already has a subscription: change the plan instead.")
 
 
 async def _switch(
@@ -137,12 +166,14 @@ def _terms(session: Session, workspace_id: int) -> tuple[str, int | None]:
 
 
 def _recorder(
-    actor_user_id: int | None, days: int, summary: str
+    actor_user_id: int | None, days: int, summary: str, *, claim: str | None = None
 ) -> Callable[[Session, BillingAccount, SubscriptionSnapshot], InvoicedResult]:
     def apply(
         session: Session, account: BillingAccount, snap: SubscriptionSnapshot
     ) -> InvoicedResult:
         mirror.apply_subscription(session, account, snap)
+        if claim and account.upgrade_claim == claim:  # a start's claim ends with its write
+            upgrade_claim.clear(account)
         session.add(account)
         who = actor_name(session, actor_user_id)
         ledger.record_activity(

@@ -1,5 +1,17 @@
-"""Trial → paid: preview, card confirmation through a SetupIntent, then the subscription.
+"""Trial → paid: preview, then the subscription and its first payment, the card confirmed once.
 
+A paid start (the page's upgrade) follows Stripe's subscription integration
+(https://docs.stripe.com/billing/subscriptions/build-subscriptions):
+`open_upgrade_payment` takes the workspace's one upgrade claim and creates the subscription with
+`payment_behavior=default_incomplete` and `payment_settings[save_default_payment_method]=
+on_subscription`; the browser confirms the first invoice's PaymentIntent with the card element
+(Stripe.js `confirmCardPayment`), so the bank is asked at most once (3-D Secure) and Stripe saves
+the card as the subscription's default when it pays; `finish_upgrade_payment` re-reads the
+subscription from Stripe and records it once it is paid. An unpaid attempt is reused by the same
+tab's next click (same choice: the same subscription and PaymentIntent), canceled otherwise
+(another choice, or the next attempt after the claim lapsed); Stripe would expire it after 23 h.
+
+Keeping the trial (nothing to pay today) still sets the card up first:
 1. `preview_upgrade` (no Stripe call): line items and the amount due today.
 2. `start_upgrade`: makes sure the workspace has a Stripe customer and opens a SetupIntent; the
    browser confirms it with Stripe.js (the card number never reaches us; 3-D Secure happens there).
@@ -13,6 +25,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +89,16 @@ class UpgradeStart:
     client_secret: str
     publishable_key: str
     preview: UpgradePreview
+
+
+@dataclass(frozen=True)
+class UpgradePayment:
+    """A paid start's subscription, incomplete until the browser confirms its first payment."""
+
+    subscription_id: str
+    client_secret: str  # the first invoice's PaymentIntent's, for confirmCardPayment
+    publishable_key: str
+    amount_due_cents: int
 
 
 @dataclass(frozen=True)
@@ -236,6 +260,141 @@ async def complete_upgrade(
         raise
 
 
+ALREADY = "This workspace already has a subscription: change the plan instead."
+NOT_PAID = "The payment did not go through, so nothing was charged. Check the card and try again."
+
+
+async def open_upgrade_payment(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    token: str,
+    plan: str,
+    interval: Interval,
+    promotion_code_id: str | None = None,
+    gateway: BillingGateway | None = None,
+) -> UpgradePayment | UpgradeResult:
+    """The subscription of a paid start, `default_incomplete`: what the browser confirms.
+
+    `token` is the tab's (its claim): the same tab asking again for the same choice gets the
+    same subscription and PaymentIntent back (its idempotency key replays), so a declined card
+    is retried on the same payment; another choice cancels the unpaid one first. Another tab is
+    refused while the claim is fresh. An UpgradeResult: Stripe has the workspace subscribed
+    already (another tab's paid attempt, adopted), or nothing was due."""
+    gateway = gateway_or_default(gateway)
+    if not isinstance(token, str) or not 16 <= len(token) <= 64:
+        raise InvalidValue("Start the upgrade again: the page has expired.")
+    preview = await preview_upgrade(workspace_id=workspace_id, plan=plan, interval=interval)
+    if not preview.allowed:
+        raise BillingError(" ".join(preview.limit_problems))
+    view = await ensure_customer(await load_account(workspace_id), gateway)
+    if view.subscription_id and view.status in SUBSCRIBED:
+        raise BillingError(ALREADY)
+    seats, numbers = preview.quote.seats, preview.quote.numbers
+    record = _recorder(actor_user_id, get_catalog().plan(plan).name, plan, interval, seats, numbers)
+    claim = await in_db(
+        lambda session: upgrade_claim.take(session, workspace_id, token, seconds=CLAIM_SECONDS)
+    )
+    if claim is None:  # another tab is upgrading: it may have paid already
+        if adopted := await _adopt_live(view, gateway, record):
+            return adopted
+        raise BillingError(IN_PROGRESS)
+    params: dict[str, Any] = {
+        "customer": view.customer_id,
+        "items": await subscription_items(gateway, plan, interval, seats, numbers),
+        "payment_behavior": "default_incomplete",
+        "payment_settings": {"save_default_payment_method": "on_subscription"},
+        "metadata": {"workspace_id": str(workspace_id)},
+    }
+    if promotion_code_id:
+        params["discounts"] = [{"promotion_code": promotion_code_id}]
+    choice = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    mark = f"{claim.attempt}:{choice}"  # this attempt's subscription for this choice
+    params["metadata"]["upgrade"] = mark
+    try:
+        listed = await gateway.list_subscriptions(view.customer_id or "")
+        if adopted := await _adopt_listed(view, gateway, record, listed):
+            return adopted
+        for stale in listed:
+            if stale.status == "incomplete" and stale.metadata.get("upgrade") != mark:
+                await abandon(gateway, view.namespace, stale.id)
+        # This choice's subscription canceled earlier (another choice came between): anew.
+        again = sum(
+            1 for s in listed if s.metadata.get("upgrade") == mark and s.status != "incomplete"
+        )
+        key = f"{view.namespace}:subscribe:{mark}:{again}"
+        pending = await gateway.create_subscription(params, idempotency_key=key)
+    except OutcomeUnknown:
+        # The claim stays: this tab's same request replays, nobody else subscribes.
+        raise OutcomeUnknown(CHECKING) from None
+    except GatewayError:
+        await _release(workspace_id, token)
+        raise
+    if pending.status in ADOPTABLE:  # nothing was due today (a 100 % code, say)
+        return await write_subscription(view, gateway, pending, apply=record(None))
+    invoice = pending.latest_invoice
+    if invoice is None or not invoice.confirmation_client_secret:
+        await abandon(gateway, view.namespace, pending.id)
+        await _release(workspace_id, token)
+        raise BillingError("Stripe did not open the payment. Please try again.")
+    return UpgradePayment(
+        pending.id,
+        invoice.confirmation_client_secret,
+        get_settings().stripe_publishable,
+        invoice.amount_due,
+    )
+
+
+async def release_upgrade_payment(
+    *,
+    workspace_id: int,
+    token: str,
+    subscription_id: str,
+    gateway: BillingGateway | None = None,
+) -> None:
+    """The browser's confirmation failed (declined, the bank refused, a typo in the card):
+    nothing was charged. The unpaid subscription is canceled and its invoice voided at once
+    (it can never be paid, and no open invoice is left), then the tab's claim goes, so that any
+    tab may try again at once with a new one. One that Stripe has paid after all stays."""
+    gateway = gateway_or_default(gateway)
+    view = await load_account(workspace_id)
+    if isinstance(subscription_id, str) and subscription_id.startswith("sub_"):
+        snapshot = await gateway.retrieve_subscription(subscription_id)
+        if snapshot.customer == view.customer_id and snapshot.status == "incomplete":
+            await abandon(gateway, view.namespace, snapshot.id)
+    await _release(workspace_id, token)
+
+
+async def finish_upgrade_payment(
+    *,
+    workspace_id: int,
+    actor_user_id: int | None,
+    subscription_id: str,
+    plan: str,
+    interval: Interval,
+    gateway: BillingGateway | None = None,
+) -> UpgradeResult:
+    """After the browser confirmed the first payment: what Stripe says, read anew (never what
+    the page says). Paid: the card Stripe saved on the subscription becomes the customer's
+    default too, and the upgrade is recorded. Not paid: `CardDeclined`; the subscription stays
+    for the same tab's retry (or the next attempt cancels it)."""
+    gateway = gateway_or_default(gateway)
+    _check_choice(plan, interval)
+    if not isinstance(subscription_id, str) or not subscription_id.startswith("sub_"):
+        raise InvalidValue("That payment is not valid.")
+    view, snapshot = await _own_subscription(workspace_id, subscription_id, gateway)
+    if snapshot.status not in ADOPTABLE:
+        raise CardDeclined(NOT_PAID)
+    card = None
+    if snapshot.default_payment_method:
+        await gateway.set_default_payment_method(snapshot.customer, snapshot.default_payment_method)
+        card = await gateway.retrieve_payment_method(snapshot.default_payment_method)
+    seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
+    chosen = get_catalog().plan(plan)
+    record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
+    return await write_subscription(view, gateway, snapshot, apply=record(card))
+
+
 async def subscription_items(
     gateway: BillingGateway, plan: str, interval: Interval, seats: int, numbers: int
 ) -> list[dict[str, Any]]:
@@ -295,7 +454,7 @@ async def _subscribe(
             pending.latest_invoice.confirmation_client_secret if pending.latest_invoice else None
         )
         if not secret:
-            await _abandon(gateway, view.namespace, pending.id)
+            await abandon(gateway, view.namespace, pending.id)
             raise
         raise PaymentRequiresAction(
             AUTHENTICATE, client_secret=secret, subscription_id=pending.id
@@ -327,7 +486,16 @@ async def _adopt_live(
     listed = await gateway.list_subscriptions(view.customer_id or "")
     if abandon_incomplete:
         for stale in (s for s in listed if s.status == "incomplete"):
-            await _abandon(gateway, view.namespace, stale.id)
+            await abandon(gateway, view.namespace, stale.id)
+    return await _adopt_listed(view, gateway, record, listed)
+
+
+async def _adopt_listed(
+    view: AccountView,
+    gateway: BillingGateway,
+    record: Recorder,
+    listed: list[SubscriptionSnapshot],
+) -> UpgradeResult | None:
     live = [s for s in listed if s.status in ADOPTABLE]
     if not live:
         return None
@@ -349,6 +517,19 @@ CHECKING = (
 )
 
 
+async def _own_subscription(
+    workspace_id: int, subscription_id: str, gateway: BillingGateway
+) -> tuple[AccountView, SubscriptionSnapshot]:
+    """The workspace and the subscription read from Stripe, which must be its customer's."""
+    view = await load_account(workspace_id)
+    if view.customer_id is None:
+        raise BillingError("Start the upgrade again: the card form has expired.")
+    snapshot = await gateway.retrieve_subscription(subscription_id)
+    if snapshot.customer != view.customer_id:
+        raise BillingError("That payment belongs to another workspace.")
+    return view, snapshot
+
+
 async def finish_authenticated_upgrade(
     *,
     workspace_id: int,
@@ -363,27 +544,22 @@ async def finish_authenticated_upgrade(
     is not (cancel it, so the workspace stays on its trial with nothing charged)."""
     gateway = gateway_or_default(gateway)
     _check_choice(plan, interval)
-    view = await load_account(workspace_id)
-    if view.customer_id is None:
-        raise BillingError("Start the upgrade again: the card form has expired.")
-    snapshot = await gateway.retrieve_subscription(subscription_id)
-    if snapshot.customer != view.customer_id:
-        raise BillingError("That payment belongs to another workspace.")
+    view, snapshot = await _own_subscription(workspace_id, subscription_id, gateway)
     chosen = get_catalog().plan(plan)
     if snapshot.status not in CHANGEABLE:
-        await _abandon(gateway, view.namespace, subscription_id)
+        await abandon(gateway, view.namespace, subscription_id)
         await _release(workspace_id, setup_intent_id)
         message = "The payment was not confirmed, so nothing was charged. Please try again."
         await _record_failure(workspace_id, actor_user_id, chosen.name, message)
         raise CardDeclined(message)
-    card = await confirmed_card(gateway, setup_intent_id, view.customer_id)
-    await gateway.set_default_payment_method(view.customer_id, card.id)
+    card = await confirmed_card(gateway, setup_intent_id, snapshot.customer)
+    await gateway.set_default_payment_method(snapshot.customer, card.id)
     seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
     record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
     return await write_subscription(view, gateway, snapshot, apply=record(card))
 
 
-async def _abandon(gateway: BillingGateway, namespace: str, subscription_id: str) -> None:
+async def abandon(gateway: BillingGateway, namespace: str, subscription_id: str) -> None:
     """Cancel an unpaid attempt and void its first invoice: Stripe leaves the invoice of a
     canceled subscription open (only its automatic collection stops)."""
     canceled = await gateway.cancel_subscription(

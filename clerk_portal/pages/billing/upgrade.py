@@ -2,27 +2,29 @@
 
 Seats and numbers are the workspace's own (the team and numbers pages change them); the owner
 picks the plan and Monthly/Yearly, sees the line items and what is due today, and confirms.
-From a trial the card is entered in Stripe's card element and confirmed through a SetupIntent in
-the browser (3-D Secure included) before the subscription is created on the server.
+From a trial the subscription is opened at Stripe unpaid and the card, entered in Stripe's card
+element, pays its first invoice in the browser (confirmCardPayment: 3-D Secure at most once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from typing import Any
 
 import reflex as rx
 
 from clerk_portal.billing import pricing, services
-from clerk_portal.billing.errors import OutcomeUnknown, PaymentRequiresAction
+from clerk_portal.billing.errors import CardDeclined, OutcomeUnknown, StripeUnavailable
 from clerk_portal.billing.read_models.current_plan import load_current_plan
 from clerk_portal.billing.services.plan_change import PlanChangePreview
+from clerk_portal.billing.services.upgrade import UpgradePayment, UpgradeResult
 from clerk_portal.components.card_form import (
     card_element,
     card_form_refusal,
     card_script_tag,
     confirm_payment_script,
-    confirm_script,
     mount_script,
 )
 from clerk_portal.components.contact_sales import contact_sales_dialog
@@ -58,7 +60,7 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
     error: str = ""
     notice: str = ""  # "Checking with Stripe…" while an answer is unknown
     change_summary: str = ""
-    _setup_intent_id: str = ""
+    _upgrade_token: str = ""  # this tab's upgrade claim: its retries reuse its unpaid payment
     _pending_subscription_id: str = ""
     # What the card form was opened for: the upgrade confirmed is this, whatever is clicked since.
     _checkout_plan: str = ""
@@ -72,7 +74,6 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
     promo_error: str = ""
     promo_checking: bool = False
     _promo_id: str = ""
-    _checkout_promo_id: str = ""
 
     @rx.var
     def pay_label(self) -> str:
@@ -174,92 +175,119 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
     @rx.event(background=True)
     @guard.owner_only
     async def checkout(self):
-        """From a trial: open a SetupIntent and let Stripe.js confirm the card."""
+        """From a trial: the subscription is opened at Stripe (unpaid), then Stripe.js confirms
+        its first payment with the card typed here: the bank is asked at most once."""
         who = guard.principal()
         if not await self._claim("working", error="", notice=""):
             return  # a second click while the first is with Stripe
         async with self:
-            plan, interval = self.plan, self.interval  # what the card form is opened for
+            if not self._upgrade_token:
+                self._upgrade_token = uuid.uuid4().hex
+            token = self._upgrade_token
+            plan, interval = self.plan, self.interval  # what is paid for, whatever comes later
             promo_id = self._promo_id  # checked for this plan and interval (a change drops it)
-        try:
-            start = await services.start_upgrade(
-                workspace_id=who.workspace_id, plan=plan, interval=interval
-            )
-        except DomainError as error:
-            await self._settle(who, working=False, error=error.message)
+        # Stripe's answer may be lost: the same request is asked again (its key replays, so
+        # one subscription at most) and the page says "Checking with Stripe…" until it knows.
+        opened: UpgradePayment | UpgradeResult | None = None
+        for delay in RECHECK_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                opened = await services.open_upgrade_payment(
+                    workspace_id=who.workspace_id,
+                    actor_user_id=who.user_id,
+                    token=token,
+                    plan=plan,
+                    interval=interval,
+                    promotion_code_id=promo_id or None,
+                )
+                break
+            except OutcomeUnknown as unknown:
+                await self._settle(who, notice=unknown.message)
+            except DomainError as error:
+                await self._settle(who, working=False, error=error.message, notice="")
+                return
+            except BaseException:
+                await self._settle(who, working=False, notice="")
+                raise
+        if opened is None:
+            await self._settle(who, working=False, notice=STILL_CHECKING)
             return
-        except BaseException:
-            await self._settle(who, working=False)
-            raise
+        if isinstance(opened, UpgradeResult):  # subscribed already (another tab)
+            if await self._settle(who, working=False, notice=""):
+                yield [rx.toast.success(opened.message), rx.redirect(routes.BILLING)]
+            return
         pinned = await self._settle(
             who,
-            _setup_intent_id=start.setup_intent_id,
+            notice="",
+            _pending_subscription_id=opened.subscription_id,
             _checkout_plan=plan,
             _checkout_interval=interval,
-            _checkout_promo_id=promo_id,
         )
         if pinned:
             yield rx.call_script(
-                confirm_script(start.client_secret, who.user_name),
-                callback=UpgradeState.card_confirmed,
+                confirm_payment_script(opened.client_secret, who.user_name),
+                callback=UpgradeState.payment_confirmed,
             )
 
     @rx.event(background=True)
     @guard.owner_only
-    async def card_confirmed(self, result: dict[str, Any]):
+    async def payment_confirmed(self, result: dict[str, Any]):
+        """Stripe.js is done with the first payment: Stripe says whether it was paid."""
         who = guard.principal()
         refusal = card_form_refusal(result)
         async with self:
             if self._confirming:
                 return  # the same confirmation is with Stripe already
-            setup_intent_id = self._setup_intent_id
+            subscription_id = self._pending_subscription_id
             plan, interval = self._checkout_plan, self._checkout_interval
-            promo_id = self._checkout_promo_id
-            if refusal or not setup_intent_id or not plan or not interval:
+            token = self._upgrade_token
+            if refusal or not subscription_id or not plan or not interval:
+                # Declined, or the bank's page refused: nothing was charged; the next click
+                # (of any tab) cancels the unpaid subscription and opens a new one.
                 self.working, self.error = False, refusal or "Start again: the card form expired."
-                return
-            self._confirming = True
+                self._pending_subscription_id = ""
+                failed = True
+            else:
+                failed, self._confirming = False, True
+        if failed:
+            if token and subscription_id:
+                await self._release(who, token, subscription_id)
+            return
         try:
-            async for update in self._confirm_upgrade(
-                who, setup_intent_id, plan, interval, promo_id
-            ):
+            async for update in self._finish_payment(who, token, subscription_id, plan, interval):
                 yield update
         finally:
             async with self:
                 self._confirming = False
 
-    async def _confirm_upgrade(
-        self, who: guard.Principal, setup_intent_id: str, plan: str, interval: str, promo_id: str
+    async def _release(self, who: guard.Principal, token: str, subscription_id: str) -> None:
+        """The unpaid attempt goes (canceled at Stripe) and with it this tab's claim; if Stripe
+        cannot be asked now, the claim lapses and the next attempt cancels it."""
+        with contextlib.suppress(DomainError):
+            await services.release_upgrade_payment(
+                workspace_id=who.workspace_id, token=token, subscription_id=subscription_id
+            )
+
+    async def _finish_payment(
+        self, who: guard.Principal, token: str, subscription_id: str, plan: str, interval: str
     ):
-        # Stripe's answer may be lost: the same attempt is asked again (it replays, never
-        # charges twice) and the page says "Checking with Stripe…" until it knows. The plan and
-        # interval are the ones the card form was opened for, whatever was clicked since.
+        # A lost answer of the read is asked again; the page says "Checking with Stripe…".
         for delay in RECHECK_DELAYS:
             await asyncio.sleep(delay)
             try:
-                upgraded = await services.complete_upgrade(
+                upgraded = await services.finish_upgrade_payment(
                     workspace_id=who.workspace_id,
                     actor_user_id=who.user_id,
-                    setup_intent_id=setup_intent_id,
+                    subscription_id=subscription_id,
                     plan=plan,
                     interval=interval,
-                    promotion_code_id=promo_id or None,
                 )
-            except OutcomeUnknown as unknown:
-                await self._settle(who, notice=unknown.message)
+            except StripeUnavailable as unknown:
+                await self._settle(who, notice=unknown.message or STILL_CHECKING)
                 continue
-            except PaymentRequiresAction as needed:
-                if not needed.client_secret or not needed.subscription_id:
-                    await self._settle(who, working=False, error=needed.message, notice="")
-                    return
-                asked = await self._settle(
-                    who, notice="", _pending_subscription_id=needed.subscription_id
-                )
-                if asked:
-                    yield rx.call_script(
-                        confirm_payment_script(needed.client_secret),
-                        callback=UpgradeState.payment_confirmed,
-                    )
+            except CardDeclined as declined:  # Stripe has it unpaid, whatever the page said
+                await self._release(who, token, subscription_id)
+                await self._settle(who, working=False, error=declined.message, notice="")
                 return
             except DomainError as error:
                 await self._settle(who, working=False, error=error.message, notice="")
@@ -267,40 +295,10 @@ class UpgradeState(OffLock, ConfirmedChange, PlanSelection, rx.State):
             except BaseException:
                 await self._settle(who, working=False, notice="")
                 raise
-            if await self._settle(who, working=False, _setup_intent_id="", notice=""):
+            if await self._settle(who, working=False, _pending_subscription_id="", notice=""):
                 yield [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
             return
         await self._settle(who, working=False, notice=STILL_CHECKING)
-
-    @rx.event(background=True)
-    @guard.owner_only
-    async def payment_confirmed(self, result: dict[str, Any]):
-        """After 3-D Secure for the first payment: recorded if paid, else canceled (no charge)."""
-        who = guard.principal()
-        async with self:
-            subscription_id, self._pending_subscription_id = self._pending_subscription_id, ""
-            setup_intent_id = self._setup_intent_id
-            plan, interval = self._checkout_plan, self._checkout_interval
-            if not subscription_id or not setup_intent_id:
-                self.working = False
-                return
-        try:
-            upgraded = await services.finish_authenticated_upgrade(
-                workspace_id=who.workspace_id,
-                actor_user_id=who.user_id,
-                setup_intent_id=setup_intent_id,
-                subscription_id=subscription_id,
-                plan=plan,
-                interval=interval,
-            )
-        except DomainError as error:
-            await self._settle(who, error=error.message, working=False, _setup_intent_id="")
-            return
-        except BaseException:
-            await self._settle(who, working=False, _setup_intent_id="")
-            raise
-        if await self._settle(who, working=False, _setup_intent_id=""):
-            yield [rx.toast.success(upgraded.message), rx.redirect(routes.BILLING)]
 
     def _selection_changed(self) -> None:
         """A review belongs to the selection it was made for: a new choice needs a new one."""

@@ -17,6 +17,8 @@ Stripe's contract:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -25,7 +27,7 @@ from sqlmodel import col, select
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.read_models.invoices import load_invoice_page
 from clerk_portal.billing.read_models.overview import load_overview
-from clerk_portal.billing.services import invoiced
+from clerk_portal.billing.services import invoiced, upgrade
 from clerk_portal.core import formats
 from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import InvalidValue
@@ -34,6 +36,7 @@ from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.demo.status import demo_status
 from clerk_portal.models import BillingActivity, Invoice
 from clerk_portal.workspace import repository
+from tests.support.waiting import eventually_async
 
 from .conftest import Env, make_workspace
 from .helpers import billing_account as _account
@@ -278,3 +281,94 @@ async def test_a_late_overdue_event_for_a_paid_invoice_changes_nothing(env: Env)
     assert not _invoices(workspace_id)[0].overdue
     assert _account(workspace_id).mirror_version == before
     assert _activities(workspace_id, "invoice_overdue") == []
+
+
+# --- one upgrade at a time: invoiced billing and a card upgrade in another tab -----------------
+# Stripe would keep both subscriptions (https://docs.stripe.com/api/subscriptions/create makes a
+# new one per request with a new idempotency key): the portal's one upgrade claim excludes them.
+
+
+async def _card_upgrade(env: Env, workspace_id: int, owner_id: int | None):
+    started = await upgrade.start_upgrade(
+        workspace_id=workspace_id, plan="business", interval="month"
+    )
+    env.confirm_card(started)
+    return upgrade.complete_upgrade(
+        workspace_id=workspace_id,
+        actor_user_id=owner_id,
+        setup_intent_id=started.setup_intent_id,
+        plan="business",
+        interval="month",
+    )
+
+
+def _subscriptions(env: Env) -> list:
+    return env.stripe().v1.subscriptions.list({"status": "all"}).data
+
+
+def _claimed(workspace_id: int) -> bool:
+    return _account(workspace_id).upgrade_claim is not None
+
+
+async def test_invoiced_start_while_a_card_upgrade_is_with_stripe_is_refused(env: Env):
+    workspace_id = _seeded()
+    card = await _card_upgrade(env, workspace_id, None)
+    env.sandbox.add_fault("POST", "/v1/subscriptions", hang_seconds=3)
+    card_task = asyncio.create_task(card)
+    await eventually_async(lambda: _claimed(workspace_id), what="the upgrade claim")
+
+    with pytest.raises(BillingError) as refused:
+        await _start(workspace_id)
+    carded = await card_task
+
+    assert refused.value.message == upgrade.IN_PROGRESS
+    assert [s.collection_method for s in _subscriptions(env)] == ["charge_automatically"]
+    assert carded.status == "active"
+    assert not _claimed(workspace_id)
+
+
+async def test_a_card_upgrade_while_invoiced_billing_starts_charges_nothing(env: Env):
+    workspace_id = _seeded()
+    card = await _card_upgrade(env, workspace_id, None)
+    env.sandbox.add_fault("POST", "/v1/subscriptions", hang_seconds=3)
+    invoiced_task = asyncio.create_task(_start(workspace_id))
+    await eventually_async(lambda: _claimed(workspace_id), what="the upgrade claim")
+
+    with pytest.raises(BillingError) as refused:
+        await card
+    result = await invoiced_task
+
+    assert refused.value.message == upgrade.IN_PROGRESS
+    assert [s.collection_method for s in _subscriptions(env)] == ["send_invoice"]
+    assert [i.amount_paid for i in env.stripe().v1.invoices.list().data] == [0]
+    assert result.status == "active" and not _claimed(workspace_id)
+    # The next start replays (same terms): nothing new at Stripe, the claim is free again.
+    again = await _start(workspace_id)
+    assert again.message.startswith("Already billed by invoice")
+    assert len(_subscriptions(env)) == 1
+
+
+async def test_invoiced_start_finding_a_live_subscription_at_stripe_refuses_and_frees_the_claim(
+    env: Env,
+):
+    # A card upgrade subscribed at Stripe and died before the mirror knew (no webhook yet).
+    env.sandbox.configure_webhooks(url="")
+    workspace_id = _seeded()
+    card = await _card_upgrade(env, workspace_id, None)
+    env.sandbox.add_fault("POST", "/v1/subscriptions", hang_after_seconds=30)
+    card_task = asyncio.create_task(card)
+    await eventually_async(lambda: asyncio.to_thread(_subscriptions, env), what="a subscription")
+    card_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await card_task
+    with session_scope() as session:  # its claim has lapsed
+        account = repository.get_billing_account(session, workspace_id=workspace_id)
+        account.upgrade_claimed_at = account.upgrade_claimed_at - timedelta(hours=1)
+        session.add(account)
+
+    with pytest.raises(BillingError) as refused:
+        await _start(workspace_id)
+
+    assert "already has a subscription" in refused.value.message
+    assert [s.collection_method for s in _subscriptions(env)] == ["charge_automatically"]
+    assert not _claimed(workspace_id)
