@@ -14,6 +14,9 @@ from .lines import invoice_item_line, item_line, new_invoice_item, pricing, prod
 __all__ = ["item_line", "new_invoice_item", "pricing", "product_name"]
 
 DAY = 86400
+# How long a renewal invoice stays a draft before it is finalized and charged ("about an hour
+# after the invoice.created event", https://docs.stripe.com/billing/subscriptions/webhooks).
+FINALIZATION_GRACE = 3600
 
 
 def pending_items(ctx: Ctx, customer_id: str, sub_id: str | None) -> list[dict[str, Any]]:
@@ -211,6 +214,7 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     invoice.update(customer_details(ctx, customer))  # frozen from now on
     invoice["number"] = take_invoice_number(customer)
     invoice["status"] = "open"
+    invoice["automatically_finalizes_at"] = None
     invoice["effective_at"] = at
     invoice["status_transitions"]["finalized_at"] = at
     invoice["webhooks_delivered_at"] = at
@@ -233,6 +237,14 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
         mark_paid(ctx, invoice, None)
     elif invoice["collection_method"] == "send_invoice" and invoice["auto_advance"]:
         send(ctx, invoice)  # Stripe emails it with payment instructions
+
+
+def auto_finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    """A draft whose `automatically_finalizes_at` came: finalized, then charged (a
+    `send_invoice` one is sent instead, see `finalize`)."""
+    finalize(ctx, invoice)
+    if invoice["status"] == "open" and not invoiced(invoice):
+        collect(ctx, invoice, off_session=True)
 
 
 def invoiced(invoice: dict[str, Any]) -> bool:

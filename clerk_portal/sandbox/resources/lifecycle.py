@@ -196,10 +196,11 @@ def _invoice_period(
         period=usage_period,
     )
     sub["latest_invoice"] = invoice["id"]
+    # A renewal stays a draft for about an hour (it can still be edited) before Stripe
+    # finalizes and charges it: https://docs.stripe.com/billing/subscriptions/overview#invoice-lifecycle
+    invoice["automatically_finalizes_at"] = invoice["created"] + invoicing.FINALIZATION_GRACE
     after = render(ctx, sub)
     ctx.emit("customer.subscription.updated", after, diff(before, after))
-    invoicing.finalize(ctx, invoice)
-    invoicing.collect(ctx, invoice, off_session=True)
 
 
 def trial_will_end(ctx: Ctx, sub: dict[str, Any]) -> None:

@@ -11,6 +11,10 @@ from clerk_portal.workspace import repository
 
 from .conftest import Env, make_workspace
 
+# Days to advance a demo clock by to be past a monthly renewal and its invoice's draft hour
+# (Stripe finalizes and charges a renewal about an hour after creating it).
+PAST_THE_RENEWAL = 31 + 2 / 24
+
 
 async def subscribe(
     env: Env,
