@@ -257,6 +257,30 @@ def apply_upcoming(
     return changed
 
 
+def apply_renewal_notice(
+    session: Session, account: BillingAccount, *, at: datetime | None, cents: int
+) -> bool:
+    """The renewal Stripe announced (`invoice.upcoming`) and what it will charge."""
+    changed = _assign(account, {"renewal_notice_at": at, "renewal_notice_cents": cents})
+    if changed:
+        bump(account)
+        session.add(account)
+    return changed
+
+
+def clear_renewal_notice(
+    session: Session, account: BillingAccount, *, paid_through: int | None
+) -> bool:
+    """A paid invoice whose period reaches the announced renewal: the notice has served."""
+    at, paid = account.renewal_notice_at, from_unix(paid_through)
+    if at is None or paid is None or paid < at:
+        return False
+    _assign(account, {"renewal_notice_at": None, "renewal_notice_cents": None})
+    bump(account)
+    session.add(account)
+    return True
+
+
 def apply_card(session: Session, account: BillingAccount, card: CardSnapshot | None) -> bool:
     values = {
         "stripe_payment_method_id": card.id if card else None,

@@ -57,6 +57,7 @@ ENABLED_EVENTS = (
     "invoice.voided",
     "invoice.updated",
     "invoice.marked_uncollectible",
+    "invoice.upcoming",
     "invoiceitem.created",
     "invoiceitem.updated",
     "invoiceitem.deleted",
