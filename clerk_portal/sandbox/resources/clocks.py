@@ -96,6 +96,13 @@ def _due(ctx: Ctx, clock_id: str | None) -> list[tuple[int, int, Callable[[], No
     for order, sub in enumerate(ctx.store.all("subscriptions")):
         if sub["test_clock"] != clock_id:
             continue
+        pause = sub["pause_collection"]
+        if (
+            pause
+            and pause["resumes_at"]
+            and sub["status"] not in ("canceled", "incomplete_expired")
+        ):
+            work.append((pause["resumes_at"], order, _bind(lifecycle.resume_collection, ctx, sub)))
         renews_at = invoices.upcoming_renewal_at(ctx, sub) if notice_days else None
         if renews_at and sub.get("_upcoming_announced") != renews_at:
             # `invoice.upcoming` X days ahead (only when the period is longer than that)

@@ -221,10 +221,7 @@ def mark_uncollectible(ctx: Ctx, params: dict[str, Any], invoice_id: str) -> dic
     invoice = get_invoice(ctx, invoice_id)
     if invoice["status"] != "open":
         raise invalid("You can only mark open invoices as uncollectible.")
-    invoice["status"] = "uncollectible"
-    invoice["next_payment_attempt"] = None
-    invoice["status_transitions"]["marked_uncollectible_at"] = ctx.time_for(invoice)
-    ctx.emit("invoice.marked_uncollectible", render(ctx, invoice))
+    invoicing.mark_uncollectible(ctx, invoice)
     return render(ctx, invoice, expand_paths(params))
 
 
@@ -309,7 +306,8 @@ def _as_preview(
 
 def upcoming_renewal_at(ctx: Ctx, sub: dict[str, Any]) -> int | None:
     """When this subscription next creates an invoice that is charged automatically: its
-    trial end or its period end (None: it ends instead, or its customer pays by invoice)."""
+    trial end or its period end (None: it ends instead, its customer pays by invoice, or its
+    collection is paused then)."""
     if sub["collection_method"] != "charge_automatically":
         return None
     if sub["status"] == "trialing":
@@ -320,6 +318,9 @@ def upcoming_renewal_at(ctx: Ctx, sub: dict[str, Any]) -> int | None:
         return None
     if sub["cancel_at"] and sub["cancel_at"] <= at:
         return None
+    pause = sub["pause_collection"]
+    if pause and (pause["resumes_at"] is None or pause["resumes_at"] > at):
+        return None  # https://docs.stripe.com/billing/subscriptions/pause-payment
     return int(at)
 
 

@@ -201,8 +201,9 @@ def customer_details(ctx: Ctx, customer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
-    """draft -> open (number, PaymentIntent); a $0 invoice is paid at once. No-op in previews."""
+def finalize(ctx: Ctx, invoice: dict[str, Any], *, use_balance: bool = True) -> None:
+    """draft -> open (number, PaymentIntent); a $0 invoice is paid at once. No-op in previews.
+    `use_balance` False: the customer's credit balance is left alone (an invoice to void)."""
     from .customers import take_invoice_number
 
     if ctx.preview or invoice["status"] != "draft":
@@ -210,7 +211,11 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     customer = ctx.store.get(invoice["customer"])
     assert customer is not None
     at = ctx.time_for(customer)
-    _apply_balance(invoice, customer, commit=True)
+    if use_balance:
+        _apply_balance(invoice, customer, commit=True)
+    else:
+        invoice["amount_due"] = invoice["amount_remaining"] = max(0, invoice["total"])
+        invoice["starting_balance"] = invoice["ending_balance"] = customer["balance"]
     invoice.update(customer_details(ctx, customer))  # frozen from now on
     invoice["number"] = take_invoice_number(customer)
     invoice["status"] = "open"
@@ -367,6 +372,14 @@ def mark_paid(ctx: Ctx, invoice: dict[str, Any], pi: dict[str, Any] | None) -> N
     from . import lifecycle
 
     lifecycle.after_paid(ctx, invoice, pi)
+
+
+def mark_uncollectible(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    invoice["status"] = "uncollectible"
+    invoice["next_payment_attempt"] = None
+    invoice["auto_advance"] = False
+    invoice["status_transitions"]["marked_uncollectible_at"] = ctx.time_for(invoice)
+    ctx.emit("invoice.marked_uncollectible", render(ctx, invoice))
 
 
 def void(ctx: Ctx, invoice: dict[str, Any]) -> None:
