@@ -164,3 +164,27 @@ def test_a_bad_pause_collection_is_refused_and_changes_nothing(
         client.v1.subscriptions.update(sub.id, {"pause_collection": pause})  # type: ignore[typeddict-item]
     assert refused.value.param == param
     assert client.v1.subscriptions.retrieve(sub.id).pause_collection is None
+
+
+# https://docs.stripe.com/billing/subscriptions/pause-payment : while collection is paused the
+# subscription still makes invoices (an interval change bills at once) but none is collected.
+def test_an_invoice_an_update_makes_while_paused_is_not_collected(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    sub = _subscribe(client, clock, catalog)
+    client.v1.subscriptions.update(sub.id, {"pause_collection": {"behavior": "void"}})
+    seat = next(i for i in sub["items"].data if i.price.id == catalog["seat_month"].id)
+    number = next(i for i in sub["items"].data if i.price.id == catalog["number_month"].id)
+    yearly = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [
+                {"id": seat.id, "price": catalog["seat_year"].id},
+                {"id": number.id, "price": catalog["number_year"].id},
+            ],
+            "expand": ["latest_invoice"],
+        },
+    )
+    assert yearly.status == "active"
+    assert yearly.latest_invoice.billing_reason == "subscription_update"
+    assert yearly.latest_invoice.status == "void" and yearly.latest_invoice.amount_paid == 0
