@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid, missing
+from ..errors import invalid, missing, unknown_parameter
 from ..render import render
 from ..store import Ctx, diff
 from ..util import as_bool, as_dict, as_int, as_list, merge_metadata
@@ -18,7 +18,7 @@ UPDATE_ITEM = (
     "!billing_thresholds"
 )
 UPDATE_PARAMS = (
-    f"items[{UPDATE_ITEM}] proration_behavior proration_date billing_cycle_anchor "
+    f"items[{UPDATE_ITEM}] proration_behavior proration_date billing_cycle_anchor[type] "
     "cancel_at_period_end cancel_at cancellation_details[comment,feedback] default_payment_method "
     "metadata payment_behavior trial_end description off_session "
     "payment_settings[save_default_payment_method,!payment_method_types,!payment_method_options] "
@@ -52,9 +52,7 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         raise invalid(f"Invalid proration_behavior: {proration}", "proration_behavior")
     if behaviour not in PAYMENT_BEHAVIORS:
         raise invalid(f"Invalid payment_behavior: {behaviour}", "payment_behavior")
-    anchor = params.get("billing_cycle_anchor")
-    if anchor not in (None, "", "now", "unchanged"):
-        raise invalid("billing_cycle_anchor must be `now` or `unchanged`.", "billing_cycle_anchor")
+    anchor = _anchor_type(ctx, params)
     at = as_int(params, "proration_date") or now
     start, end = sub["_period"]
     if not start <= at <= end:
@@ -137,6 +135,53 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
     if changed:
         ctx.emit("customer.subscription.updated", after, changed, created=now)
     return invoice
+
+
+# Since this API version `billing_cycle_anchor` on updates (and previews) is an object with a
+# `type`: https://docs.stripe.com/changelog/endive/2026-09-30/polymorphic-billing-cycle-anchor
+ANCHOR_OBJECT_SINCE = "2026-09-30"
+
+
+def _anchor_type(ctx: Ctx, params: dict[str, Any]) -> str | None:
+    """`now` or `unchanged` (None: not given), in the form the request's API version takes."""
+    value = params.get("billing_cycle_anchor")
+    if value in (None, ""):
+        return None
+    if ctx.api_version[:10] < ANCHOR_OBJECT_SINCE:
+        if value not in ("now", "unchanged"):
+            raise invalid(
+                "billing_cycle_anchor must be `now` or `unchanged`.", "billing_cycle_anchor"
+            )
+        return str(value)
+    if not isinstance(value, dict):
+        raise invalid(
+            f"billing_cycle_anchor must be an object with a `type` in API version "
+            f"{ctx.api_version} (billing_cycle_anchor[type]=now or unchanged).",
+            "billing_cycle_anchor",
+        )
+    keys = ("type", "timestamp") if ctx.preview else ("type",)
+    for key in value:
+        if key not in keys:
+            raise unknown_parameter(f"billing_cycle_anchor[{key}]")
+    kind = value.get("type")
+    if not kind:
+        raise missing("billing_cycle_anchor[type]")
+    if kind == "timestamp" and ctx.preview:
+        raise invalid(
+            "The sandbox does not support billing_cycle_anchor[type]=timestamp in previews "
+            "(Stripe does; see the sandbox README's known differences).",
+            "billing_cycle_anchor[type]",
+        )
+    if "timestamp" in value:
+        raise invalid(
+            "billing_cycle_anchor[timestamp] is only valid when its type is `timestamp`.",
+            "billing_cycle_anchor[timestamp]",
+        )
+    if kind not in ("now", "unchanged"):
+        raise invalid(
+            "billing_cycle_anchor[type] must be `now` or `unchanged`.", "billing_cycle_anchor[type]"
+        )
+    return str(kind)
 
 
 PAUSE_BEHAVIORS = ("keep_as_draft", "mark_uncollectible", "void")
