@@ -254,11 +254,26 @@ def apply_upcoming(
     session: Session, account: BillingAccount, cents: int | None, at: datetime | None
 ) -> bool:
     """Stripe's preview of the next invoice (None: no invoice is coming)."""
-    changed = _assign(account, {"upcoming_invoice_cents": cents, "upcoming_invoice_at": at})
-    if changed:
-        bump(account)
-        session.add(account)
-    return changed
+    values = {"upcoming_invoice_cents": cents, "upcoming_invoice_at": at}
+    return _assign_account(session, account, values)
+
+
+def apply_renewal_notice(
+    session: Session, account: BillingAccount, *, at: datetime | None, cents: int | None
+) -> bool:
+    """The renewal Stripe announced (`invoice.upcoming`) and what it will charge."""
+    values = {"renewal_notice_at": at, "renewal_notice_cents": cents}
+    return _assign_account(session, account, values)
+
+
+def clear_renewal_notice(
+    session: Session, account: BillingAccount, *, paid_through: int | None
+) -> bool:
+    """A paid invoice whose period reaches the announced renewal: the notice has served."""
+    at, paid = account.renewal_notice_at, from_unix(paid_through)
+    if at is None or paid is None or paid < at:
+        return False
+    return apply_renewal_notice(session, account, at=None, cents=None)
 
 
 def apply_card(session: Session, account: BillingAccount, card: CardSnapshot | None) -> bool:
@@ -297,6 +312,15 @@ def apply_customer(session: Session, account: BillingAccount, customer: Customer
         first = customer.tax_ids[0] if customer.tax_ids else None
         values["tax_id"] = first.value if first else None
         values["tax_id_type"] = first.type if first else None
+    changed = _assign(account, values)
+    if changed:
+        bump(account)
+        session.add(account)
+    return changed
+
+
+def _assign_account(session: Session, account: BillingAccount, values: dict[str, Any]) -> bool:
+    """Set these columns; a change is a new mirror version."""
     changed = _assign(account, values)
     if changed:
         bump(account)

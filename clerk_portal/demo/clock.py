@@ -12,6 +12,9 @@ from clerk_portal.billing.services.common import load_account
 from clerk_portal.core.settings import get_settings
 
 DAY = 86400
+# "Advance a month": past a monthly renewal (28 to 31 days away) and its invoice's draft hour, so
+# that Stripe has finalized and charged it (about an hour after the renewal creates it).
+A_MONTH = 31 + 2 / 24
 
 
 async def advance_demo_clock(

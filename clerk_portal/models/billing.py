@@ -100,6 +100,10 @@ class BillingAccount(SQLModel, table=True):
     # each write and webhook so the billing page needs no Stripe call; None: none is coming.
     upcoming_invoice_cents: int | None = None
     upcoming_invoice_at: datetime | None = None
+    # The renewal Stripe announced with `invoice.upcoming` and what its preview charges: the
+    # billing page's notice until that renewal is paid (cleared then).
+    renewal_notice_at: datetime | None = None
+    renewal_notice_cents: int | None = None
     # The one upgrade in progress: taken in a transaction before Stripe is asked, held by the
     # tab's SetupIntent, numbered so that the subscription's idempotency key is the attempt's.
     upgrade_attempt: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

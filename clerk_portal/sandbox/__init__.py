@@ -25,7 +25,9 @@ Sandbox-only controls (no API key: for local processes, not web pages):
 - ``GET|POST|DELETE /_sandbox/webhooks``: delivery attempts; POST sets ``url``, ``secret``,
   ``max_attempts`` (default 5), ``initial_backoff`` seconds (default 0.5, doubling), ``timeout``.
 - ``GET|POST /_sandbox/settings``: ``retry_days`` (default 3,5,7: failed-invoice retries, in days
-  after the first failure) and ``retries_exhausted`` (``cancel``, the default, or ``unpaid``).
+  after the first failure), ``retries_exhausted`` (``cancel``, the default, or ``unpaid``) and
+  ``upcoming_renewal_days`` (default 3: ``invoice.upcoming`` that many days before a renewal;
+  0 sends none).
 - ``POST /_sandbox/authenticate/{seti_or_pi_id}`` (also
   ``/_sandbox/setup_intents/{id}/authenticate`` and ``/_sandbox/payment_intents/{id}/authenticate``)
   with ``outcome=complete|fail``: the result of a 3-D Secure challenge;

@@ -117,6 +117,12 @@ async def settings(request: Request) -> Response:
             days = body["retry_days"]
             days = days if isinstance(days, list) else str(days).split(",")
             store.settings["retry_days"] = [int(d) for d in days if str(d).strip()]
+        if "upcoming_renewal_days" in body:
+            days = str(body["upcoming_renewal_days"]).strip()
+            if not days.isdigit():
+                message = "upcoming_renewal_days must be a whole number of days (0: none)."
+                return JSONResponse({"error": {"message": message}}, status_code=400)
+            store.settings["upcoming_renewal_days"] = int(days)
         if body.get("retries_exhausted") in ("cancel", "unpaid"):
             store.settings["retries_exhausted"] = body["retries_exhausted"]
         _sandbox(request).mark_dirty()

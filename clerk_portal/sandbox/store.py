@@ -46,6 +46,9 @@ def default_settings() -> dict[str, Any]:
         "retry_days": [3, 5, 7],
         # what happens to the subscription when the last retry fails: "cancel" or "unpaid"
         "retries_exhausted": "cancel",
+        # `invoice.upcoming` this many days before a renewal (Stripe's "Upcoming renewal
+        # events" setting in the Dashboard); 0 sends none
+        "upcoming_renewal_days": 3,
     }
 
 

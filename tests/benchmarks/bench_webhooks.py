@@ -90,7 +90,7 @@ async def prepare(events: int, workspaces: int, sandbox_url: str) -> list[bytes]
     from clerk_portal.billing.gateway import StripeGateway
     from clerk_portal.billing.services import quantities, upgrade
     from clerk_portal.core.db import in_db, session_scope
-    from clerk_portal.demo.clock import advance_demo_clock
+    from clerk_portal.demo.clock import A_MONTH, advance_demo_clock
     from clerk_portal.models import User
     from clerk_portal.workspace import repository
 
@@ -132,7 +132,7 @@ async def prepare(events: int, workspaces: int, sandbox_url: str) -> list[bytes]
             )
         )
         await quantities.sync_quantities(workspace_id=workspace_id)
-        await advance_demo_clock(workspace_id=workspace_id, days=31)
+        await advance_demo_clock(workspace_id=workspace_id, days=A_MONTH)  # past the draft hour
     await quantities.flush_quantity_syncs()
     templates = await _events(sandbox_url)
     bodies = []

@@ -25,9 +25,11 @@ from sqlmodel import Session, select
 from clerk_portal.auth import sessions
 from clerk_portal.billing import ledger
 from clerk_portal.billing.gateway import StripeGateway
+from clerk_portal.billing.services.common import load_account
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
 from clerk_portal.core.db import engine_for
 from clerk_portal.core.settings import get_settings
+from clerk_portal.demo.clock import DAY, advance_demo_clock
 from clerk_portal.demo.seed import DEMO_WORKSPACE
 from clerk_portal.models import Membership, User, Workspace
 from clerk_portal.workspace import repository
@@ -324,6 +326,28 @@ def subscribe(portal, workspace: FreshWorkspace, *, plan: str = "business") -> N
     # Playwright's sync API owns this thread's event loop: the services get their own.
     with _portal_settings(portal), ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, upgrade()).result(timeout=60)
+
+
+def move_clock_around_renewal(portal, workspace: FreshWorkspace, *, offset: int) -> tuple[int, int]:
+    """Move the workspace's test clock to its renewal + `offset` seconds (negative: before) as
+    the demo clock does (the webhooks follow); returns (the renewal, what Stripe's preview of
+    it charges, in cents)."""
+
+    async def move() -> tuple[int, int]:
+        async with StripeGateway.from_settings(get_settings()) as gateway:
+            view = await load_account(workspace.id)
+            assert view.subscription_id and view.test_clock_id
+            subscription = await gateway.retrieve_subscription(view.subscription_id)
+            renewal = subscription.current_period_end
+            assert renewal is not None
+            preview = await gateway.preview_invoice({"subscription": view.subscription_id})
+            clock = await gateway.retrieve_test_clock(view.test_clock_id)
+            days = (renewal + offset - clock.frozen_time) / DAY
+            await advance_demo_clock(workspace_id=workspace.id, days=days, gateway=gateway)
+            return renewal, preview.amount_due
+
+    with _portal_settings(portal), ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, move()).result(timeout=60)
 
 
 @contextmanager

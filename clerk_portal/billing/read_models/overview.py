@@ -12,7 +12,7 @@ from clerk_portal.billing.catalog import get_catalog, is_interval
 from clerk_portal.billing.read_models.invoices import SEND_INVOICE, due_note
 from clerk_portal.core import formats
 from clerk_portal.core.db import in_db
-from clerk_portal.models import Invoice, utcnow
+from clerk_portal.models import BillingAccount, Invoice, utcnow
 from clerk_portal.models.status import ENDED
 from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import TrialState, trial_state
@@ -90,6 +90,9 @@ class BillingOverview:
     # An invoiced (enterprise) customer: Stripe sends each invoice, due in `days_until_due`.
     invoiced: bool = False
     days_until_due: int | None = None
+    # "Your renewal on Feb 1, 2027 will be $123.00": from Stripe's draft of the renewal invoice
+    # or its `invoice.upcoming` announcement, until the renewal is paid.
+    renewal_notice: str | None = None
 
     @property
     def banner(self) -> str | None:
@@ -203,7 +206,36 @@ def build_overview(session: Session, workspace_id: int) -> BillingOverview:
         currency=catalog.currency,
         invoiced=account.collection_method == SEND_INVOICE and live,
         days_until_due=account.days_until_due,
+        renewal_notice=_renewal_notice(session, account, catalog.currency) if live else None,
     )
+
+
+def _renewal_notice(session: Session, account: BillingAccount, currency: str) -> str | None:
+    """The renewal's draft invoice (the hour before Stripe charges it) says what it charges;
+    before it exists, what `invoice.upcoming` announced. None once it is paid, or when the
+    subscription ends instead, or a failed payment is the news."""
+    if account.cancel_at_period_end or account.status == "past_due":
+        return None
+    draft = session.exec(
+        select(Invoice)
+        .where(
+            Invoice.workspace_id == account.workspace_id,
+            Invoice.status == "draft",
+            Invoice.billing_reason == "subscription_cycle",
+        )
+        .order_by(col(Invoice.created).desc())
+    ).first()
+    if draft is not None and draft.period_start is not None:
+        return _renewal_text(draft.period_start, draft.amount_due_cents, currency)
+    at, cents = account.renewal_notice_at, account.renewal_notice_cents
+    start = account.current_period_start
+    if at is None or cents is None or (start is not None and at < start):
+        return None  # none announced, or an earlier subscription's
+    return _renewal_text(at, cents, currency)
+
+
+def _renewal_text(at: datetime, cents: int, currency: str) -> str:
+    return f"Your renewal on {formats.day(at)} will be {formats.money(cents, currency)}"
 
 
 def _describe(kind: str, plan_name: str, included: int) -> str:

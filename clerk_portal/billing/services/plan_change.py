@@ -658,7 +658,11 @@ async def _switch(
     if renewal and renewal.billing_reason == "subscription_cycle" and renewal.status == "open":
         key = f"{view.namespace}:void:{renewal.id}"
         await gateway.void_invoice(renewal.id, idempotency_key=key)
-        return "late_void", {**late, "proration_behavior": "none", "billing_cycle_anchor": "now"}
+        return "late_void", {
+            **late,
+            "proration_behavior": "none",
+            "billing_cycle_anchor": {"type": "now"},
+        }
     return "late", {**late, "proration_behavior": "create_prorations"}
 
 

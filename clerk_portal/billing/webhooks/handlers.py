@@ -20,13 +20,16 @@ from typing import Any, Generic, TypeVar
 from sqlmodel import Session, col, select
 
 from clerk_portal.billing import ledger, mirror
+from clerk_portal.billing.errors import GatewayError, StripeUnavailable
 from clerk_portal.billing.gateway import (
     BillingGateway,
     CardSnapshot,
     CustomerSnapshot,
+    InvoicePreview,
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
+from clerk_portal.billing.webhooks.checks import OBJECT_ID
 from clerk_portal.core import formats
 from clerk_portal.models import BillingAccount, Invoice
 
@@ -270,6 +273,7 @@ def invoice_changed(session: Session, account: BillingAccount, snap: InvoiceSnap
 @handles("invoice.paid", fetch=invoice_by_id, refetched_id_prefix="in_", changes_next_invoice=True)
 def invoice_paid(session: Session, account: BillingAccount, snap: InvoiceSnapshot) -> None:
     if _mirror_invoice(session, account, snap):
+        mirror.clear_renewal_notice(session, account, paid_through=snap.period_end)
         summary = f"Invoice {snap.number or snap.id} paid"  # the amount is the entry's own
         _activity(session, account.workspace_id, "invoice_paid", summary, snap)
 
@@ -305,6 +309,52 @@ def invoice_overdue(session: Session, account: BillingAccount, snap: InvoiceSnap
         due = formats.day(mirror.from_unix(snap.due_date))
         summary = f"Invoice {snap.number or snap.id} is overdue (was due {due})"
         _activity(session, account.workspace_id, "invoice_overdue", summary, snap)
+
+
+@dataclass(frozen=True)
+class RenewalNotice:
+    """`invoice.upcoming`: the renewal it announced, and Stripe's preview of it read now."""
+
+    subscription_id: str
+    renews_at: int | None  # the announced invoice's `period_end`: when the renewal happens
+    preview: InvoicePreview | None  # None: no invoice is coming any more
+
+
+def subscription_of_invoice(obj: dict[str, Any]) -> str:
+    """The subscription an invoice (or an `invoice.upcoming` preview, which has no id) is of."""
+    parent = (obj.get("parent") or {}).get("subscription_details") or {}
+    found = parent.get("subscription") or obj.get("subscription")
+    ok = isinstance(found, str) and found.startswith("sub_") and OBJECT_ID.fullmatch(found)
+    return found if ok and isinstance(found, str) else ""
+
+
+async def upcoming_renewal(obj: dict[str, Any], gateway: BillingGateway) -> RenewalNotice:
+    """The event's invoice has no id to read again: Stripe's preview of its subscription's next
+    invoice is read instead (what the renewal charges now, not what the event said then)."""
+    subscription_id = subscription_of_invoice(obj)
+    period_end = obj.get("period_end")
+    renews_at = period_end if isinstance(period_end, int) else None
+    preview = None
+    if subscription_id:
+        try:
+            preview = await gateway.preview_invoice({"subscription": subscription_id})
+        except StripeUnavailable:
+            raise  # retried later
+        except GatewayError:  # nothing renews any more (ended, canceling)
+            preview = None
+    return RenewalNotice(subscription_id, renews_at, preview)
+
+
+@handles("invoice.upcoming", fetch=upcoming_renewal, key=subscription_of_invoice)
+def renewal_upcoming(session: Session, account: BillingAccount, notice: RenewalNotice) -> None:
+    if not notice.subscription_id or notice.subscription_id != account.stripe_subscription_id:
+        return  # an old subscription's, or none of ours
+    preview = notice.preview
+    if preview is None or preview.period_end != notice.renews_at:
+        return  # that renewal has happened (or will not): the event arrived late
+    mirror.apply_renewal_notice(
+        session, account, at=mirror.from_unix(notice.renews_at), cents=preview.amount_due
+    )
 
 
 # Prorations pending for the next invoice: only its preview changes.

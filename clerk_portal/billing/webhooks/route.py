@@ -58,6 +58,7 @@ ENABLED_EVENTS = (
     "invoice.updated",
     "invoice.marked_uncollectible",
     "invoice.overdue",  # an invoiced customer's invoice past its due date unpaid
+    "invoice.upcoming",
     "invoiceitem.created",
     "invoiceitem.updated",
     "invoiceitem.deleted",

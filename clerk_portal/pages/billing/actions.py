@@ -244,7 +244,7 @@ class BillingActions(OffLock, rx.State):
         who = guard.principal()
         return await self._one_action(
             who,
-            lambda: clock.advance_demo_clock(workspace_id=who.workspace_id, days=31),
+            lambda: clock.advance_demo_clock(workspace_id=who.workspace_id, days=clock.A_MONTH),
             lambda _: "A month has passed in the demo: renewal invoices follow.",
         )
 

@@ -80,6 +80,14 @@ def _banners() -> rx.Component:
             ),
         ),
         rx.cond(
+            BillingState.renewal_notice != "",
+            rx.callout(
+                rx.text(BillingState.renewal_notice, id="renewal-notice"),
+                icon="calendar_clock",
+                width="100%",
+            ),
+        ),
+        rx.cond(
             BillingState.cancel_at_period_end,
             rx.callout(
                 rx.hstack(

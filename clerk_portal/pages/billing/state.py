@@ -102,6 +102,7 @@ class BillingState(LiveWatch, rx.State):
     open_invoice_label: str = ""
     recurring_label: str = ""
     next_invoice_label: str = ""
+    renewal_notice: str = ""  # "Your renewal on Feb 1, 2027 will be $123.00" until it is paid
     items: list[ItemRow] = []
     seats_label: str = ""
     numbers_label: str = ""
@@ -150,6 +151,7 @@ class BillingState(LiveWatch, rx.State):
             if overview.next_invoice_at and overview.next_invoice_cents is not None
             else ""
         )
+        self.renewal_notice = overview.renewal_notice or ""
         self.items = [
             ItemRow(
                 description=line.description,

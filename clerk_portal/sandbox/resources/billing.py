@@ -125,6 +125,28 @@ def _rollback(ctx: Ctx, snapshot: dict[str, Any] | None, error: StripeError | No
     )
 
 
+def _check_billing_mode(params: dict[str, Any]) -> None:
+    """Only `classic` is modelled: asked for, it is what the subscription gets anyway. Stripe's
+    flexible mode (its default since 2025-09-30.clover,
+    https://docs.stripe.com/changelog/clover/2025-09-30/billing-mode-default-flexible) credits
+    prorations per original debit (https://docs.stripe.com/billing/subscriptions/billing-mode/compare),
+    which the sandbox does not: refused."""
+    mode = as_dict(params, "billing_mode")
+    if not mode:
+        return
+    kind = mode.get("type")
+    if not kind:
+        raise missing("billing_mode[type]")
+    if kind == "flexible":
+        raise invalid(
+            "The sandbox does not support billing_mode[type]=flexible (Stripe does; see the "
+            "sandbox README's known differences): its subscriptions bill in classic mode.",
+            "billing_mode[type]",
+        )
+    if kind != "classic":
+        raise invalid("billing_mode[type] must be `classic` or `flexible`.", "billing_mode[type]")
+
+
 def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if not params.get("customer"):
         raise missing("customer")
@@ -150,6 +172,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         if "discounts" in params
         else None
     )
+    _check_billing_mode(params)
     method = params.get("collection_method") or "charge_automatically"
     if method not in ("charge_automatically", "send_invoice"):
         raise invalid("Invalid collection_method", "collection_method")

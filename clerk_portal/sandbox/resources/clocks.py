@@ -10,7 +10,7 @@ from ..render import created_filter, expand_paths, page, render
 from ..router import route
 from ..store import Ctx
 from ..util import as_int, as_list, new_id
-from . import invoicing, lifecycle, schedules
+from . import invoices, invoicing, lifecycle, schedules
 
 DAY = 86400
 TRIAL_NOTICE = 3 * DAY
@@ -92,9 +92,24 @@ def advance_clock(ctx: Ctx, params: dict[str, Any], clock_id: str) -> dict[str, 
 def _due(ctx: Ctx, clock_id: str | None) -> list[tuple[int, int, Callable[[], None]]]:
     """Every pending piece of time-driven work for objects on this clock (None: real time)."""
     work = schedules.due_work(ctx, clock_id)
+    notice_days = int(ctx.store.settings.get("upcoming_renewal_days") or 0)
     for order, sub in enumerate(ctx.store.all("subscriptions")):
         if sub["test_clock"] != clock_id:
             continue
+        pause = sub["pause_collection"]
+        if (
+            pause
+            and pause["resumes_at"]
+            and sub["status"] not in ("canceled", "incomplete_expired")
+        ):
+            work.append((pause["resumes_at"], order, _bind(lifecycle.resume_collection, ctx, sub)))
+        renews_at = invoices.upcoming_renewal_at(ctx, sub) if notice_days else None
+        if renews_at and sub.get("_upcoming_announced") != renews_at:
+            # `invoice.upcoming` X days ahead (only when the period is longer than that)
+            notice_at = renews_at - notice_days * DAY
+            start = sub["trial_start"] if sub["status"] == "trialing" else sub["_period"][0]
+            if notice_at > (start or sub["created"]):
+                work.append((notice_at, order, _bind(invoices.announce_upcoming, ctx, sub)))
         status, (_, end) = sub["status"], sub["_period"]
         if status == "trialing":
             if not sub["_twe_sent"]:
@@ -119,6 +134,16 @@ def _due(ctx: Ctx, clock_id: str | None) -> list[tuple[int, int, Callable[[], No
                 (sub["created"] + INCOMPLETE_EXPIRY, order, _bind(lifecycle.expire, ctx, sub))
             )
     for order, invoice in enumerate(ctx.store.all("invoices")):
+        finalizes_at = invoice.get("automatically_finalizes_at")
+        if (
+            invoice["test_clock"] == clock_id
+            and invoice["status"] == "draft"
+            and invoice["auto_advance"]
+            and finalizes_at
+        ):
+            work.append(
+                (finalizes_at, 10**9 + order, lambda i=invoice: invoicing.auto_finalize(ctx, i))
+            )
         due = invoice["next_payment_attempt"]
         if invoice["test_clock"] == clock_id and invoice["status"] == "open" and due:
             work.append((due, 10**9 + order, _retry(ctx, invoice)))

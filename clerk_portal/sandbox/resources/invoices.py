@@ -98,6 +98,8 @@ def _apply(ctx: Ctx, invoice: dict[str, Any], params: dict[str, Any]) -> None:
             invoice[key] = params[key] or None
     if "auto_advance" in params:
         invoice["auto_advance"] = as_bool(params, "auto_advance")
+        if not invoice["auto_advance"]:  # no longer finalized on its own
+            invoice["automatically_finalizes_at"] = None
     if params.get("collection_method"):
         invoice["collection_method"] = params["collection_method"]
     if params.get("default_payment_method"):
@@ -219,10 +221,7 @@ def mark_uncollectible(ctx: Ctx, params: dict[str, Any], invoice_id: str) -> dic
     invoice = get_invoice(ctx, invoice_id)
     if invoice["status"] != "open":
         raise invalid("You can only mark open invoices as uncollectible.")
-    invoice["status"] = "uncollectible"
-    invoice["next_payment_attempt"] = None
-    invoice["status_transitions"]["marked_uncollectible_at"] = ctx.time_for(invoice)
-    ctx.emit("invoice.marked_uncollectible", render(ctx, invoice))
+    invoicing.mark_uncollectible(ctx, invoice)
     return render(ctx, invoice, expand_paths(params))
 
 
@@ -260,12 +259,7 @@ def create_preview(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if not customer_id:
         raise missing("customer")
     customer = get_customer(ctx, customer_id)
-    pctx = Ctx(
-        store=ctx.store.fork(_related_ids(ctx, customer["id"])),
-        base_url=ctx.base_url,
-        api_version=ctx.api_version,
-        preview=True,
-    )
+    pctx = _preview_ctx(ctx, customer["id"])
     if sub is not None:
         fsub = pctx.store.get(sub["id"])
         assert fsub is not None
@@ -286,12 +280,59 @@ def create_preview(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             "You must pass `subscription` or `subscription_details[items]` to preview an invoice.",
             code="invoice_upcoming_none",
         )
-    result = render(pctx, invoice, expand_paths(params))
-    result["id"] = "upcoming_" + invoice["id"]
+    return _as_preview(pctx, invoice, "upcoming_" + invoice["id"], expand_paths(params))
+
+
+def _preview_ctx(ctx: Ctx, customer_id: str) -> Ctx:
+    """A scratch copy of the customer's world: nothing done in it is kept or announced."""
+    return Ctx(
+        store=ctx.store.fork(_related_ids(ctx, customer_id)),
+        base_url=ctx.base_url,
+        api_version=ctx.api_version,
+        preview=True,
+    )
+
+
+def _as_preview(
+    pctx: Ctx, invoice: dict[str, Any], preview_id: str | None, expand: Any = None
+) -> dict[str, Any]:
+    result = render(pctx, invoice, expand or ())
+    result["id"] = preview_id
     for line in result["lines"]["data"]:
-        line["invoice"] = result["id"]
-    result["lines"]["url"] = f"/v1/invoices/{result['id']}/lines"
+        line["invoice"] = preview_id
+    result["lines"]["url"] = f"/v1/invoices/{preview_id}/lines" if preview_id else None
     return result
+
+
+def upcoming_renewal_at(ctx: Ctx, sub: dict[str, Any]) -> int | None:
+    """When this subscription next creates an invoice that is charged automatically: its
+    trial end or its period end (None: it ends instead, its customer pays by invoice, or its
+    collection is paused then)."""
+    if sub["collection_method"] != "charge_automatically":
+        return None
+    if sub["status"] == "trialing":
+        at = sub["trial_end"]
+    elif sub["status"] in ("active", "past_due"):
+        at = sub["_period"][1]
+    else:
+        return None
+    if sub["cancel_at"] and sub["cancel_at"] <= at:
+        return None
+    pause = sub["pause_collection"]
+    if pause and (pause["resumes_at"] is None or pause["resumes_at"] > at):
+        return None  # https://docs.stripe.com/billing/subscriptions/pause-payment
+    return int(at)
+
+
+def announce_upcoming(ctx: Ctx, sub: dict[str, Any]) -> None:
+    """`invoice.upcoming`: the invoice the renewal will create, as a preview with no id
+    (https://docs.stripe.com/api/events/types#event_types-invoice.upcoming)."""
+    sub["_upcoming_announced"] = upcoming_renewal_at(ctx, sub)
+    pctx = _preview_ctx(ctx, sub["customer"])
+    fsub = pctx.store.get(sub["id"])
+    assert fsub is not None
+    invoice = _upcoming(pctx, fsub)
+    ctx.emit("invoice.upcoming", _as_preview(pctx, invoice, None), created=ctx.time_for(sub))
 
 
 def _related_ids(ctx: Ctx, customer_id: str) -> list[str]:

@@ -14,6 +14,9 @@ from .lines import invoice_item_line, item_line, new_invoice_item, pricing, prod
 __all__ = ["item_line", "new_invoice_item", "pricing", "product_name"]
 
 DAY = 86400
+# How long a renewal invoice stays a draft before it is finalized and charged ("about an hour
+# after the invoice.created event", https://docs.stripe.com/billing/subscriptions/webhooks).
+FINALIZATION_GRACE = 3600
 
 
 def pending_items(ctx: Ctx, customer_id: str, sub_id: str | None) -> list[dict[str, Any]]:
@@ -198,8 +201,9 @@ def customer_details(ctx: Ctx, customer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
-    """draft -> open (number, PaymentIntent); a $0 invoice is paid at once. No-op in previews."""
+def finalize(ctx: Ctx, invoice: dict[str, Any], *, use_balance: bool = True) -> None:
+    """draft -> open (number, PaymentIntent); a $0 invoice is paid at once. No-op in previews.
+    `use_balance` False: the customer's credit balance is left alone (an invoice to void)."""
     from .customers import take_invoice_number
 
     if ctx.preview or invoice["status"] != "draft":
@@ -207,10 +211,15 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
     customer = ctx.store.get(invoice["customer"])
     assert customer is not None
     at = ctx.time_for(customer)
-    _apply_balance(invoice, customer, commit=True)
+    if use_balance:
+        _apply_balance(invoice, customer, commit=True)
+    else:
+        invoice["amount_due"] = invoice["amount_remaining"] = max(0, invoice["total"])
+        invoice["starting_balance"] = invoice["ending_balance"] = customer["balance"]
     invoice.update(customer_details(ctx, customer))  # frozen from now on
     invoice["number"] = take_invoice_number(customer)
     invoice["status"] = "open"
+    invoice["automatically_finalizes_at"] = None
     invoice["effective_at"] = at
     invoice["status_transitions"]["finalized_at"] = at
     invoice["webhooks_delivered_at"] = at
@@ -233,6 +242,14 @@ def finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
         mark_paid(ctx, invoice, None)
     elif invoice["collection_method"] == "send_invoice" and invoice["auto_advance"]:
         send(ctx, invoice)  # Stripe emails it with payment instructions
+
+
+def auto_finalize(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    """A draft whose `automatically_finalizes_at` came: finalized, then charged (a
+    `send_invoice` one is sent instead, see `finalize`)."""
+    finalize(ctx, invoice)
+    if invoice["status"] == "open" and not invoiced(invoice):
+        collect(ctx, invoice, off_session=True)
 
 
 def invoiced(invoice: dict[str, Any]) -> bool:
@@ -355,6 +372,14 @@ def mark_paid(ctx: Ctx, invoice: dict[str, Any], pi: dict[str, Any] | None) -> N
     from . import lifecycle
 
     lifecycle.after_paid(ctx, invoice, pi)
+
+
+def mark_uncollectible(ctx: Ctx, invoice: dict[str, Any]) -> None:
+    invoice["status"] = "uncollectible"
+    invoice["next_payment_attempt"] = None
+    invoice["auto_advance"] = False
+    invoice["status_transitions"]["marked_uncollectible_at"] = ctx.time_for(invoice)
+    ctx.emit("invoice.marked_uncollectible", render(ctx, invoice))
 
 
 def void(ctx: Ctx, invoice: dict[str, Any]) -> None:

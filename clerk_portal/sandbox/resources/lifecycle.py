@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid
+from ..errors import invalid, missing, unknown_parameter
 from ..render import render
 from ..store import Ctx, diff
 from ..util import as_bool, as_dict, as_int, as_list, merge_metadata
@@ -18,12 +18,13 @@ UPDATE_ITEM = (
     "!billing_thresholds"
 )
 UPDATE_PARAMS = (
-    f"items[{UPDATE_ITEM}] proration_behavior proration_date billing_cycle_anchor "
+    f"items[{UPDATE_ITEM}] proration_behavior proration_date billing_cycle_anchor[type] "
     "cancel_at_period_end cancel_at cancellation_details[comment,feedback] default_payment_method "
     "metadata payment_behavior trial_end description off_session "
     "payment_settings[save_default_payment_method,!payment_method_types,!payment_method_options] "
     f"collection_method days_until_due {coupons.DISCOUNT_KEYS} !trial_from_plan !automatic_tax "
-    "!default_tax_rates !pause_collection !add_invoice_items !application_fee_percent "
+    "!default_tax_rates pause_collection[behavior,resumes_at] !add_invoice_items "
+    "!application_fee_percent "
     "!on_behalf_of !transfer_data !coupon !promotion_code !pending_invoice_item_interval "
     "!billing_thresholds !invoice_settings !trial_settings"
 )
@@ -51,13 +52,14 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         raise invalid(f"Invalid proration_behavior: {proration}", "proration_behavior")
     if behaviour not in PAYMENT_BEHAVIORS:
         raise invalid(f"Invalid payment_behavior: {behaviour}", "payment_behavior")
-    anchor = params.get("billing_cycle_anchor")
-    if anchor not in (None, "", "now", "unchanged"):
-        raise invalid("billing_cycle_anchor must be `now` or `unchanged`.", "billing_cycle_anchor")
+    anchor = _anchor_type(ctx, params)
     at = as_int(params, "proration_date") or now
     start, end = sub["_period"]
     if not start <= at <= end:
         raise invalid("proration_date must be within the current period.", "proration_date")
+    pause = (
+        _pause_collection(params, now) if "pause_collection" in params else sub["pause_collection"]
+    )
     chosen = None
     if "discounts" in params:
         chosen = coupons.resolve_discounts(
@@ -88,6 +90,7 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         sub["_anchor"] = sub["billing_cycle_anchor"] = sub["trial_end"]
         sub["_period"], reset, was_trialing = [now, sub["trial_end"]], False, True
     _apply_plain(ctx, sub, customer, params)
+    sub["pause_collection"] = pause
     if chosen is not None:
         coupons.apply_discounts(ctx, sub, chosen, now)
     immediate: list[dict[str, Any]] = []
@@ -116,7 +119,8 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
             period=(now, now),
         )
         sub["latest_invoice"] = invoice["id"]
-        invoicing.finalize(ctx, invoice)
+        if not while_paused(ctx, sub, invoice):
+            invoicing.finalize(ctx, invoice)
         if (
             invoice["status"] == "open"
             and behaviour != "default_incomplete"
@@ -131,6 +135,110 @@ def update(ctx: Ctx, sub: dict[str, Any], params: dict[str, Any]) -> dict[str, A
     if changed:
         ctx.emit("customer.subscription.updated", after, changed, created=now)
     return invoice
+
+
+# Since this API version `billing_cycle_anchor` on updates (and previews) is an object with a
+# `type`: https://docs.stripe.com/changelog/endive/2026-09-30/polymorphic-billing-cycle-anchor
+ANCHOR_OBJECT_SINCE = "2026-09-30"
+
+
+def _anchor_type(ctx: Ctx, params: dict[str, Any]) -> str | None:
+    """`now` or `unchanged` (None: not given), in the form the request's API version takes."""
+    value = params.get("billing_cycle_anchor")
+    if value in (None, ""):
+        return None
+    if ctx.api_version[:10] < ANCHOR_OBJECT_SINCE:
+        if value not in ("now", "unchanged"):
+            raise invalid(
+                "billing_cycle_anchor must be `now` or `unchanged`.", "billing_cycle_anchor"
+            )
+        return str(value)
+    if not isinstance(value, dict):
+        raise invalid(
+            f"billing_cycle_anchor must be an object with a `type` in API version "
+            f"{ctx.api_version} (billing_cycle_anchor[type]=now or unchanged).",
+            "billing_cycle_anchor",
+        )
+    keys = ("type", "timestamp") if ctx.preview else ("type",)
+    for key in value:
+        if key not in keys:
+            raise unknown_parameter(f"billing_cycle_anchor[{key}]")
+    kind = value.get("type")
+    if not kind:
+        raise missing("billing_cycle_anchor[type]")
+    if kind == "timestamp" and ctx.preview:
+        raise invalid(
+            "The sandbox does not support billing_cycle_anchor[type]=timestamp in previews "
+            "(Stripe does; see the sandbox README's known differences).",
+            "billing_cycle_anchor[type]",
+        )
+    if "timestamp" in value:
+        raise invalid(
+            "billing_cycle_anchor[timestamp] is only valid when its type is `timestamp`.",
+            "billing_cycle_anchor[timestamp]",
+        )
+    if kind not in ("now", "unchanged"):
+        raise invalid(
+            "billing_cycle_anchor[type] must be `now` or `unchanged`.", "billing_cycle_anchor[type]"
+        )
+    return str(kind)
+
+
+PAUSE_BEHAVIORS = ("keep_as_draft", "mark_uncollectible", "void")
+
+
+def _pause_collection(params: dict[str, Any], now: int) -> dict[str, Any] | None:
+    """`pause_collection` of an update: `""` resumes collection
+    (https://docs.stripe.com/api/subscriptions/update#update_subscription-pause_collection)."""
+    if params["pause_collection"] in ("", None):
+        return None
+    given = as_dict(params, "pause_collection")
+    behavior = given.get("behavior")
+    if not behavior:
+        raise missing("pause_collection[behavior]")
+    if behavior not in PAUSE_BEHAVIORS:
+        raise invalid(
+            f"Invalid pause_collection[behavior]: must be one of {', '.join(PAUSE_BEHAVIORS)}",
+            "pause_collection[behavior]",
+        )
+    resumes_at = as_int(given, "resumes_at")
+    if resumes_at is not None and resumes_at <= now:
+        raise invalid(
+            "pause_collection[resumes_at] must be in the future.", "pause_collection[resumes_at]"
+        )
+    return {"behavior": behavior, "resumes_at": resumes_at}
+
+
+def while_paused(ctx: Ctx, sub: dict[str, Any], invoice: dict[str, Any]) -> bool:
+    """An invoice the subscription makes while its collection is paused: kept a draft that
+    does not advance, or finalized and marked uncollectible, or voided (without touching the
+    credit balance); never charged. Returns whether the pause handled it
+    (https://docs.stripe.com/billing/subscriptions/pause-payment)."""
+    pause = sub["pause_collection"]
+    if not pause:
+        return False
+    invoice["auto_advance"] = False
+    invoice["automatically_finalizes_at"] = None
+    if pause["behavior"] == "keep_as_draft":
+        return True
+    invoicing.finalize(ctx, invoice, use_balance=pause["behavior"] != "void")
+    invoice["auto_advance"] = False
+    if invoice["status"] != "open":
+        return True  # nothing was due
+    if pause["behavior"] == "void":
+        invoicing.void(ctx, invoice)
+    else:
+        invoicing.mark_uncollectible(ctx, invoice)
+    return True
+
+
+def resume_collection(ctx: Ctx, sub: dict[str, Any]) -> None:
+    """`pause_collection[resumes_at]` came: invoices are collected again from now on."""
+    before = render(ctx, sub)
+    at = sub["pause_collection"]["resumes_at"]
+    sub["pause_collection"] = None
+    after = render(ctx, sub)
+    ctx.emit("customer.subscription.updated", after, diff(before, after), created=at)
 
 
 def _apply_plain(
@@ -196,10 +304,12 @@ def _invoice_period(
         period=usage_period,
     )
     sub["latest_invoice"] = invoice["id"]
+    # A renewal stays a draft for about an hour (it can still be edited) before Stripe
+    # finalizes and charges it: https://docs.stripe.com/billing/subscriptions/overview#invoice-lifecycle
+    invoice["automatically_finalizes_at"] = invoice["created"] + invoicing.FINALIZATION_GRACE
     after = render(ctx, sub)
     ctx.emit("customer.subscription.updated", after, diff(before, after))
-    invoicing.finalize(ctx, invoice)
-    invoicing.collect(ctx, invoice, off_session=True)
+    while_paused(ctx, sub, invoice)
 
 
 def trial_will_end(ctx: Ctx, sub: dict[str, Any]) -> None:

@@ -23,7 +23,8 @@ CREATE_PARAMS = (
     f"description off_session {PAYMENT_SETTINGS} proration_behavior currency "
     f"cancellation_details[comment,feedback] {coupons.DISCOUNT_KEYS} !automatic_tax "
     "!default_tax_rates "
-    "!trial_from_plan !trial_settings !billing_mode !backdate_start_date !billing_cycle_anchor "
+    "!trial_from_plan !trial_settings billing_mode[type,!flexible] !backdate_start_date "
+    "!billing_cycle_anchor "
     "!add_invoice_items !application_fee_percent !on_behalf_of !transfer_data !coupon "
     "!promotion_code !pending_invoice_item_interval !billing_thresholds !invoice_settings"
 )

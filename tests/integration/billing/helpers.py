@@ -7,10 +7,15 @@ from typing import Any
 from clerk_portal.billing import ledger
 from clerk_portal.billing.services.upgrade import complete_upgrade, start_upgrade
 from clerk_portal.core.db import in_db, session_scope
+from clerk_portal.demo.clock import A_MONTH
 from clerk_portal.models import BillingAccount
 from clerk_portal.workspace import repository
 
 from .conftest import Env, make_workspace
+
+# Days to advance a demo clock by to be past a monthly renewal and its invoice's draft hour
+# (Stripe finalizes and charges a renewal about an hour after creating it).
+PAST_THE_RENEWAL = A_MONTH
 
 
 async def subscribe(

@@ -12,7 +12,7 @@ from clerk_portal.core.errors import InvalidValue, NotFound
 from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env, make_workspace
-from .helpers import subscribe
+from .helpers import PAST_THE_RENEWAL, subscribe
 
 
 async def test_a_new_card_becomes_the_default_and_the_old_one_is_detached(env: Env):
@@ -89,7 +89,7 @@ async def test_billing_details_are_validated_and_pushed_to_stripe(env: Env):
 async def test_invoices_page_from_the_mirror_with_pdf_links(env: Env):
     workspace_id, _, _ = await subscribe(env, plan="startup")
     for _ in range(2):
-        await advance_demo_clock(workspace_id=workspace_id, days=31)
+        await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     first = await invoices.list_invoices(workspace_id=workspace_id, limit=2)
     assert len(first.items) == 2 and first.next_cursor

@@ -15,7 +15,7 @@ from clerk_portal.core.errors import NotFound
 from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env
-from .helpers import activity_kinds, subscribe
+from .helpers import PAST_THE_RENEWAL, activity_kinds, subscribe
 
 
 async def _canceled_after_failed_renewal(env: Env) -> tuple[int, int]:
@@ -25,7 +25,7 @@ async def _canceled_after_failed_renewal(env: Env) -> tuple[int, int]:
     await card.complete_card_update(
         workspace_id=workspace_id, actor_user_id=owner_id, setup_intent_id=setup.setup_intent_id
     )
-    await advance_demo_clock(workspace_id=workspace_id, days=31)  # the renewal fails
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)  # the renewal fails
     env.settle()
     assert (await load_overview(workspace_id)).past_due
     await advance_demo_clock(workspace_id=workspace_id, days=10)  # retries run out: canceled

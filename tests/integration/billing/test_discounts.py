@@ -31,7 +31,7 @@ from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.workspace import repository
 
 from .conftest import Env, make_workspace
-from .helpers import activity_kinds, subscribe
+from .helpers import PAST_THE_RENEWAL, activity_kinds, subscribe
 
 
 async def _account(workspace_id: int):
@@ -64,7 +64,7 @@ async def test_a_promotion_code_at_upgrade_is_previewed_and_billed_to_the_cent(e
     assert invoice.total == applied.amount_due_cents
     assert [d.amount for d in invoice.total_discount_amounts] == [applied.discount_cents]
     # a `once` coupon: the renewal is billed in full
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     renewal = env.stripe().v1.invoices.list({"subscription": account.stripe_subscription_id})
     assert renewal.data[0].total == full
@@ -134,7 +134,7 @@ async def test_the_retention_offer_replaces_the_cancel_and_is_made_once(env: Env
     full = 2 * 2900
     totals = []
     for _ in range(4):
-        await advance_demo_clock(workspace_id=workspace_id, days=31)
+        await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
         env.settle()
         totals.append(
             env.stripe().v1.invoices.list({"subscription": subscription_id}).data[0].total

@@ -24,7 +24,7 @@ from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.workspace import repository
 
 from .conftest import Env
-from .helpers import subscribe
+from .helpers import PAST_THE_RENEWAL, subscribe
 
 ACME = details.BillingDetails(
     email="ap@acme.example",
@@ -58,7 +58,9 @@ async def test_tax_id_po_and_address_are_on_the_next_invoice_pdf(env: Env):
     )
     saved = await load_saved_details(workspace_id)
     assert (saved.tax_id_type, saved.tax_id) == ("eu_vat", "DE123456789")
-    await advance_demo_clock(workspace_id=workspace_id, days=31)  # the renewal invoice
+    await advance_demo_clock(
+        workspace_id=workspace_id, days=PAST_THE_RENEWAL
+    )  # the renewal invoice
     env.settle()
     text = _pdf_text(await _newest_invoice_pdf(workspace_id))
     for needle in (

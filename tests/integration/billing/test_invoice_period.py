@@ -10,7 +10,7 @@ from clerk_portal.core.db import in_db
 from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env
-from .helpers import subscribe
+from .helpers import PAST_THE_RENEWAL, subscribe
 
 
 async def _invoices(workspace_id: int):
@@ -20,7 +20,7 @@ async def _invoices(workspace_id: int):
 
 async def test_first_and_renewal_invoices_show_the_month_they_bill(env: Env):
     workspace_id, _, _ = await subscribe(env, plan="business")
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     first, renewal = await _invoices(workspace_id)
 

@@ -11,7 +11,7 @@ from clerk_portal.core.errors import InvalidValue
 from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env
-from .helpers import activity_kinds, subscribe
+from .helpers import PAST_THE_RENEWAL, activity_kinds, subscribe
 
 
 async def test_trial_end_then_a_renewal_are_invoiced_and_mirrored(env: Env):
@@ -27,7 +27,7 @@ async def test_trial_end_then_a_renewal_are_invoiced_and_mirrored(env: Env):
     assert [i.status for i in overview.latest_invoices][:1] == ["paid"]
     assert overview.latest_invoices[0].total_cents == 2900
 
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     paid = [i for i in overview.latest_invoices if i.status == "paid" and i.total_cents == 2900]
@@ -43,7 +43,7 @@ async def test_a_failed_renewal_goes_past_due_and_a_new_card_brings_it_back(env:
     await card.complete_card_update(
         workspace_id=workspace_id, actor_user_id=owner_id, setup_intent_id=setup.setup_intent_id
     )
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert overview.status == "past_due" and overview.past_due
@@ -82,7 +82,7 @@ async def test_cancel_at_period_end_ends_it_and_resume_keeps_it(env: Env):
     assert not (await load_overview(resuming)).cancel_at_period_end
 
     for workspace_id in (canceling, resuming):
-        await advance_demo_clock(workspace_id=workspace_id, days=31)
+        await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     ended, kept = await load_overview(canceling), await load_overview(resuming)
     assert ended.status == "canceled" and ended.trial.read_only

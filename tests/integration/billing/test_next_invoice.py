@@ -17,7 +17,7 @@ from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.workspace import repository
 
 from .conftest import Env, add_members
-from .helpers import subscribe
+from .helpers import PAST_THE_RENEWAL, subscribe
 
 
 async def test_next_invoice_is_stripes_upcoming_invoice_and_what_the_renewal_bills(env: Env):
@@ -44,7 +44,8 @@ async def test_next_invoice_is_stripes_upcoming_invoice_and_what_the_renewal_bil
     await load_overview(workspace_id)
     assert env.sandbox.requests_log() == []  # the page reads the mirror only
 
-    await advance_demo_clock(workspace_id=workspace_id, days=21)  # past the period end
+    # past the period end and the renewal's draft hour
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL - 10)
     env.settle()
     after = await load_overview(workspace_id)
     renewal = after.latest_invoices[0]
@@ -98,7 +99,8 @@ async def test_with_a_pending_downgrade_next_invoice_is_what_the_switch_bills(en
     shown = (await load_overview(workspace_id)).next_invoice_cents
     assert shown is not None and shown > 3 * 2900  # the new plan's price and the proration
 
-    await advance_demo_clock(workspace_id=workspace_id, days=21)  # past the period end
+    # past the period end and the renewal's draft hour
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL - 10)
     env.settle()
     after = await load_overview(workspace_id)
     assert (after.plan, after.pending_plan) == ("startup", None)

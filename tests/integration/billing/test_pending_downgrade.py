@@ -18,7 +18,7 @@ from clerk_portal.workspace import repository
 from clerk_portal.workspace.changes import Actor
 
 from .conftest import Env, add_members
-from .helpers import activity_kinds, subscribe
+from .helpers import PAST_THE_RENEWAL, activity_kinds, subscribe
 
 FAILING_CARD = "4000000000000341"  # attaches fine, every charge fails
 
@@ -127,7 +127,7 @@ async def test_a_scheduled_downgrade_the_team_outgrows_is_dropped_not_applied(en
     await quantities.sync_quantities(workspace_id=workspace_id)
     schedule = env.stripe().v1.subscription_schedules.retrieve(schedule_id)
     assert schedule.status == "released"
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.pending_plan) == ("business", None)
@@ -145,7 +145,7 @@ async def test_a_legacy_due_downgrade_that_no_longer_fits_is_dropped_not_applied
     workspace_id, _owner, _ = await subscribe(env, plan="business", members=9)
     await _legacy_pending(workspace_id, "startup", "month")
     add_members(workspace_id, 1)  # never synced to Stripe
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.pending_plan) == ("business", None)
@@ -159,7 +159,7 @@ async def test_a_legacy_pending_downgrade_still_applies_at_the_period_end(env: E
     """The migration path: a change pending in an existing database is made the old way."""
     workspace_id, _owner, _ = await subscribe(env, plan="business", members=1)
     await _legacy_pending(workspace_id, "startup", "month")
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.status, overview.plan, overview.pending_plan) == ("active", "startup", None)
@@ -190,7 +190,7 @@ async def test_cancel_drops_the_scheduled_downgrade_and_says_so(env: Env):
     assert (overview.cancel_at_period_end, overview.pending_plan) == (False, None)
     assert overview.next_invoice_cents == 2 * 4900
 
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.status, overview.plan) == ("active", "business")
@@ -208,7 +208,7 @@ async def test_a_legacy_pending_downgrade_survives_cancel_and_resume(env: Env):
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.pending_plan, overview.pending_interval) == ("startup", "month")
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.status, overview.plan, overview.pending_plan) == ("active", "startup", None)
@@ -222,7 +222,7 @@ async def test_a_canceled_subscription_with_a_pending_downgrade_ends_unswitched(
     await cancel.cancel_at_period_end(
         workspace_id=workspace_id, actor_user_id=owner, reason="unused"
     )
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.status, overview.plan, overview.pending_plan) == ("canceled", "business", None)

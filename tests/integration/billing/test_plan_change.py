@@ -10,7 +10,7 @@ from clerk_portal.billing.services import plan_change
 from clerk_portal.demo.clock import advance_demo_clock
 
 from .conftest import Env, add_members
-from .helpers import activity_kinds, subscribe
+from .helpers import PAST_THE_RENEWAL, activity_kinds, subscribe
 
 
 async def test_an_upgrade_is_previewed_by_stripe_and_charged_now(env: Env):
@@ -75,7 +75,7 @@ async def test_a_downgrade_waits_for_the_period_end_and_can_be_undone(env: Env):
     await plan_change.change_plan(
         workspace_id=workspace_id, actor_user_id=owner, plan="startup", interval="month"
     )
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.pending_plan) == ("startup", None)

@@ -14,7 +14,7 @@ from clerk_portal.demo.clock import advance_demo_clock
 from clerk_portal.workspace import repository
 
 from .conftest import Env, add_members
-from .helpers import activity_kinds, subscribe
+from .helpers import PAST_THE_RENEWAL, activity_kinds, subscribe
 
 
 async def _account(workspace_id: int):
@@ -55,14 +55,14 @@ async def test_a_downgrade_is_a_schedule_whose_renewal_bills_the_smaller_plan(en
     assert overview.plan == "business" and overview.pending_plan == "startup"
     assert overview.next_invoice_cents == 3 * 2900  # Stripe's preview of the renewal
 
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.interval, overview.pending_plan) == ("startup", "month", None)
     assert overview.latest_invoices[0].total_cents == 3 * 2900
     assert "plan_downgrade" in await activity_kinds(workspace_id)
     # the schedule's last phase runs a month, then it releases the subscription
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     account = await _account(workspace_id)
     assert account.stripe_schedule_id is None and account.plan == "startup"
@@ -81,7 +81,7 @@ async def test_undo_releases_the_schedule_and_the_renewal_stays_on_the_plan(env:
     assert (account.pending_plan, account.stripe_schedule_id) == (None, None)
     env.settle()
     assert (await load_overview(workspace_id)).next_invoice_cents == 2 * 4900
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.pending_plan) == ("business", None)
@@ -104,7 +104,7 @@ async def test_an_interval_change_month_to_year_at_the_period_end(env: Env):
     )
     account = await _account(workspace_id)
     assert (account.pending_plan, account.pending_interval) == ("startup", "year")
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert (overview.plan, overview.interval, overview.pending_plan) == ("startup", "year", None)
@@ -128,7 +128,7 @@ async def test_a_quantity_change_while_pending_keeps_both_phases_right(env: Env)
     ]
     account = await _account(workspace_id)
     assert (account.pending_plan, account.stripe_schedule_id) == ("startup", schedule_id)
-    await advance_demo_clock(workspace_id=workspace_id, days=31)
+    await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
     env.settle()
     overview = await load_overview(workspace_id)
     assert overview.plan == "startup"

@@ -30,7 +30,7 @@ from clerk_portal.models import (
 from clerk_portal.pages.billing.history import _activity_row
 
 from .conftest import WEBHOOK_SECRET, Env, add_members
-from .helpers import subscribe
+from .helpers import PAST_THE_RENEWAL, subscribe
 
 
 def signed(payload: bytes, *, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
@@ -147,7 +147,7 @@ async def test_500_events_replayed_with_duplicates_in_any_order_converge_to_stri
         for workspace_id, _ in workspaces:
             add_members(workspace_id, 1, prefix=f"r{round_}-")
             await quantities.sync_quantities(workspace_id=workspace_id)
-            await advance_demo_clock(workspace_id=workspace_id, days=31)
+            await advance_demo_clock(workspace_id=workspace_id, days=PAST_THE_RENEWAL)
         if len(env.raw_events()) >= 400:
             break
     env.settle(timeout=180)  # 400+ deliveries: a limit, not a wait (seconds alone, minutes loaded)

@@ -55,13 +55,15 @@ def test_trial_to_renewal_to_failed_payment_to_recovery(
     assert sub.status == "past_due"
     renewal = sub.latest_invoice
     assert renewal.status == "open" and renewal.attempt_count == 1
-    assert renewal.next_payment_attempt == renewal_at + 3 * DAY
+    # the first attempt is an hour after the renewal (the draft hour); retries count from it
+    first_attempt = renewal_at + 3600
+    assert renewal.next_payment_attempt == first_attempt + 3 * DAY
     types = _types_since(client, renewal_at)
     assert "invoice.payment_failed" in types and "customer.subscription.updated" in types
 
-    _advance(client, clock, renewal_at + 3 * DAY + 60)  # first retry fails too
+    _advance(client, clock, first_attempt + 3 * DAY + 60)  # first retry fails too
     renewal = client.v1.invoices.retrieve(renewal.id)
-    assert renewal.attempt_count == 2 and renewal.next_payment_attempt == renewal_at + 5 * DAY
+    assert renewal.attempt_count == 2 and renewal.next_payment_attempt == first_attempt + 5 * DAY
 
     # the owner fixes the card and pays
     good = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
@@ -86,11 +88,11 @@ def test_retry_succeeds_after_card_update(
     bad = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
     client.v1.subscriptions.update(sub.id, {"default_payment_method": bad.id})
     renewal_at = NOV_1_2026 + 30 * DAY
-    _advance(client, clock, renewal_at + 60)
+    _advance(client, clock, renewal_at + 3600 + 60)  # past the draft hour: charged, declined
     assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
     good = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
     client.v1.subscriptions.update(sub.id, {"default_payment_method": good.id})
-    _advance(client, clock, renewal_at + 3 * DAY + 60)
+    _advance(client, clock, renewal_at + 3600 + 3 * DAY + 60)
     sub = client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice"]})
     assert sub.status == "active" and sub.latest_invoice.status == "paid"
     assert sub.latest_invoice.attempt_count == 2

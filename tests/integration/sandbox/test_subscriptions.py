@@ -295,12 +295,67 @@ def test_billing_cycle_anchor_now(
     customer = make_customer(client, clock)
     sub = _subscribe(client, customer, catalog)
     client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": HALF})
+    # the object form since 2026-09-30.endive (the pinned SDK's version is later):
+    # https://docs.stripe.com/changelog/endive/2026-09-30/polymorphic-billing-cycle-anchor
     updated = client.v1.subscriptions.update(
         sub.id,
-        {"billing_cycle_anchor": "now", "proration_behavior": "none", "expand": ["latest_invoice"]},
+        {
+            "billing_cycle_anchor": {"type": "now"},
+            "proration_behavior": "none",
+            "expand": ["latest_invoice"],
+        },
     )
     assert updated.billing_cycle_anchor == HALF
     assert updated.latest_invoice.amount_due == 3 * 2900 + 2 * 1000
+
+
+def test_billing_cycle_anchor_unchanged_keeps_the_cycle(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    sub = _subscribe(client, customer, catalog)
+    updated = client.v1.subscriptions.update(
+        sub.id, {"billing_cycle_anchor": {"type": "unchanged"}, "metadata": {"a": "1"}}
+    )
+    assert updated.billing_cycle_anchor == sub.billing_cycle_anchor
+
+
+# https://docs.stripe.com/changelog/endive/2026-09-30/polymorphic-billing-cycle-anchor : the
+# string form is replaced by the object in this version; older versions keep the string.
+def test_the_string_billing_cycle_anchor_is_refused_in_the_pinned_version_only(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    sub = _subscribe(client, customer, catalog)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.subscriptions.update(sub.id, {"billing_cycle_anchor": "now"})  # type: ignore[typeddict-item]
+    assert refused.value.param == "billing_cycle_anchor"
+    assert "billing_cycle_anchor[type]" in str(refused.value.user_message)
+    assert client.v1.subscriptions.retrieve(sub.id).billing_cycle_anchor == NOV_1_2026
+    older = client.v1.subscriptions.update(
+        sub.id,
+        {"billing_cycle_anchor": "now", "proration_behavior": "none"},  # type: ignore[typeddict-item]
+        {"stripe_version": "2025-09-30.clover"},
+    )
+    assert older.billing_cycle_anchor == NOV_1_2026  # the clock has not moved: now is the start
+
+
+@pytest.mark.parametrize(
+    ("anchor", "param"),
+    [
+        ({"type": "later"}, "billing_cycle_anchor[type]"),
+        ({"kind": "now"}, "billing_cycle_anchor[kind]"),
+        ({"type": "now", "timestamp": NOV_1_2026}, "billing_cycle_anchor[timestamp]"),
+    ],
+)
+def test_a_bad_billing_cycle_anchor_is_refused(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any, anchor: Any, param: str
+) -> None:
+    customer = make_customer(client, clock)
+    sub = _subscribe(client, customer, catalog)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.subscriptions.update(sub.id, {"billing_cycle_anchor": anchor})
+    assert refused.value.param == param
 
 
 def test_cancel_at_period_end_and_cancel_now(
@@ -471,3 +526,81 @@ def test_stripes_3ds_test_payment_methods_ask_for_authentication(
     pi_id = sub.latest_invoice.payments.data[0].payment.payment_intent
     intent = client.v1.payment_intents.retrieve(pi_id)
     assert intent.status == "requires_action" and intent.next_action.type == "use_stripe_sdk"
+
+
+# https://docs.stripe.com/api/subscriptions/create#create_subscription-billing_mode-type : classic
+# can be asked for; the sandbox bills in classic mode only.
+def test_billing_mode_classic_can_be_asked_for(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    sub = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": two_items(catalog), "billing_mode": {"type": "classic"}}
+    )
+    assert sub.billing_mode.type == "classic" and sub.status == "active"
+
+
+# https://docs.stripe.com/changelog/clover/2025-09-30/billing-mode-default-flexible : flexible is
+# Stripe's default since 2025-09-30.clover; the sandbox does not model it
+# (https://docs.stripe.com/billing/subscriptions/billing-mode/compare: credit prorations per
+# original debit) and says so: the subscription reports the mode it really bills in.
+def test_without_billing_mode_the_subscription_reports_the_classic_mode_it_bills_in(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    sub = client.v1.subscriptions.create({"customer": customer.id, "items": two_items(catalog)})
+    assert sub.billing_mode.type == "classic"
+
+
+@pytest.mark.parametrize(
+    ("mode", "param"),
+    [
+        ({"type": "flexible"}, "billing_mode[type]"),
+        (
+            {"type": "classic", "flexible": {"proration_discounts": "itemized"}},
+            "billing_mode[flexible]",
+        ),
+        ({"type": "fancy"}, "billing_mode[type]"),
+        ({"flexible": {"proration_discounts": "included"}}, "billing_mode[flexible]"),
+    ],
+)
+def test_a_billing_mode_the_sandbox_does_not_model_is_refused_and_creates_nothing(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any, mode: Any, param: str
+) -> None:
+    customer = make_customer(client, clock)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.subscriptions.create(
+            {"customer": customer.id, "items": two_items(catalog), "billing_mode": mode}
+        )
+    assert refused.value.param == param
+    assert client.v1.subscriptions.list({"customer": customer.id}).data == []
+
+
+# https://docs.stripe.com/api/invoices/create_preview#create_invoice-subscription_details-billing_cycle_anchor
+# : an object with `type` (now, unchanged or timestamp) in this API version.
+def test_a_preview_takes_the_billing_cycle_anchor_object(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    sub = _subscribe(client, customer, catalog)
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": HALF})
+    preview = client.v1.invoices.create_preview(
+        {
+            "subscription": sub.id,
+            "subscription_details": {
+                "billing_cycle_anchor": {"type": "now"},
+                "proration_behavior": "none",
+            },
+        }
+    )
+    assert preview.amount_due == 3 * 2900 + 2 * 1000  # a full period from now
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.invoices.create_preview(
+            {
+                "subscription": sub.id,
+                "subscription_details": {
+                    "billing_cycle_anchor": {"type": "timestamp", "timestamp": HALF + DAY}
+                },
+            }
+        )
+    assert refused.value.param == "billing_cycle_anchor[type]"

@@ -41,7 +41,33 @@ def test_objects_read_again_by_id_have_their_prefix_checked():
     assert {t for t, p in prefixes.items() if p == "sub_"} == {
         t for t in ENABLED_EVENTS if t.startswith("customer.subscription.")
     }
+    # invoice.upcoming's invoice has no id: its subscription's preview is read instead
     assert {t for t, p in prefixes.items() if p == "in_"} == {
-        t for t in ENABLED_EVENTS if t.startswith("invoice.")
+        t for t in ENABLED_EVENTS if t.startswith("invoice.") and t != "invoice.upcoming"
     }
     assert set(prefixes.values()) == {"sub_", "in_"}
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"parent": {"subscription_details": {"subscription": "sub_A1b2"}}},
+        {"subscription": "sub_A1b2"},
+    ],
+)
+def test_an_upcoming_invoice_names_its_subscription(obj: dict[str, object]):
+    assert handlers.subscription_of_invoice(obj) == "sub_A1b2"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {},
+        {"parent": None},
+        {"subscription": "in_A1b2"},
+        {"subscription": "sub_../../v1/customers"},
+        {"subscription": 7},
+    ],
+)
+def test_an_upcoming_invoice_without_a_subscription_id_names_none(obj: dict[str, object]):
+    assert handlers.subscription_of_invoice(obj) == ""
