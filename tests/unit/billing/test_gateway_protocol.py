@@ -18,7 +18,7 @@ PROTOCOL_METHODS = sorted(
 
 
 def test_the_protocol_names_every_call():
-    assert len(PROTOCOL_METHODS) == 44
+    assert len(PROTOCOL_METHODS) == 49
     assert {
         "create_subscription",
         "preview_invoice",
@@ -27,6 +27,9 @@ def test_the_protocol_names_every_call():
         # the demo controls (issue 15)
         "confirm_setup_intent_with",
         "delete_test_clock",
+        # quotes (issue 15)
+        "create_quote",
+        "quote_pdf",
     } <= set(PROTOCOL_METHODS)
 
 
