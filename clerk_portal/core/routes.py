@@ -10,7 +10,7 @@ HISTORY = "/billing/history"
 PRICING = "/pricing"
 DEMO = "/demo"  # demo mode only
 SALES = "/sales"  # Clerk Chat staff (sales reps) only
-QUOTE = "/quote/[token]"  # a quote's share link: public, read-only
+QUOTE = "/quote/[quote_token]"  # a quote's share link: public, read-only
 
 NAVIGATION = (
     ("Billing", BILLING),
@@ -34,7 +34,7 @@ QUOTE_PDF = "/quotes/{token}/pdf"
 
 
 def quote_path(token: str) -> str:
-    return QUOTE.replace("[token]", token)
+    return QUOTE.replace("[quote_token]", token)
 
 
 def quote_pdf(token: str) -> str:

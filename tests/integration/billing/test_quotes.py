@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pypdf
 import pytest
 from sqlmodel import select
@@ -17,10 +18,12 @@ from sqlmodel import select
 from clerk_portal.billing.errors import BillingError
 from clerk_portal.billing.read_models.overview import load_overview
 from clerk_portal.billing.services import quotes
+from clerk_portal.core import routes
 from clerk_portal.core.db import session_scope
 from clerk_portal.core.errors import InvalidValue, NotFound
 from clerk_portal.core.settings import get_settings
 from clerk_portal.models import Quote
+from clerk_portal.web.api import build_api
 
 from .conftest import Env, make_workspace
 
@@ -301,3 +304,19 @@ def test_the_command_prints_the_share_link(env: Env) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "up to 10 seats" in bad.stderr
+
+
+async def test_the_pdf_route_serves_the_quote_by_its_token_only(env: Env) -> None:
+    """GET /quotes/{token}/pdf: public like the link (no cookie), the token is the key; an
+    unknown token is a 404 before Stripe is asked."""
+    view = await _quote()
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost:3000") as http:
+        found = await http.get(routes.QUOTE_PDF.replace("{token}", view.token))
+        asked = len(env.sandbox.requests_log("/v1/quotes"))
+        missing = await http.get(routes.QUOTE_PDF.replace("{token}", "x" * 32))
+    assert found.status_code == 200 and found.content.startswith(b"%PDF")
+    assert found.headers["content-type"] == "application/pdf"
+    assert f'filename="Quote-{view.number}.pdf"' in found.headers["content-disposition"]
+    assert missing.status_code == 404 and "does not exist" in missing.text
+    assert len(env.sandbox.requests_log("/v1/quotes")) == asked
