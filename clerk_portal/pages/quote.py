@@ -27,9 +27,8 @@ from clerk_portal.components.card_form import (
 )
 from clerk_portal.core import formats, routes
 from clerk_portal.core.errors import DomainError, NotFound
-from clerk_portal.ui import guard, tab_session
+from clerk_portal.ui import guard
 from clerk_portal.ui.off_lock import OffLock
-from clerk_portal.ui.state import SessionState
 
 CARD_ELEMENT = "card-element-quote"
 WORDS = {"month": "month", "year": "year"}
@@ -76,10 +75,8 @@ class QuoteState(OffLock, rx.State):
     async def load_quote(self):
         """Read the quote behind the link (anyone may); note who is looking."""
         token = str(self.router.page.params.get("quote_token", ""))[:80]
-        session_token = guard.session_token_of(self)
+        # (the tab's session is tracked by ui.state.TabChangesHands, as on every page)
         who = await guard.current_principal(self)
-        shell = await self.get_state(SessionState)
-        await shell._change_hands(tab_session.identity_of(session_token, who))
         self._token, self.error, self.working = token, "", False
         self.viewer = "anonymous" if who is None else "owner" if who.role == "owner" else "other"
         path = routes.quote_path(token)

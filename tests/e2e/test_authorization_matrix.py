@@ -207,9 +207,10 @@ def test_the_matrix_on_a_tab_the_previous_owner_signed_out_of(
 
 
 def _refused(reply) -> bool:
-    """The guard's answer: off to sign-in, or its "Only workspace owners/admins ..." toast."""
+    """The guard's answer: off to sign-in, or its "Only workspace owners/admins ..." (or "Only
+    Clerk Chat sales staff ...") toast."""
     return any(path.startswith(routes.LOGIN) for path in reply.redirects()) or any(
-        "Only workspace" in toast for toast in reply.toasts()
+        "Only workspace" in toast or guard.STAFF_ONLY in toast for toast in reply.toasts()
     )
 
 
