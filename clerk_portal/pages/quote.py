@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from clerk_portal.billing import pricing
-from clerk_portal.billing.errors import OutcomeUnknown
 from clerk_portal.billing.services import quotes
 from clerk_portal.components.card_form import (
     card_element,
@@ -157,10 +156,7 @@ class QuoteState(OffLock, rx.State):
                 actor_user_id=who.user_id,
                 setup_intent_id=setup_intent_id,
             )
-        except OutcomeUnknown as unknown:
-            await self._settle(who, working=False, error=unknown.message)
-            return
-        except DomainError as error:
+        except DomainError as error:  # "Checking with Stripe…" (OutcomeUnknown) included
             await self._settle(who, working=False, error=error.message)
             return
         except BaseException:

@@ -18,6 +18,7 @@ from clerk_portal.billing.catalog import get_catalog
 from clerk_portal.billing.services import quotes, sales_leads
 from clerk_portal.components.native_form import post_form
 from clerk_portal.components.plan_picker import MAX_NUMBERS, MAX_SEATS, parse_count
+from clerk_portal.components.sales_views import lead_list, quote_form, quote_list
 from clerk_portal.core import formats, routes
 from clerk_portal.core.errors import DomainError
 from clerk_portal.core.settings import get_settings
@@ -177,180 +178,13 @@ class SalesState(rx.State):
         yield rx.toast.success(f"Quote {view.number} is ready to share.")
 
 
-def _field(
-    label: str, name: str, *, kind: str = "text", error: rx.Var | str = "", **props
-) -> rx.Component:
-    field_id = f"quote-{name.replace('_', '-')}"
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"fontSize": "14px"}),
-        rx.input(
-            id=field_id,
-            type=kind,
-            value=SalesState.form[name],
-            on_change=lambda value: SalesState.set_field(name, value),
-            aria_invalid=rx.cond(error != "", "true", "false"),
-            width="100%",
-            **props,
-        ),
-        rx.cond(error != "", rx.text(error, size="1", color_scheme="red", id=f"{field_id}-error")),
-        spacing="1",
-        width="100%",
-    )
-
-
-def _choice(label: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
-    field_id = f"quote-{name.replace('_', '-')}"
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"fontSize": "14px"}),
-        rx.el.select(
-            *[rx.el.option(text, value=value) for value, text in options],
-            id=field_id,
-            value=SalesState.form[name],
-            on_change=lambda value: SalesState.set_field(name, value),
-        ),
-        spacing="1",
-    )
-
-
-def _compose() -> rx.Component:
-    plans = [(p.id, p.name) for p in get_catalog().self_serve_plans]
-    return rx.card(
-        rx.vstack(
-            rx.heading("New quote", size="4", as_="h2"),
-            rx.hstack(
-                _choice("Plan", "plan", plans),
-                _choice("Billing", "interval", [("month", "Monthly"), ("year", "Yearly")]),
-                _field("Seats", "seats", error=SalesState.seats_error, input_mode="numeric"),
-                _field(
-                    "Phone numbers", "numbers", error=SalesState.numbers_error, input_mode="numeric"
-                ),
-                spacing="3",
-                wrap="wrap",
-                width="100%",
-            ),
-            rx.hstack(
-                _field("Prospect's company", "company", max_length=120),
-                _field("Prospect's email", "email", kind="email", max_length=254),
-                spacing="3",
-                width="100%",
-            ),
-            rx.hstack(
-                _field("Discount (20% or $50, optional)", "discount", max_length=20),
-                _choice(
-                    "Lasts",
-                    "discount_duration",
-                    [
-                        ("once", "First invoice"),
-                        ("repeating", "Some months"),
-                        ("forever", "Forever"),
-                    ],
-                ),
-                _field("Months", "discount_months", input_mode="numeric", max_length=2),
-                _field("Valid until", "expires", kind="date"),
-                spacing="3",
-                wrap="wrap",
-                width="100%",
-            ),
-            _field("Note on the quote (optional)", "note", max_length=2000),
-            rx.text(SalesState.preview, size="2", id="quote-preview"),
-            rx.cond(
-                SalesState.problem != "",
-                rx.text(
-                    SalesState.problem,
-                    size="2",
-                    color_scheme="red",
-                    id="quote-problem",
-                    role="status",
-                ),
-            ),
-            rx.button(
-                "Create quote",
-                on_click=SalesState.create_quote,
-                loading=SalesState.working,
-                disabled=SalesState.problem != "",
-                id="create-quote",
-            ),
-            rx.cond(
-                SalesState.created_link != "",
-                rx.hstack(
-                    rx.text("Share link: ", size="2"),
-                    rx.link(SalesState.created_link, href=SalesState.created_link, id="quote-link"),
-                    rx.button(
-                        "Copy",
-                        on_click=rx.set_clipboard(SalesState.created_link),
-                        size="1",
-                        variant="soft",
-                    ),
-                    wrap="wrap",
-                ),
-            ),
-            rx.cond(
-                SalesState.error != "",
-                rx.callout(
-                    SalesState.error, icon="triangle_alert", color_scheme="red", id="sales-error"
-                ),
-            ),
-            spacing="3",
-            width="100%",
-        ),
-        width="100%",
-    )
-
-
-def _quote_list() -> rx.Component:
-    return rx.vstack(
-        rx.heading("Quotes", size="4", as_="h2"),
-        rx.el.table(
-            rx.el.thead(
-                rx.el.tr(
-                    *[
-                        rx.el.th(h, scope="col", style={"textAlign": "left"})
-                        for h in ("Quote", "Status", "Prospect", "Total")
-                    ]
-                )
-            ),
-            rx.el.tbody(
-                rx.foreach(
-                    SalesState.quotes,
-                    lambda q: rx.el.tr(
-                        rx.el.td(rx.link(q["number"], href=q["link"])),
-                        rx.el.td(rx.badge(q["status"])),
-                        rx.el.td(q["prospect"]),
-                        rx.el.td(q["total"]),
-                    ),
-                )
-            ),
-            id="quote-list",
-            width="100%",
-        ),
-        width="100%",
-    )
-
-
-def _leads() -> rx.Component:
-    return rx.vstack(
-        rx.heading("Contact-sales leads", size="4", as_="h2"),
-        rx.foreach(
-            SalesState.leads,
-            lambda lead: rx.card(
-                rx.text(lead["who"], weight="bold", size="2"),
-                rx.text(lead["company"], " · ", lead["team"], " · ", lead["when"], size="1"),
-                rx.text(lead["message"], size="1", color_scheme="gray"),
-                width="100%",
-            ),
-        ),
-        id="sales-leads",
-        width="100%",
-    )
-
-
 def sales() -> rx.Component:
     staff_view = rx.vstack(
         rx.heading("Sales", size="7", as_="h1"),
-        _compose(),
+        quote_form(SalesState),
         rx.grid(
-            _quote_list(),
-            _leads(),
+            quote_list(SalesState),
+            lead_list(SalesState),
             columns=rx.breakpoints(initial="1", md="2"),
             spacing="5",
             width="100%",
