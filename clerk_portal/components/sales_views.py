@@ -145,7 +145,7 @@ def quote_list(state: Any) -> rx.Component:
                 rx.el.tr(
                     *[
                         rx.el.th(h, scope="col", style={"textAlign": "left"})
-                        for h in ("Quote", "Status", "Prospect", "Total")
+                        for h in ("Quote", "Status", "Prospect", "Total", "")
                     ]
                 )
             ),
@@ -157,6 +157,19 @@ def quote_list(state: Any) -> rx.Component:
                         rx.el.td(rx.badge(q["status"])),
                         rx.el.td(q["prospect"]),
                         rx.el.td(q["total"]),
+                        rx.el.td(
+                            rx.cond(
+                                q["status"] == "open",
+                                rx.button(
+                                    "Withdraw",
+                                    on_click=state.withdraw_quote(q["token"]),
+                                    size="1",
+                                    variant="soft",
+                                    color_scheme="red",
+                                    aria_label="Withdraw quote " + q["number"],
+                                ),
+                            )
+                        ),
                     ),
                 )
             ),

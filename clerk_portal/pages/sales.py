@@ -45,6 +45,7 @@ class QuoteRow(TypedDict):
     prospect: str
     total: str
     link: str
+    token: str  # the rep's own list: withdraw by it
 
 
 class LeadRow(TypedDict):
@@ -105,6 +106,7 @@ class SalesState(rx.State):
                 prospect=f"{view.company} · {view.email}",
                 total=pricing.format_cents(view.total_cents),
                 link=base + routes.quote_path(view.token),
+                token=view.token,
             )
             for view in await quotes.list_quotes()
         ]
@@ -176,6 +178,20 @@ class SalesState(rx.State):
             self.created_link = get_settings().portal_url + routes.quote_path(view.token)
             await self._refresh()
         yield rx.toast.success(f"Quote {view.number} is ready to share.")
+
+    @rx.event(background=True)
+    @guard.staff_only
+    async def withdraw_quote(self, token: str):
+        """Withdraw an open quote (Stripe cancels it): its link then says so."""
+        rep = guard.staff()
+        try:
+            view = await quotes.cancel_quote(token, actor_user_id=rep.user_id)
+        except DomainError as error:
+            yield rx.toast.error(error.message)
+            return
+        async with self:
+            await self._refresh()
+        yield rx.toast.success(f"Quote {view.number} is withdrawn.")
 
 
 def sales() -> rx.Component:

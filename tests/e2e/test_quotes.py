@@ -115,7 +115,9 @@ def test_a_prospect_accepts_a_discounted_quote(portal, new_page, oidc_provider):
     expect(rep.locator("#quote-list")).to_contain_text("accepted")
 
 
-def test_an_expired_quote_is_refused_and_an_unknown_link_is_not_found(portal, new_page):
+def test_expired_and_withdrawn_quotes_are_refused_and_an_unknown_link_is_not_found(
+    portal, new_page
+):
     rep = new_page()
     link = _rep_builds_a_quote(rep, portal, "Late Dental", "late@latedental.example")
     token = link.rsplit("/", 1)[1]
@@ -130,6 +132,16 @@ def test_an_expired_quote_is_refused_and_an_unknown_link_is_not_found(portal, ne
     expect(prospect.locator("#quote-refusal")).to_contain_text("This quote expired on")
     expect(prospect.locator("#sign-in-to-accept")).to_have_count(0)
     expect(prospect.locator("#accept-quote")).to_have_count(0)
+
+    # a rep withdraws another one: its link says so
+    second = _rep_builds_a_quote(rep, portal, "Gone Dental", "gone@gonedental.example")
+    row = rep.locator("#quote-list tbody tr", has_text="Gone Dental")
+    row.get_by_role("button", name=re.compile(r"^Withdraw quote QT-")).click()
+    expect(row).to_contain_text("canceled")
+    expect(row.get_by_role("button")).to_have_count(0)
+    prospect.goto(second)
+    expect(prospect.locator("#quote-refusal")).to_contain_text("This quote was withdrawn")
+    expect(prospect.locator("#sign-in-to-accept")).to_have_count(0)
 
     prospect.goto(portal.url + "/quote/" + "x" * 32)
     expect(prospect.locator("#quote-title")).to_have_text("Quote not found")
