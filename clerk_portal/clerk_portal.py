@@ -5,7 +5,7 @@ import reflex as rx
 from clerk_portal.core import routes
 from clerk_portal.core.settings import get_settings
 from clerk_portal.ops import jobs
-from clerk_portal.pages import home, login, numbers, pricing, team
+from clerk_portal.pages import home, login, numbers, pricing, quote, sales, team
 from clerk_portal.pages.billing import history, invoices, overview, upgrade
 from clerk_portal.pages.billing.state import BillingState
 from clerk_portal.ui import state
@@ -64,6 +64,18 @@ app.add_page(
     route=routes.PRICING,
     title="Pricing · Clerk Chat",
     on_load=pricing.PricingState.read_calculator_link,
+)
+app.add_page(
+    sales.sales,
+    route=routes.SALES,
+    title="Sales · Clerk Chat",
+    on_load=sales.SalesState.load_sales,
+)
+app.add_page(
+    quote.quote_page,
+    route=routes.QUOTE,
+    title="Quote · Clerk Chat",
+    on_load=quote.QuoteState.load_quote,
 )
 
 # The demo controls exist only in the demo: in production neither the page nor its state is made.

@@ -9,18 +9,39 @@ from sqlmodel import Session, col, select
 from clerk_portal.auth.oidc import Identity
 from clerk_portal.core import text_input
 from clerk_portal.core.errors import NotFound
+from clerk_portal.core.settings import get_settings
 from clerk_portal.models import Membership, User, Workspace
 from clerk_portal.workspace import live, repository
 from clerk_portal.workspace.trial import TRIAL_DAYS
 
 # The issuer of the demo personas (`clerk_portal.demo` seeds them; `/auth/demo` signs them in).
 DEMO_ISSUER = "demo"
+# The demo's sales persona (staff, in no workspace).
+DEMO_SALES_SUBJECT = "sales"
+
+
+def is_staff_identity(identity: Identity, domains: frozenset[str]) -> bool:
+    """Clerk Chat staff: a verified email in one of the configured domains (exactly: a
+    subdomain or a look-alike is not staff)."""
+    if not identity.email_verified or "@" not in identity.email:
+        return False
+    return identity.email.rpartition("@")[2].strip().lower() in domains
+
+
+def is_staff(user: User) -> bool:
+    """Staff now: flagged at sign-in, and (for the provider's people) their domain still listed,
+    so removing a domain from the settings ends its people's staff access at once."""
+    if not user.is_staff:
+        return False
+    if user.issuer == DEMO_ISSUER:
+        return get_settings().is_demo
+    return user.email.rpartition("@")[2].lower() in get_settings().staff_domains
 
 
 @dataclass(frozen=True)
 class SignIn:
     user: User
-    workspace_id: int
+    workspace_id: int | None  # None: staff in no workspace (the sales pages only)
     # Open invitations for the email that were not accepted: the provider has not verified it.
     invitations_held_back: int = 0
 
@@ -40,6 +61,8 @@ def complete_sign_in(
         name=text_input.claim_name(identity.name),  # capped, no control characters
     )
     assert user.id is not None  # upsert_user flushes
+    user.is_staff = is_staff_identity(identity, get_settings().staff_domains)
+    session.add(user)
     held_back, joined = 0, []
     if identity.email_verified:
         joined = _accept_invitations(session, user=user)
@@ -52,6 +75,8 @@ def complete_sign_in(
         workspace_id = workspaces[0][0].id
         assert workspace_id is not None  # a row read from the database
         return SignIn(user, workspace_id, held_back)
+    if user.is_staff:  # a sales rep is not a customer: no workspace of their own
+        return SignIn(user, None, held_back)
     workspace = repository.create_workspace(
         session,
         name=f"{user.name or user.email.partition('@')[0] or 'My'}'s workspace"[:120],

@@ -33,6 +33,15 @@ class Principal:
     role: str
 
 
+@dataclass(frozen=True)
+class Staff:
+    """A Clerk Chat staff member (sales rep) behind a session: no workspace involved."""
+
+    user_id: int
+    user_name: str
+    user_email: str
+
+
 def _policy() -> SessionPolicy:
     return SessionPolicy.from_settings(get_settings())
 
@@ -74,6 +83,19 @@ def _principal(session: Session, token: str) -> Principal | None:
         workspace_name=workspace.name,
         role=membership.role,
     )
+
+
+def staff_for_token(*, token: str | None, touch: bool = True) -> Staff | None:
+    """The staff member behind a session cookie (whatever workspace the session points at),
+    None for anyone else: staff-ness is read anew on every call (`accounts.is_staff`)."""
+    if not token:
+        return None
+    with session_scope() if touch else Session(get_engine()) as session:
+        record = resolve_session(session, token=token, policy=_policy())
+        user = session.get(User, record.user_id) if record is not None else None
+        if user is None or user.id is None or not accounts.is_staff(user):
+            return None
+        return Staff(user_id=user.id, user_name=user.name or user.email, user_email=user.email)
 
 
 def session_alive(*, token: str | None) -> bool:

@@ -41,12 +41,12 @@ FRIENDLY_REASONS = {
     "access_denied": "Sign-in was cancelled.",
     "not_configured": "Single sign-on is not configured for this portal.",
     "forbidden_origin": "That request did not come from this portal, so it was ignored.",
-    "unknown_demo_person": "Choose the owner, the admin or the member to sign in as.",
+    "unknown_demo_person": "Choose the owner, the admin, the member or sales to sign in as.",
     "demo_not_seeded": "The demo workspace is not set up yet: run `make run` once.",
     login_limits.REASON: "Too many sign-ins were started from here in the last few minutes. "
     "Please wait a few minutes, then sign in again.",
 }
-DEMO_PEOPLE = ("owner", "admin", "member")
+DEMO_PEOPLE = ("owner", "admin", "member", accounts.DEMO_SALES_SUBJECT)
 
 
 def oidc_client(settings: Settings) -> OIDCClient | None:
@@ -151,7 +151,11 @@ async def callback(request: Request) -> Response:
         log.info("sign-in refused: %s", error.reason)
         return _clear_login_cookie(auth_error_page(error.reason))
     previous = request.cookies.get(sessions.SESSION_COOKIE)
-    token, held_back = await asyncio.to_thread(_start_session, identity, settings, previous)
+    token, held_back, staff_only = await asyncio.to_thread(
+        _start_session, identity, settings, previous
+    )
+    if staff_only and return_to == routes.HOME:  # a rep in no workspace: the sales page
+        return_to = routes.SALES
     if held_back:
         log.info("sign-in: %d invitation(s) held back, email not verified", held_back)
         response: Response = invitation_held_back_page(identity.email, return_to)
@@ -193,8 +197,11 @@ def _revoke(token: str | None) -> None:
         sessions.revoke_session(session, token=token)
 
 
-def _start_session(identity: Identity, settings: Settings, previous: str | None) -> tuple[str, int]:
-    """The new session's token, and how many invitations were held back (email unverified)."""
+def _start_session(
+    identity: Identity, settings: Settings, previous: str | None
+) -> tuple[str, int, bool]:
+    """The new session's token, how many invitations were held back (email unverified), and
+    whether it is a staff session in no workspace."""
     with session_scope() as session:
         signed_in = accounts.complete_sign_in(session, identity=identity)
         assert signed_in.user.id is not None  # complete_sign_in flushes the user
@@ -205,7 +212,7 @@ def _start_session(identity: Identity, settings: Settings, previous: str | None)
             workspace_id=signed_in.workspace_id,
             policy=sessions.SessionPolicy.from_settings(settings),
         )
-        return token, signed_in.invitations_held_back
+        return token, signed_in.invitations_held_back, signed_in.workspace_id is None
 
 
 def _set_session_cookie(response: Response, token: str, settings: Settings) -> None:
@@ -247,7 +254,9 @@ async def demo_sign_in(request: Request) -> Response:
     token = await asyncio.to_thread(_demo_session, str(person), settings, previous)
     if token is None:
         return auth_error_page("demo_not_seeded", 409)
-    response = RedirectResponse(routes.HOME, status_code=303)  # lands by role (pages/home.py)
+    # lands by role (pages/home.py); the sales persona on the sales page
+    landing = routes.SALES if person == accounts.DEMO_SALES_SUBJECT else routes.HOME
+    response = RedirectResponse(landing, status_code=303)
     _set_session_cookie(response, token, settings)
     return response
 
@@ -261,13 +270,13 @@ def _demo_session(person: str, settings: Settings, previous: str | None) -> str 
         if user is None or user.id is None:
             return None
         workspaces = accounts.user_workspaces(session, user_id=user.id)
-        if not workspaces:
+        if not workspaces and not accounts.is_staff(user):
             return None
         return sessions.rotate_session(
             session,
             previous_token=previous,
             user_id=user.id,
-            workspace_id=workspaces[0][0].id,
+            workspace_id=workspaces[0][0].id if workspaces else None,
             policy=sessions.SessionPolicy.from_settings(settings),
         )
 

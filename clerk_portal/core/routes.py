@@ -9,6 +9,8 @@ INVOICES = "/invoices"
 HISTORY = "/billing/history"
 PRICING = "/pricing"
 DEMO = "/demo"  # demo mode only
+SALES = "/sales"  # Clerk Chat staff (sales reps) only
+QUOTE = "/quote/[quote_token]"  # a quote's share link: public, read-only
 
 NAVIGATION = (
     ("Billing", BILLING),
@@ -28,6 +30,16 @@ AUTH_LOGOUT = "/auth/logout"
 AUTH_DEMO = "/auth/demo"
 STRIPE_WEBHOOK = "/stripe/webhook"
 INVOICE_PDF = "/invoices/{invoice_id}/pdf"
+QUOTE_PDF = "/quotes/{token}/pdf"
+
+
+def quote_path(token: str) -> str:
+    return QUOTE.replace("[quote_token]", token)
+
+
+def quote_pdf(token: str) -> str:
+    """The portal's own link to a quote's PDF (see web/quote_pdf.py): the token is the key."""
+    return backend_url(QUOTE_PDF.replace("{token}", token))
 
 
 def invoice_pdf(stripe_invoice_id: str) -> str:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    # Comma-separated email domains whose people are Clerk Chat staff (sales reps), when the
+    # identity provider says the address is verified (`email_verified: true`).
+    sales_email_domains: str | None = None
 
     # Backend worker processes. Unset: one without Redis (the state lives in the process), one
     # per core with Redis (Reflex's own default is 2 x cores + 1: 5 on a 2-core machine).
@@ -100,6 +103,11 @@ class Settings(BaseSettings):
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard is reached on loopback
             return "127.0.0.1"
         return f"[{host}]" if ":" in host else host
+
+    @property
+    def staff_domains(self) -> frozenset[str]:
+        raw = self.sales_email_domains or ""
+        return frozenset(d.strip().lower().lstrip("@") for d in raw.split(",") if d.strip())
 
     @property
     def portal_url(self) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from clerk_portal.auth.accounts import DEMO_ISSUER
+from clerk_portal.auth.accounts import DEMO_ISSUER, DEMO_SALES_SUBJECT
 from clerk_portal.models import User, Workspace, utcnow
 from clerk_portal.workspace import repository
 from clerk_portal.workspace.trial import TRIAL_DAYS
@@ -20,18 +20,24 @@ DEMO_PEOPLE = (
     ("admin", "Adam Reyes", "adam@acmedental.example"),
     ("member", "Mia Chen", "mia@acmedental.example"),
 )
+# Clerk Chat's own sales rep: staff, in no workspace (the sales page, quotes).
+DEMO_SALES = (DEMO_SALES_SUBJECT, "Sam Rivera", "sam.rivera@clerkchat.example")
 # 555-01xx numbers are reserved for fiction.
 DEMO_NUMBERS = ("+14155550123", "+14155550188")
 
 
 def demo_people(session: Session) -> dict[str, User]:
-    """The personas' users, by the role each signs in as (created or refreshed)."""
-    return {
+    """The personas' users, by the role each signs in as (created or refreshed); the sales
+    persona too (staff)."""
+    people = {
         subject: repository.upsert_user(
             session, issuer=DEMO_ISSUER, subject=subject, email=email, name=name
         )
-        for subject, name, email in DEMO_PEOPLE
+        for subject, name, email in (*DEMO_PEOPLE, DEMO_SALES)
     }
+    people[DEMO_SALES_SUBJECT].is_staff = True
+    session.add(people[DEMO_SALES_SUBJECT])
+    return people
 
 
 def find_demo_workspace(session: Session) -> Workspace | None:

@@ -28,6 +28,7 @@ PERSONAS = (
     ("owner", "Olivia Park", "Sees and changes billing: plan, card, invoices, cancel; the team."),
     ("admin", "Adam Reyes", "Manages the team and the numbers; no billing."),
     ("member", "Mia Chen", "Uses the workspace; sees who the owners are, nothing of billing."),
+    ("sales", "Sam Rivera", "Clerk Chat sales (staff, no workspace): builds and shares quotes."),
 )
 
 

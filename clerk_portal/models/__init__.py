@@ -29,6 +29,7 @@ from clerk_portal.models.billing import (
     Invoice,
     InvoiceMonth,
     JobLease,
+    Quote,
     SubscriptionItem,
     WebhookEvent,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "PhoneNumber",
+    "Quote",
     "SubscriptionItem",
     "User",
     "WebhookEvent",

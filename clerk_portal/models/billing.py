@@ -271,3 +271,48 @@ class JobLease(SQLModel, table=True):
     holder: str = Field(max_length=255)
     acquired_at: datetime
     expires_at: datetime
+
+
+QUOTE_STATUSES = ("draft", "open", "accepted", "expired", "canceled")
+
+
+class Quote(SQLModel, table=True):
+    """A sales quote for a prospect: Stripe's quote (its PDF, number, totals) plus what the
+    portal needs to show and accept it. `token` is the share link's secret (never the id);
+    `total_cents` what the first invoice charges (after the discount), `recurring_cents` each
+    period after it. Accepting it starts `accepted_workspace_id`'s subscription."""
+
+    __tablename__ = "sales_quote"
+    __table_args__ = (_one_of("status", QUOTE_STATUSES), _one_of("interval", INTERVALS))
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    stripe_quote_id: str = Field(max_length=255, unique=True)
+    stripe_customer_id: str = Field(max_length=255)
+    number: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="draft", max_length=16)
+    plan: str = Field(max_length=32)
+    interval: str = Field(max_length=8)
+    seats: int
+    numbers: int
+    coupon_id: str | None = Field(default=None, max_length=255)
+    discount_label: str | None = Field(default=None, max_length=200)
+    subtotal_cents: int
+    total_cents: int
+    recurring_cents: int
+    prospect_company: str = Field(max_length=120)
+    prospect_email: str = Field(max_length=320)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    expires_at: datetime
+    created_by_user_id: int | None = Field(
+        default=None, foreign_key="app_user.id", ondelete="SET NULL"
+    )
+    accepted_workspace_id: int | None = Field(
+        default=None, foreign_key="workspace.id", ondelete="SET NULL"
+    )
+    accepted_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @validates("status")
+    def _validate_status(self, _key: str, value: str) -> str:
+        return _check_choice("status", value, QUOTE_STATUSES)

@@ -40,6 +40,9 @@ class User(SQLModel, table=True):
     subject: str = Field(max_length=255)
     email: str = Field(max_length=320, index=True)
     name: str = Field(default="", max_length=200)
+    # Clerk Chat staff (sales): set at each sign-in from the provider's verified email domain
+    # (`SALES_EMAIL_DOMAINS`), or seeded for the demo's sales persona; never by a workspace.
+    is_staff: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -58,6 +58,46 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quote(args: argparse.Namespace) -> int:
+    """`quote create ...`: the share link on stdout (for scripts and the CRM), or why not."""
+    import asyncio
+    from datetime import timedelta
+
+    from clerk_portal.billing.gateway import StripeGateway
+    from clerk_portal.billing.services import quotes
+    from clerk_portal.core import routes
+    from clerk_portal.core.errors import DomainError
+    from clerk_portal.models import utcnow
+
+    expires = args.expires or (utcnow().date() + timedelta(days=30)).isoformat()
+    form: dict[str, object] = {
+        "plan": args.plan,
+        "interval": args.interval,
+        "seats": args.seats,
+        "numbers": args.numbers,
+        "company": args.prospect,
+        "email": args.email,
+        "note": args.note or "",
+        "discount": args.discount or "",
+        "discount_duration": args.discount_duration,
+        "discount_months": args.discount_months or "",
+        "expires": expires,
+    }
+
+    async def main() -> quotes.QuoteView:
+        request = quotes.read_request(form)
+        async with StripeGateway.from_settings() as gateway:
+            return await quotes.create_quote(request, actor_user_id=None, gateway=gateway)
+
+    try:
+        view = asyncio.run(main())
+    except DomainError as error:
+        print(f"quote create: {error.message}", file=sys.stderr)
+        return 1
+    print(get_settings().portal_url + routes.quote_path(view.token))
+    return 0
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     from clerk_portal.billing import reconcile
 
@@ -101,6 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--catalog", help="a catalog file (default: clerk_portal/billing/catalog.toml)"
     )
     sync.set_defaults(handler=_sync_catalog)
+
+    quote = commands.add_parser("quote", help="sales quotes: create one, print its share link")
+    quote_actions = quote.add_subparsers(dest="action", required=True)
+    create = quote_actions.add_parser("create", help="quote a prospect; prints the share link")
+    create.add_argument("--plan", required=True, help="startup or business")
+    create.add_argument("--interval", required=True, choices=("month", "year"))
+    create.add_argument("--seats", required=True)
+    create.add_argument("--numbers", required=True, help="phone numbers (included ones count)")
+    create.add_argument("--prospect", required=True, help="the prospect's company")
+    create.add_argument("--email", required=True, help="the prospect's email")
+    create.add_argument("--discount", help='"20%%" or "$50" off (a Stripe coupon of its own)')
+    create.add_argument(
+        "--discount-duration", default="once", choices=("once", "repeating", "forever")
+    )
+    create.add_argument("--discount-months", help="how long a repeating discount lasts")
+    create.add_argument("--expires", help="valid until YYYY-MM-DD (default: in 30 days)")
+    create.add_argument("--note", help="a note printed on the quote")
+    quote.set_defaults(handler=_quote)
 
     reconcile = commands.add_parser(
         "reconcile",

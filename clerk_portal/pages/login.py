@@ -7,7 +7,7 @@ import reflex as rx
 from clerk_portal.components.native_form import post_form
 from clerk_portal.core import routes
 from clerk_portal.core.settings import get_settings
-from clerk_portal.demo.seed import DEMO_PEOPLE
+from clerk_portal.demo.seed import DEMO_PEOPLE, DEMO_SALES
 from clerk_portal.ui.guard import public_handler
 
 REASONS = {
@@ -61,6 +61,8 @@ def login() -> rx.Component:
         rx.divider(),
         rx.text("Demo workspace (Acme Dental): sign in as", size="2", color_scheme="gray"),
         *[_demo_button(role, name) for role, name, _email in DEMO_PEOPLE],
+        rx.text("Clerk Chat's own sales team:", size="2", color_scheme="gray"),
+        _demo_button(DEMO_SALES[0], DEMO_SALES[1]),
         rx.text(
             "Then ",
             rx.link("Demo controls", href=routes.DEMO, id="demo-controls-link"),

@@ -150,9 +150,13 @@ def invoice_pdf(invoice: dict[str, Any]) -> bytes:
 
 
 def quote_pdf(
-    quote: dict[str, Any], lines: list[dict[str, Any]], customer: dict[str, Any]
+    quote: dict[str, Any],
+    lines: list[dict[str, Any]],
+    customer: dict[str, Any],
+    discounts: list[tuple[str, int, str]] | None = None,
 ) -> bytes:
-    """A quote a buyer forwards to finance: who, the number, validity, lines, totals a period."""
+    """A quote a buyer forwards to finance: who, the number, validity, lines, discounts, totals
+    (the first invoice, then each period)."""
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(f"Quote {quote['number']}"))
     pdf.set_author(COMPANY)
@@ -196,15 +200,21 @@ def quote_pdf(
         pdf.cell(columns[0], 7, _latin1(line["description"])[:60])
         pdf.cell(columns[1], 7, str(line["quantity"]), align="R")
         pdf.cell(columns[2], 7, fmt_money(line["price"]["unit_amount"], currency), align="R")
-        pdf.cell(columns[3], 7, fmt_money(line["amount_total"], currency), align="R")
+        pdf.cell(columns[3], 7, fmt_money(line["amount_subtotal"], currency), align="R")
         pdf.ln(7)
     pdf.ln(4)
-    for label, amount in (
-        ("Subtotal", recurring["amount_subtotal"]),
-        (f"Total per {per}", recurring["amount_total"]),
+    discounts = discounts or []
+    rows = [("Subtotal", recurring["amount_subtotal"])]
+    rows += [(f"{label}, {duration}", -amount) for label, amount, duration in discounts]
+    rows += [
         ("Due on acceptance", quote["computed"]["upfront"]["amount_total"]),
-    ):
-        pdf.set_font("Helvetica", "B" if label.startswith("Total") else "", 10)
+        (
+            f"Total per {per}" + (", after the first" if discounts else ""),
+            recurring["amount_total"],
+        ),
+    ]
+    for label, amount in rows:
+        pdf.set_font("Helvetica", "B" if label.startswith(("Total", "Due")) else "", 10)
         pdf.cell(width * 0.8, 7, _latin1(label), align="R")
         pdf.cell(
             width * 0.2, 7, fmt_money(amount, currency), align="R", new_x="LMARGIN", new_y="NEXT"

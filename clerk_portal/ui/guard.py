@@ -18,7 +18,7 @@ from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlencode
 
 from clerk_portal.auth import principals
-from clerk_portal.auth.principals import Principal  # pages name it guard.Principal
+from clerk_portal.auth.principals import Principal, Staff  # pages name them guard.Principal
 from clerk_portal.auth.sessions import SESSION_COOKIE
 from clerk_portal.billing.gateway import interactive_calls
 from clerk_portal.core import routes
@@ -26,10 +26,13 @@ from clerk_portal.core import routes
 OWNER = frozenset({"owner"})
 TEAM_MANAGERS = frozenset({"owner", "admin"})
 ANY_MEMBER = frozenset({"owner", "admin", "member"})
+# Clerk Chat staff (sales reps): not a workspace role; from the identity provider (auth.accounts).
+STAFF = frozenset({"sales"})
 
 NOT_SIGNED_IN = "Please sign in again: your session has ended."
 BILLING_OWNERS_ONLY = "Only workspace owners can manage billing."
 TEAM_MANAGERS_ONLY = "Only workspace owners and admins can manage the team and numbers."
+STAFF_ONLY = "Only Clerk Chat sales staff can build and send quotes."
 
 
 class AccessDenied(Exception):
@@ -65,6 +68,23 @@ async def current_principal(state, *, touch: bool = True) -> Principal | None:
     return await asyncio.to_thread(principal_for_token, session_token_of(state), touch=touch)
 
 
+async def current_staff(state, *, touch: bool = True) -> Staff | None:
+    token = session_token_of(state)
+    return await asyncio.to_thread(principals.staff_for_token, token=token, touch=touch)
+
+
+async def _caller(state, roles: frozenset[str], touch: bool) -> Principal | Staff:
+    if roles == STAFF:
+        staff = await current_staff(state, touch=touch)
+        if staff is None:
+            signed_in = session_token_of(state) is not None and (
+                await asyncio.to_thread(principals.session_alive, token=session_token_of(state))
+            )
+            raise AccessDenied(STAFF_ONLY if signed_in else NOT_SIGNED_IN, signed_in=signed_in)
+        return staff
+    return check_role(await current_principal(state, touch=touch), roles)
+
+
 def check_role(principal: Principal | None, roles: frozenset[str]) -> Principal:
     if principal is None:
         raise AccessDenied(NOT_SIGNED_IN, signed_in=False)
@@ -75,12 +95,21 @@ def check_role(principal: Principal | None, roles: frozenset[str]) -> Principal:
 
 
 # The principal of the handler call in progress (set by the guard, read by the handler).
-_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+_current: contextvars.ContextVar[Principal | Staff] = contextvars.ContextVar("principal")
 
 
 def principal() -> Principal:
     """Inside a guarded handler: who called it (already checked)."""
-    return _current.get()
+    who = _current.get()
+    assert isinstance(who, Principal)
+    return who
+
+
+def staff() -> Staff:
+    """Inside a `staff_only` handler: the staff member who called it (already checked)."""
+    who = _current.get()
+    assert isinstance(who, Staff)
+    return who
 
 
 def login_redirect(state):
@@ -116,7 +145,7 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False, touch: bool = T
             @functools.wraps(handler)
             async def guarded_generator(self, *args, **kwargs):
                 try:
-                    who = check_role(await current_principal(self, touch=touch), roles)
+                    who = await _caller(self, roles, touch)
                 except AccessDenied as denied:
                     yield _refusal(self, denied, quiet=quiet)
                     return
@@ -134,7 +163,7 @@ def requires_role(roles: frozenset[str], *, quiet: bool = False, touch: bool = T
             @functools.wraps(handler)
             async def guarded_call(self, *args, **kwargs):
                 try:
-                    who = check_role(await current_principal(self, touch=touch), roles)
+                    who = await _caller(self, roles, touch)
                 except AccessDenied as denied:
                     return _refusal(self, denied, quiet=quiet)
                 token = _current.set(who)
@@ -165,5 +194,7 @@ owner_only = requires_role(OWNER)
 owner_page_loader = requires_role(OWNER, quiet=True)
 team_managers_only = requires_role(TEAM_MANAGERS)
 members_only = requires_role(ANY_MEMBER)
+staff_only = requires_role(STAFF)
+staff_page_loader = requires_role(STAFF, quiet=True)
 # A page body's live reload: started by the tab's watcher, not by the person.
 members_following_live = requires_role(ANY_MEMBER, touch=False)

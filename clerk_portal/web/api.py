@@ -17,6 +17,7 @@ from clerk_portal.core import routes
 from clerk_portal.core.db import get_engine
 from clerk_portal.core.settings import get_settings
 from clerk_portal.web.invoice_pdf import invoice_pdf_routes
+from clerk_portal.web.quote_pdf import quote_pdf_routes
 
 log = logging.getLogger(__name__)
 
@@ -45,5 +46,6 @@ def build_api() -> Starlette:
             *auth_routes(settings),
             *webhook_routes(),
             *invoice_pdf_routes(),
+            *quote_pdf_routes(),
         ]
     )

@@ -4,7 +4,8 @@ Handlers and routes are discovered from the app, not listed here (who may call e
 reviewed in tests/support/access.py): a new handler is covered (and
 must declare who may call it) the moment it is registered. The browser can call any handler by
 name with any arguments, so this test does exactly that, as an anonymous visitor, a member, an
-admin, the owner of another workspace (with a session pointing at this one) and the owner; and
+admin, the owner of another workspace (with a session pointing at this one), the owner and the
+demo's sales rep (staff, in no workspace: only the sales page's handlers are theirs); and
 again on a tab whose previous person (an owner with a card, invoices and billing details) signed
 out: no frame that tab receives may carry anything of the previous person.
 """
@@ -37,7 +38,7 @@ from tests.support.access import (
 from tests.support.reflex_socket import ReflexSocket
 from tests.support.tabs import Tab, load_owner_pages, mirrored_owner, sign_out
 
-PERSONAS = ("anonymous", "member", "admin", "other_owner", "owner")
+PERSONAS = ("anonymous", "member", "admin", "other_owner", "owner", "sales")
 # Tables that record visits rather than changes, and Stripe's own deliveries (written when the
 # sandbox sends events, whoever is calling what).
 VOLATILE_TABLES = {"auth_session", "login_attempt", "webhook_event", *RUNNER_TABLES}
@@ -71,7 +72,7 @@ def _other_owner_cookie(portal) -> str:
 @pytest.fixture(scope="module")
 def cookies(portal):
     jar = {"anonymous": None, "other_owner": _other_owner_cookie(portal)}
-    for person in ("member", "admin", "owner"):
+    for person in ("member", "admin", "owner", "sales"):  # sales: the demo's staff persona
         jar[person] = _demo_cookie(portal, person)
     return jar
 
@@ -206,9 +207,10 @@ def test_the_matrix_on_a_tab_the_previous_owner_signed_out_of(
 
 
 def _refused(reply) -> bool:
-    """The guard's answer: off to sign-in, or its "Only workspace owners/admins ..." toast."""
+    """The guard's answer: off to sign-in, or its "Only workspace owners/admins ..." (or "Only
+    Clerk Chat sales staff ...") toast."""
     return any(path.startswith(routes.LOGIN) for path in reply.redirects()) or any(
-        "Only workspace" in toast for toast in reply.toasts()
+        "Only workspace" in toast or guard.STAFF_ONLY in toast for toast in reply.toasts()
     )
 
 

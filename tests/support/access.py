@@ -38,6 +38,8 @@ PUBLIC_HANDLERS = {
     "open_contact_sales",
     "close_contact_sales",
     "submit_inquiry",
+    # A quote's share link: reads the quote its token names (public, read-only).
+    "load_quote",
 }
 PUBLIC_ROUTES = {
     routes.HEALTHZ,
@@ -46,6 +48,7 @@ PUBLIC_ROUTES = {
     routes.AUTH_LOGOUT,  # same-origin only; ends the caller's own session
     routes.AUTH_DEMO,  # demo mode only
     routes.STRIPE_WEBHOOK,  # signed by Stripe
+    routes.QUOTE_PDF,  # a quote's PDF: the share link's unguessable token is the key (GET)
     # Reflex's own, added by reflex/app.py: liveness probes (GET, they read nothing of the portal).
     "/ping",
     "/_health",
@@ -65,11 +68,13 @@ SIGNED_IN_HANDLERS = {
     "live_reload",
 }
 # The states whose every other handler is for owners only, and those for owners and admins.
-OWNER_ONLY_STATES = ("clerk_portal___pages___billing___",)
+OWNER_ONLY_STATES = ("clerk_portal___pages___billing___", "clerk_portal___pages___quote____")
 TEAM_MANAGER_STATES = ("clerk_portal___pages___team____", "clerk_portal___pages___numbers____")
 # The demo controls (demo mode only): anyone signed in to the demo workspace (the handlers refuse
 # every other workspace themselves).
 DEMO_STATES = ("clerk_portal___pages___demo____",)
+# The sales pages: Clerk Chat staff only (sales reps; not a workspace role).
+STAFF_STATES = ("clerk_portal___pages___sales____",)
 # Reflex's own generic handler on every state; with auto-setters off it can set nothing.
 REFLEX_BUILTINS = {"setvar"}
 
@@ -134,6 +139,8 @@ def reviewed_roles(full_name: str) -> frozenset[str] | None:
         return guard.TEAM_MANAGERS
     if state.startswith(DEMO_STATES):
         return guard.ANY_MEMBER
+    if state.startswith(STAFF_STATES):
+        return guard.STAFF
     return None
 
 

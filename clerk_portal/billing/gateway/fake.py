@@ -52,6 +52,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    QuoteSnapshot,
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
@@ -1110,3 +1111,22 @@ class FakeGateway:
 
         request = [clock_id, frozen_time]
         return self._write("advance the test clock", idempotency_key, request, apply)
+
+    # --- quotes: not modelled (tests/integration/billing/test_quotes.py uses the sandbox) -----
+
+    async def create_quote(
+        self, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> QuoteSnapshot:
+        raise _not_modelled("quotes")
+
+    async def finalize_quote(self, quote_id: str, *, idempotency_key: str) -> QuoteSnapshot:
+        raise _not_modelled("quotes")
+
+    async def retrieve_quote(self, quote_id: str) -> QuoteSnapshot:
+        raise _not_modelled("quotes")
+
+    async def cancel_quote(self, quote_id: str, *, idempotency_key: str) -> QuoteSnapshot:
+        raise _not_modelled("quotes")
+
+    async def quote_pdf(self, quote_id: str) -> bytes:
+        raise _not_modelled("quotes")

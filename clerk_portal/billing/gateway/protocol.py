@@ -32,6 +32,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    QuoteSnapshot,
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
@@ -322,4 +323,28 @@ class BillingGateway(Protocol):
     async def delete_test_clock(self, clock_id: str) -> None:
         """Delete the clock and, as Stripe does, the customers (and subscriptions) on it; a clock
         already gone is not an error."""
+        ...
+
+    # --- quotes (sales) ----------------------------------------------------------------------
+
+    async def create_quote(
+        self, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> QuoteSnapshot:
+        """A draft quote (`customer`, `line_items`, `discounts`, `expires_at`, ...)."""
+        ...
+
+    async def finalize_quote(self, quote_id: str, *, idempotency_key: str) -> QuoteSnapshot:
+        """Draft -> open: numbered, its PDF available, acceptable until `expires_at`."""
+        ...
+
+    async def retrieve_quote(self, quote_id: str) -> QuoteSnapshot:
+        """The quote as Stripe has it now (an open one past its expiry reads canceled)."""
+        ...
+
+    async def cancel_quote(self, quote_id: str, *, idempotency_key: str) -> QuoteSnapshot:
+        """Draft or open -> canceled (Stripe refuses an accepted one)."""
+        ...
+
+    async def quote_pdf(self, quote_id: str) -> bytes:
+        """The PDF of a finalized quote (Stripe serves it from its files address)."""
         ...

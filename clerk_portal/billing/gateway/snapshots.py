@@ -256,6 +256,23 @@ class InvoicePreview:
 
 
 @dataclass(frozen=True)
+class QuoteSnapshot:
+    """A Stripe quote: `amount_total` is the first invoice after every discount (Stripe's
+    `computed.upfront`), `recurring_total` each period after (forever coupons only)."""
+
+    id: str
+    status: str  # "draft" | "open" | "accepted" | "canceled"
+    number: str | None
+    customer: str
+    amount_subtotal: int
+    amount_total: int
+    recurring_total: int
+    interval: str
+    expires_at: int
+    discount_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClockSnapshot:
     id: str
     frozen_time: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -83,3 +83,42 @@ def _store(inquiry: Inquiry) -> None:
 async def record_inquiry(inquiry: Inquiry) -> None:
     """Store the lead (off the event loop), or refuse with TOO_MANY_IN_TOTAL."""
     await asyncio.to_thread(_store, inquiry)
+
+
+@dataclass(frozen=True)
+class Lead:
+    name: str
+    email: str
+    company: str
+    seats: int | None
+    phone_numbers: int | None
+    message: str
+    status: str
+    created_at: datetime
+
+
+def _leads(limit: int) -> list[Lead]:
+    with session_scope() as session:
+        rows = session.exec(
+            select(EnterpriseInquiry)
+            .order_by(col(EnterpriseInquiry.created_at).desc(), col(EnterpriseInquiry.id).desc())
+            .limit(limit)
+        ).all()
+        return [
+            Lead(
+                r.name,
+                r.email,
+                r.company,
+                r.seats,
+                r.phone_numbers,
+                r.message,
+                r.status,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+
+async def list_leads(*, limit: int = 50) -> list[Lead]:
+    """The newest contact-sales leads first (the rep's sales page)."""
+    return await asyncio.to_thread(_leads, limit)

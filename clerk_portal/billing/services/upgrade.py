@@ -191,11 +191,14 @@ async def complete_upgrade(
     interval: Interval,
     keep_trial: bool = False,
     promotion_code_id: str | None = None,
+    counts: tuple[int, int] | None = None,
+    coupon_id: str | None = None,
     gateway: BillingGateway | None = None,
 ) -> UpgradeResult:
     """Subscribe with the confirmed card. `keep_trial=True` bills at the trial's end instead;
     `promotion_code_id` (from `apply_promotion_code`, pinned with the card form) is Stripe's
-    discount on the subscription.
+    discount on the subscription. A sales quote's terms (`services.quotes.accept_quote`): its
+    `counts` (seats, numbers) instead of the workspace's, and its `coupon_id`.
 
     One attempt at a time per workspace (`upgrade_claim`); the same tab asking again (after a
     timeout, say) repeats its attempt with the same idempotency key. An attempt that finds a
@@ -206,7 +209,9 @@ async def complete_upgrade(
     view = await load_account(workspace_id)
     if view.customer_id is None:
         raise BillingError("Start the upgrade again: the card form has expired.")
-    seats, numbers = await in_db(lambda session: _counts(session, workspace_id))
+    if counts is None:
+        counts = await in_db(lambda session: _counts(session, workspace_id))
+    seats, numbers = counts
     chosen = get_catalog().plan(plan)
     record = _recorder(actor_user_id, chosen.name, plan, interval, seats, numbers)
     if view.subscription_id and view.status in SUBSCRIBED:
@@ -246,6 +251,7 @@ async def complete_upgrade(
             items=await subscription_items(gateway, plan, interval, seats, numbers),
             trial_end=await _trial_end(workspace_id) if keep_trial else None,
             promotion_code_id=promotion_code_id,
+            coupon_id=coupon_id,
         )
     except OutcomeUnknown:
         raise  # the claim stays: only this tab's same attempt may go on
@@ -417,6 +423,7 @@ async def _subscribe(
     items: list[dict[str, Any]],
     trial_end: int | None,
     promotion_code_id: str | None = None,
+    coupon_id: str | None = None,
 ) -> UpgradeResult:
     """Create the subscription of this attempt (its key is the attempt's, not the tab's).
 
@@ -433,6 +440,8 @@ async def _subscribe(
         params["trial_end"] = trial_end
     if promotion_code_id:
         params["discounts"] = [{"promotion_code": promotion_code_id}]
+    elif coupon_id:
+        params["discounts"] = [{"coupon": coupon_id}]
     key = f"{view.namespace}:subscribe:{attempt}"
     try:
         snapshot = await gateway.create_subscription(params, idempotency_key=key)

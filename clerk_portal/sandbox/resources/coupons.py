@@ -328,28 +328,36 @@ def _discount_coupon(ctx: Ctx, discount_id: str) -> str | None:
     return discount["source"]["coupon"] if discount else None
 
 
-def _new_discount(
-    ctx: Ctx, sub: dict[str, Any], coupon: dict[str, Any], promo: dict[str, Any] | None, at: int
+def discount_record(
+    customer: str, coupon: dict[str, Any], promo: dict[str, Any] | None, at: int
 ) -> dict[str, Any]:
-    end = None
-    if coupon["duration"] == "repeating":
-        end = add_months(at, coupon["duration_in_months"])
-    discount = {
+    """A discount object of a coupon (and the promotion code it came through), for no
+    subscription yet (a quote's discount)."""
+    return {
         "id": new_id("di_"),
         "object": "discount",
         "checkout_session": None,
-        "customer": sub["customer"],
+        "customer": customer,
         "customer_account": None,
-        "end": end,
+        "end": None,
         "invoice": None,
         "invoice_item": None,
         "promotion_code": promo["id"] if promo else None,
         "source": {"type": "coupon", "coupon": coupon["id"]},
         "start": at,
-        "subscription": sub["id"],
+        "subscription": None,
         "subscription_item": None,
         "_once": coupon["duration"] == "once",
     }
+
+
+def _new_discount(
+    ctx: Ctx, sub: dict[str, Any], coupon: dict[str, Any], promo: dict[str, Any] | None, at: int
+) -> dict[str, Any]:
+    discount = discount_record(sub["customer"], coupon, promo, at)
+    discount["subscription"] = sub["id"]
+    if coupon["duration"] == "repeating":
+        discount["end"] = add_months(at, coupon["duration_in_months"])
     ctx.store.put(discount)
     if not ctx.preview:  # a preview's fork shares these records with the real store
         coupon["times_redeemed"] += 1
@@ -377,7 +385,7 @@ def discount_lines(ctx: Ctx, invoice: dict[str, Any], sub: dict[str, Any] | None
         coupon = coupon_of(ctx, discount["source"]["coupon"])
         if coupon is None:
             continue
-        amounts = _amounts(coupon, remaining, [line["id"] for line in lines])
+        amounts = spread(coupon, remaining, [line["id"] for line in lines])
         for line in lines:
             amount = amounts.get(line["id"], 0)
             if line["id"] not in remaining:
@@ -402,7 +410,8 @@ def discount_lines(ctx: Ctx, invoice: dict[str, Any], sub: dict[str, Any] | None
                 discount["end"] = invoice["created"]
 
 
-def _amounts(coupon: dict[str, Any], remaining: dict[str, int], order: list[str]) -> dict[str, int]:
+def spread(coupon: dict[str, Any], remaining: dict[str, int], order: list[str]) -> dict[str, int]:
+    """A coupon's amount per line id, taken from what is left of each line."""
     ids = [i for i in order if i in remaining and remaining[i] > 0]
     if coupon["percent_off"] is not None:
         rate = Fraction(str(coupon["percent_off"])) / 100

@@ -4,9 +4,11 @@ base address, as Stripe serves it from files.stripe.com)."""
 
 from __future__ import annotations
 
+import io
 import zlib
 from typing import Any
 
+import pypdf
 import pytest
 import stripe
 
@@ -154,3 +156,115 @@ def test_the_pdf_of_a_finalized_quote(
     text = _pdf_text(raw)
     for expected in (opened.number, "Acme", "Valid until", "$185.00", "$145.00", "USD"):
         assert expected.encode() in text, expected
+
+
+# https://docs.stripe.com/api/quotes/create (`discounts[][coupon]`) and
+# https://docs.stripe.com/api/quotes/object: amount_total is "Total after discounts", the line
+# items carry amount_discount, computed.upfront is the first invoice and computed.recurring
+# "takes into account ... discounts with duration=forever coupons only".
+def test_a_quote_with_a_coupon_shows_the_discount(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    client.v1.coupons.create(
+        {"id": "Q20", "percent_off": 20, "duration": "repeating", "duration_in_months": 3}
+    )
+    quote = _quote(client, customer, catalog, discounts=[{"coupon": "Q20"}])
+    assert len(quote.discounts) == 1 and quote.discounts[0].startswith("di_")
+    # $185.00 a month, 20% off: $145.00 -> $116.00 and $40.00 -> $32.00
+    assert (quote.amount_subtotal, quote.amount_total) == (18500, 14800)
+    assert quote.total_details.amount_discount == 3700
+    assert quote.computed.upfront.amount_total == 14800
+    # a repeating coupon is not in the recurring totals (forever coupons only)
+    assert quote.computed.recurring.amount_total == 18500
+    lines = client.v1.quotes.line_items.list(quote.id).data
+    assert [(li.amount_subtotal, li.amount_discount, li.amount_total) for li in lines] == [
+        (14500, 2900, 11600),
+        (4000, 800, 3200),
+    ]
+    # a line's `discounts` is "not included by default": expand it
+    expanded = client.v1.quotes.line_items.list(quote.id, {"expand": ["data.discounts"]})
+    assert expanded.data[0].discounts[0].to_dict() == {
+        "amount": 2900,
+        "discount": quote.discounts[0],
+    }
+    assert "discounts" not in lines[0]
+
+    forever = client.v1.coupons.create(
+        {"amount_off": 1000, "currency": "usd", "duration": "forever", "name": "Partner"}
+    )
+    other = _quote(client, customer, catalog, discounts=[{"coupon": forever.id}])
+    assert (other.amount_total, other.computed.recurring.amount_total) == (17500, 17500)
+    assert other.computed.recurring.total_details.amount_discount == 1000
+
+
+# https://docs.stripe.com/quotes/overview: accepting a quote creates the subscription with the
+# quote's line items and discounts (the coupon is redeemed then, by the subscription).
+def test_accepting_a_discounted_quote_starts_a_discounted_subscription(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    coupon = client.v1.coupons.create({"percent_off": 50, "duration": "once"})
+    quote = _quote(client, customer, catalog, discounts=[{"coupon": coupon.id}])
+    assert client.v1.coupons.retrieve(coupon.id).times_redeemed == 0
+    client.v1.quotes.finalize_quote(quote.id)
+    accepted = client.v1.quotes.accept(quote.id)
+    sub = client.v1.subscriptions.retrieve(accepted.subscription)
+    assert sub.status == "active"
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (invoice.subtotal, invoice.amount_paid) == (18500, 9250)
+    assert len(invoice.discounts) == 1
+    assert sub.discounts == []  # "once": it ended with the first invoice it took money off
+    assert invoice.amount_paid == accepted.computed.upfront.amount_total
+    assert client.v1.coupons.retrieve(coupon.id).times_redeemed == 1
+
+
+# https://docs.stripe.com/api/quotes/create: a coupon that does not exist, an expired one or an
+# amount coupon in another currency is refused, naming the parameter; nothing is created.
+def test_bad_quote_discounts_are_refused_naming_the_parameter(
+    client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    eur = client.v1.coupons.create({"amount_off": 500, "currency": "eur", "duration": "once"})
+    for discounts, param in (
+        ([{"coupon": "nope"}], "discounts[0][coupon]"),
+        ([{"coupon": eur.id}], "discounts[0][coupon]"),
+        ([{"discount": "di_x"}], "discounts[0][discount]"),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            _quote(client, customer, catalog, discounts=discounts)
+        assert caught.value.param == param, discounts
+    with pytest.raises(stripe.InvalidRequestError) as item_level:
+        client.v1.quotes.create(
+            {
+                "customer": customer.id,
+                "line_items": [
+                    {
+                        "price": catalog["seat_month"].id,
+                        "quantity": 1,
+                        "discounts": [{"coupon": eur.id}],
+                    }
+                ],
+            }
+        )
+    assert item_level.value.param == "line_items[0][discounts]"
+    assert client.v1.quotes.list().data == []
+
+
+# https://docs.stripe.com/api/quotes/pdf: the PDF of a discounted quote prints the discount.
+def test_the_pdf_of_a_discounted_quote_prints_the_discount(
+    sb: SandboxProcess, client: stripe.StripeClient, catalog: dict[str, Any], clock: Any
+) -> None:
+    customer = make_customer(client, clock)
+    client.v1.coupons.create(
+        {"id": "WELCOME", "name": "Welcome", "percent_off": 20, "duration": "forever"}
+    )
+    quote = _quote(client, customer, catalog, discounts=[{"coupon": "WELCOME"}])
+    client.v1.quotes.finalize_quote(quote.id)
+    files = stripe.StripeClient(
+        SECRET_KEY, base_addresses={"api": sb.url, "files": sb.url}, max_network_retries=0
+    )
+    raw = files.v1.quotes.pdf(quote.id).io.read()
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(raw)).pages)
+    for expected in ("Welcome (20% off), every invoice", "-$37.00", "$148.00", "$185.00"):
+        assert expected in text, expected

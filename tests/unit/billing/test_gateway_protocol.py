@@ -18,7 +18,7 @@ PROTOCOL_METHODS = sorted(
 
 
 def test_the_protocol_names_every_call():
-    assert len(PROTOCOL_METHODS) == 45
+    assert len(PROTOCOL_METHODS) == 50
     assert {
         "create_subscription",
         "preview_invoice",
@@ -29,6 +29,9 @@ def test_the_protocol_names_every_call():
         "delete_test_clock",
         # invoiced customers' bank transfers (issue 14)
         "pay_invoice_out_of_band",
+        # quotes (issue 15)
+        "create_quote",
+        "quote_pdf",
     } <= set(PROTOCOL_METHODS)
 
 

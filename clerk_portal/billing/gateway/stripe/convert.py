@@ -19,6 +19,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    QuoteSnapshot,
     SchedulePhase,
     ScheduleSnapshot,
     SetupIntentResult,
@@ -71,6 +72,23 @@ def to_coupon(coupon: Any) -> CouponInfo:
         duration=coupon.duration,
         duration_in_months=_get(coupon, "duration_in_months"),
         valid=bool(_get(coupon, "valid", True)),
+    )
+
+
+def to_quote(quote: Any) -> QuoteSnapshot:
+    computed = quote.computed
+    recurring = _get(computed, "recurring")
+    return QuoteSnapshot(
+        id=quote.id,
+        status=quote.status,
+        number=_get(quote, "number"),
+        customer=_id(quote.customer) or "",
+        amount_subtotal=quote.amount_subtotal,
+        amount_total=computed.upfront.amount_total,
+        recurring_total=recurring.amount_total if recurring else quote.amount_total,
+        interval=recurring.interval if recurring else "month",
+        expires_at=quote.expires_at,
+        discount_ids=tuple(_id(d) or "" for d in (_get(quote, "discounts") or [])),
     )
 
 

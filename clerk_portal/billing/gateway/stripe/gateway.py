@@ -28,6 +28,7 @@ from clerk_portal.billing.gateway.snapshots import (
     PriceInfo,
     ProductInfo,
     PromotionCodeInfo,
+    QuoteSnapshot,
     ScheduleSnapshot,
     SetupIntentResult,
     SubscriptionSnapshot,
@@ -72,7 +73,8 @@ class StripeGateway:
         base = settings.stripe_api_base_url
         client = stripe.StripeClient(
             settings.stripe_secret,
-            base_addresses={"api": base} if base else None,
+            # quote PDFs come from Stripe's "files" address: the sandbox serves both
+            base_addresses={"api": base, "files": base} if base else None,
             http_client=http_client,
             max_network_retries=max_network_retries,
         )
@@ -642,3 +644,47 @@ class StripeGateway:
     # Every request goes through `errors.call` (retries of 429s, error mapping); a staticmethod
     # so that a test's subclass can wrap it.
     _call = staticmethod(call)
+
+    # --- quotes ---------------------------------------------------------------------------------
+
+    async def create_quote(
+        self, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> QuoteSnapshot:
+        body: Any = dict(params)
+        quote = await self._call(
+            "create the quote",
+            lambda: self.v1.quotes.create_async(body, {"idempotency_key": idempotency_key}),
+            write=True,
+        )
+        return convert.to_quote(quote)
+
+    async def finalize_quote(self, quote_id: str, *, idempotency_key: str) -> QuoteSnapshot:
+        quote = await self._call(
+            "finalize the quote",
+            lambda: self.v1.quotes.finalize_quote_async(
+                quote_id, {}, {"idempotency_key": idempotency_key}
+            ),
+            write=True,
+        )
+        return convert.to_quote(quote)
+
+    async def retrieve_quote(self, quote_id: str) -> QuoteSnapshot:
+        quote = await self._call("read the quote", lambda: self.v1.quotes.retrieve_async(quote_id))
+        return convert.to_quote(quote)
+
+    async def cancel_quote(self, quote_id: str, *, idempotency_key: str) -> QuoteSnapshot:
+        quote = await self._call(
+            "cancel the quote",
+            lambda: self.v1.quotes.cancel_async(quote_id, {}, {"idempotency_key": idempotency_key}),
+            write=True,
+        )
+        return convert.to_quote(quote)
+
+    async def quote_pdf(self, quote_id: str) -> bytes:
+        async def read() -> bytes:
+            streamed = await self.v1.quotes.pdf_async(quote_id)
+            chunks = [chunk async for chunk in streamed.stream()]
+            return b"".join(chunks)
+
+        pdf: bytes = await self._call("download the quote's PDF", read)
+        return pdf
