@@ -86,6 +86,7 @@ _SUBSCRIPTION_PARAMS = {
         "off_session",
         "metadata",
         "trial_end",
+        "billing_mode",  # classic only, as the sandbox
     },
     "update": {
         "items",
@@ -620,6 +621,8 @@ class FakeGateway:
         )
 
     def _create(self, params: Mapping[str, Any]) -> SubscriptionSnapshot:
+        if params.get("billing_mode", {"type": "classic"}) != {"type": "classic"}:
+            raise _not_modelled(f"billing_mode {params['billing_mode']!r}")
         customer_id = str(params["customer"])
         now = self._now_for(customer_id)
         items = [

@@ -26,6 +26,12 @@ from clerk_portal.workspace import repository
 
 log = logging.getLogger("clerk_portal.billing")
 T = TypeVar("T")
+# Every subscription the portal starts (and every preview of one) asks for Stripe's classic
+# billing mode: the pinned API version's default is flexible
+# (https://docs.stripe.com/changelog/clover/2025-09-30/billing-mode-default-flexible), which
+# prorates differently (https://docs.stripe.com/billing/subscriptions/billing-mode/compare),
+# while the portal's own arithmetic (pricing.py) and the sandbox bill in classic mode.
+CLASSIC_BILLING: dict[str, str] = {"type": "classic"}
 _CAS_ATTEMPTS = 4
 
 

@@ -30,7 +30,12 @@ from clerk_portal.billing.gateway import (
     SubscriptionSnapshot,
     gateway_or_default,
 )
-from clerk_portal.billing.services.common import actor_name, load_account, write_subscription
+from clerk_portal.billing.services.common import (
+    CLASSIC_BILLING,
+    actor_name,
+    load_account,
+    write_subscription,
+)
 from clerk_portal.billing.services.customer import ensure_customer
 from clerk_portal.core import text_input
 from clerk_portal.core.db import in_db
@@ -88,7 +93,7 @@ async def check_promotion_code(
     preview = await gateway.preview_invoice(
         {
             "customer": view.customer_id,
-            "subscription_details": {"items": items},
+            "subscription_details": {"items": items, "billing_mode": CLASSIC_BILLING},
             "discounts": [{"promotion_code": promo.id}],
         }
     )

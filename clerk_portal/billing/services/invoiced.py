@@ -28,6 +28,7 @@ from clerk_portal.billing.errors import BillingError, OutcomeUnknown
 from clerk_portal.billing.gateway import BillingGateway, SubscriptionSnapshot, gateway_or_default
 from clerk_portal.billing.services import upgrade, upgrade_claim
 from clerk_portal.billing.services.common import (
+    CLASSIC_BILLING,
     AccountView,
     actor_name,
     load_account,
@@ -93,6 +94,7 @@ async def start_invoiced_billing(
         "items": await upgrade.subscription_items(gateway, plan, interval, seats, numbers),
         "collection_method": SEND_INVOICE,
         "days_until_due": days,
+        "billing_mode": CLASSIC_BILLING,
         "metadata": {"workspace_id": str(view.workspace_id)},
     }
     # The terms and what the workspace had before (no subscription, or an ended one) make the

@@ -52,6 +52,7 @@ from clerk_portal.billing.gateway import (
 )
 from clerk_portal.billing.services import discounts, upgrade_claim
 from clerk_portal.billing.services.common import (
+    CLASSIC_BILLING,
     AccountView,
     actor_name,
     load_account,
@@ -310,6 +311,7 @@ async def open_upgrade_payment(
         "items": await subscription_items(gateway, plan, interval, seats, numbers),
         "payment_behavior": "default_incomplete",
         "payment_settings": {"save_default_payment_method": "on_subscription"},
+        "billing_mode": CLASSIC_BILLING,
         "metadata": {"workspace_id": str(workspace_id)},
     }
     if promotion_code_id:
@@ -434,6 +436,7 @@ async def _subscribe(
         "default_payment_method": card.id,
         "payment_behavior": "error_if_incomplete",
         "off_session": True,
+        "billing_mode": CLASSIC_BILLING,
         "metadata": {"workspace_id": str(view.workspace_id)},
     }
     if trial_end:

@@ -17,7 +17,7 @@ from .subscriptions import get_subscription
 PREVIEW_PARAMS = (
     "customer subscription subscription_details[items,proration_behavior,proration_date,"
     "billing_cycle_anchor,cancel_at_period_end,cancel_at,trial_end,!default_tax_rates,"
-    "!billing_mode,!cancel_now,!resume_at,!start_date,!trial_from_plan,!billing_schedules] "
+    "billing_mode,!cancel_now,!resume_at,!start_date,!trial_from_plan,!billing_schedules] "
     "discounts[coupon,promotion_code,discount] !invoice_items !automatic_tax !currency "
     "!customer_details !issuer !on_behalf_of "
     "!preview_mode !schedule !schedule_details"
@@ -265,11 +265,17 @@ def create_preview(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         assert fsub is not None
         if "discounts" in params:  # replaces the subscription's own for this preview
             details = {**details, "discounts": params["discounts"]}
+        if "billing_mode" in details:  # a migration's preview: not modelled
+            raise invalid(
+                "The sandbox previews billing_mode for a new subscription only, not a change "
+                "of an existing subscription's mode.",
+                "subscription_details[billing_mode]",
+            )
         invoice = lifecycle.update(pctx, fsub, details) if details else None
         if invoice is None:
             invoice = _upcoming(pctx, fsub)
     elif details.get("items"):
-        fields = ("items", "trial_end", "cancel_at_period_end", "cancel_at")
+        fields = ("items", "trial_end", "cancel_at_period_end", "cancel_at", "billing_mode")
         chosen = {k: details[k] for k in fields if k in details}
         if "discounts" in params:
             chosen["discounts"] = params["discounts"]
