@@ -37,13 +37,21 @@ def contact_sales_dialog() -> rx.Component:
                 "Company", "company", auto_complete="organization", max_length=text_input.COMPANY
             ),
             rx.hstack(
-                _field("Seats", "seats", type="number", min=1, max=10**text_input.COUNT_DIGITS - 1),
+                _field(
+                    "Seats",
+                    "seats",
+                    type="number",
+                    min=1,
+                    max=10**text_input.COUNT_DIGITS - 1,
+                    default_value=ContactSalesState.seats,
+                ),
                 _field(
                     "Phone numbers",
                     "numbers",
                     type="number",
                     min=0,
                     max=10**text_input.COUNT_DIGITS - 1,
+                    default_value=ContactSalesState.numbers,
                 ),
                 spacing="3",
                 width="100%",

@@ -15,6 +15,7 @@ import reflex as rx
 
 from clerk_portal.billing import pricing
 from clerk_portal.billing.catalog import get_catalog
+from clerk_portal.ui.contact_sales import ContactSalesState
 from clerk_portal.ui.guard import public_handler
 
 MAX_SEATS = 999
@@ -90,6 +91,14 @@ class PlanSelection(rx.State, mixin=True):
     numbers_error: str = ""
     current_plan: str = ""  # the subscription's, once subscribed
     current_interval: str = ""
+
+    @rx.event
+    @public_handler
+    async def contact_sales(self):
+        """The Enterprise card's Contact sales, with the seats and numbers chosen here (a lead
+        that says what the team needs)."""
+        form = await self.get_state(ContactSalesState)
+        form._open_with(self.seats, self.numbers)
 
     @rx.var
     def change_title(self) -> str:

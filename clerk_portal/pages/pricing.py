@@ -31,7 +31,6 @@ from clerk_portal.components.plan_picker import (
 )
 from clerk_portal.core import routes
 from clerk_portal.core.settings import get_settings
-from clerk_portal.ui.contact_sales import ContactSalesState
 from clerk_portal.ui.guard import public_handler
 from clerk_portal.workspace.trial import TRIAL_DAYS
 
@@ -195,7 +194,7 @@ def pricing() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                plan_cards(PricingState, on_contact_sales=ContactSalesState.open_contact_sales),
+                plan_cards(PricingState, on_contact_sales=PricingState.contact_sales),
                 rx.cond(
                     PricingState.link_problem != "",
                     rx.callout(PricingState.link_problem, icon="info", id="link-problem"),
@@ -206,7 +205,7 @@ def pricing() -> rx.Component:
                     link_button("Start free trial", routes.LOGIN, size="3", id="start-trial"),
                     rx.button(
                         "Contact sales",
-                        on_click=ContactSalesState.open_contact_sales,
+                        on_click=PricingState.contact_sales,
                         size="3",
                         variant="outline",
                         id="contact-sales",

@@ -27,10 +27,19 @@ class ContactSalesState(rx.State):
     sending: bool = False
     error: str = ""
     sent: bool = False
+    # What the form opens with: the calculator's seats and numbers when opened from it.
+    seats: str = ""
+    numbers: str = ""
 
     @rx.event
     @public_handler
     def open_contact_sales(self):
+        self._open_with()
+
+    def _open_with(self, seats: int | None = None, numbers: int | None = None) -> None:
+        """Open the form, its seats and numbers filled in (the person may change them)."""
+        self.seats = "" if seats is None else str(seats)
+        self.numbers = "" if numbers is None else str(numbers)
         self.open, self.error, self.sent = True, "", False
 
     @rx.event

@@ -1,10 +1,14 @@
 """The public pricing calculator: plan cards, Monthly/Yearly with the saving, live line items."""
 
+import re
 import time
 
 import pytest
 from playwright.sync_api import expect
+from sqlmodel import select
 
+from clerk_portal.core.db import engine_for, session_scope
+from clerk_portal.models import EnterpriseInquiry
 from tests.support.browser import screenshot
 
 
@@ -185,3 +189,29 @@ def test_a_bad_link_in_a_tab_that_showed_other_numbers_opens_with_the_defaults(p
     expect(page.locator("#seats-input")).to_have_value("3")
     expect(page.locator("#numbers-input")).to_have_value("2")
     expect(page.locator("#subtotal")).to_have_text("$147.00 / month")
+
+
+def test_contact_sales_opens_with_the_calculators_seats_and_numbers(portal, page):
+    """Issue 15: the lead is prefilled with the calculator's seats and numbers (it opened empty,
+    and the rep's list showed leads without the team's size)."""
+    page.goto(portal.url + "/pricing?plan=business&interval=year&seats=40&numbers=12")
+    expect(page.locator("#seats-input")).to_have_value("40")
+    page.locator("#plan-enterprise-contact").click()
+    expect(page.locator("#contact-seats")).to_have_value("40")
+    expect(page.locator("#contact-numbers")).to_have_value("12")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    page.locator("#seats-input").fill("45")  # typed after: the form follows
+    expect(page).to_have_url(re.compile(r"seats=45"))  # the calculator has it
+    page.locator("#contact-sales").click()
+    expect(page.locator("#contact-seats")).to_have_value("45")
+    page.get_by_label("Your name").fill("Rae Kim")
+    email = f"rae-{int(time.time() * 1000)}@bigclinic.example"
+    page.get_by_label("Work email").fill(email)
+    page.locator("#contact-send").click()
+    expect(page.locator("#contact-thanks")).to_be_visible()
+
+    with session_scope(engine_for(portal.database_url)) as session:
+        lead = session.exec(select(EnterpriseInquiry).where(EnterpriseInquiry.email == email)).one()
+    assert (lead.seats, lead.phone_numbers) == (45, 12)

@@ -36,6 +36,7 @@ PUBLIC_HANDLERS = {
     "copy_calculator_link",
     # Contact sales: a form anyone may send (validated, stored).
     "open_contact_sales",
+    "contact_sales",  # the calculator's: opens it with this tab's seats and numbers
     "close_contact_sales",
     "submit_inquiry",
     # A quote's share link: reads the quote its token names (public, read-only).

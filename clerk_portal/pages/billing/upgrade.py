@@ -40,7 +40,6 @@ from clerk_portal.core.errors import DomainError
 from clerk_portal.ui import guard
 from clerk_portal.ui.access import owners_only
 from clerk_portal.ui.change_dialog import ConfirmedChange
-from clerk_portal.ui.contact_sales import ContactSalesState
 from clerk_portal.ui.off_lock import OffLock
 
 CARD_ELEMENT = "card-element-upgrade"
@@ -513,7 +512,7 @@ def upgrade() -> rx.Component:
             size="2",
         ),
         interval_switch(UpgradeState),
-        plan_cards(UpgradeState, on_contact_sales=ContactSalesState.open_contact_sales),
+        plan_cards(UpgradeState, on_contact_sales=UpgradeState.contact_sales),
         rx.grid(
             line_items(
                 UpgradeState,
