@@ -478,7 +478,7 @@ def line_items(
             rx.el.tr(
                 rx.el.th("Discount", scope="row", style={"textAlign": "left"}),
                 rx.el.td(discount[0], style={"padding": "4px 12px", "color": "var(--gray-11)"}),
-                rx.el.td(discount[1], style={"textAlign": "right"}, id="line-discount"),
+                rx.el.td(discount[1], style=AMOUNT_CELL, id="line-discount"),
             ),
         )
         if discount is not None
@@ -502,7 +502,7 @@ def line_items(
                         rx.el.td(""),
                         rx.el.td(
                             state.subtotal_label,
-                            style={"textAlign": "right", "fontWeight": 600},
+                            style={**AMOUNT_CELL, "fontWeight": 600},
                             id="subtotal",
                         ),
                         style={"borderTop": "1px solid var(--gray-a6)"},
@@ -515,7 +515,7 @@ def line_items(
                             rx.el.td(""),
                             rx.el.td(
                                 state.amount_due_today_label if due_today is None else due_today,
-                                style={"textAlign": "right", "fontWeight": 600},
+                                style={**AMOUNT_CELL, "fontWeight": 600},
                                 id="due-today",
                             ),
                         ),

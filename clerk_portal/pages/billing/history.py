@@ -50,8 +50,16 @@ def _activity_row(entry: history.ActivityEntry, time_zone: str) -> ActivityRow:
         who=entry.actor_name,
         what=entry.summary,
         when=formats.moment_in(entry.created_at, time_zone),
-        amount=_amount_label(entry),
+        amount="" if _says_its_amount(entry) else _amount_label(entry),
     )
+
+
+def _says_its_amount(entry: history.ActivityEntry) -> bool:
+    """The summary names the amount already ("upgraded to Business: $1,176.00 charged"): no
+    badge saying it again beside it."""
+    if not entry.amount_cents:
+        return False
+    return format_cents(abs(entry.amount_cents), entry.currency) in entry.summary
 
 
 def _amount_label(entry: history.ActivityEntry) -> str:

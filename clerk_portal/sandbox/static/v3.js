@@ -291,9 +291,18 @@
       dialog.setAttribute("role", "dialog");
       dialog.setAttribute("aria-modal", "true");
       dialog.setAttribute("aria-label", "3D Secure authentication");
-      dialog.style.cssText = "background:#fff;color:#111;border-radius:8px;padding:24px;max-width:360px;text-align:center";
-      dialog.innerHTML = "<h2 style='margin-top:0'>3D Secure 2 test page</h2>" +
-        "<p>This is a sandbox test authentication. Choose the outcome.</p>";
+      // Styled in full here: the page's own CSS reset (Radix's) strips headings and buttons.
+      dialog.style.cssText = "background:#fff;color:#111;border-radius:10px;max-width:380px;" +
+        "width:calc(100% - 32px);overflow:hidden;box-shadow:0 12px 40px rgba(0,0,0,.3);text-align:left";
+      dialog.innerHTML =
+        "<div style='background:#0f2a4a;color:#fff;padding:12px 20px;font-size:13px;letter-spacing:.02em'>" +
+        "Test Bank &middot; Secure verification</div>" +
+        "<div style='padding:20px 20px 8px'>" +
+        "<h2 style='margin:0 0 8px;font-size:18px;font-weight:600;line-height:1.3'>3D Secure 2 test page</h2>" +
+        "<p style='margin:0;font-size:14px;line-height:1.5;color:#444'>This is a sandbox test " +
+        "authentication: no bank is asked. Choose the outcome.</p></div>";
+      var actions = document.createElement("div");
+      actions.style.cssText = "display:flex;flex-direction:column;gap:8px;padding:12px 20px 20px";
       var answered = false;
       function answer(outcome) {
         if (answered) return;
@@ -309,13 +318,16 @@
         var b = document.createElement("button");
         b.type = "button";
         b.textContent = label;
-        b.style.cssText = "margin:6px;padding:8px 14px;cursor:pointer";
+        b.style.cssText = "padding:10px 16px;font-size:15px;font-weight:600;border-radius:6px;cursor:pointer;" +
+          (outcome === "complete" ? "background:#1d4ed8;color:#fff;border:1px solid #1d4ed8"
+                                  : "background:#fff;color:#1e293b;border:1px solid #94a3b8");
         b.addEventListener("click", function () { answer(outcome); });
         return b;
       }
       var complete = button("Complete authentication", "complete");
-      dialog.appendChild(complete);
-      dialog.appendChild(button("Fail authentication", "fail"));
+      actions.appendChild(complete);
+      actions.appendChild(button("Fail authentication", "fail"));
+      dialog.appendChild(actions);
       overlay.appendChild(dialog);
       document.body.appendChild(overlay);
       window.addEventListener("keydown", onKey, true);

@@ -134,3 +134,21 @@ async def test_the_history_page_reads_the_workspaces_time_zone():
         workspace.time_zone = "America/Los_Angeles"
         session.add(workspace)
     assert await history_page.load_time_zone(workspace_id) == "America/Los_Angeles"
+
+
+def test_an_entry_that_says_its_amount_gets_no_badge_saying_it_again():
+    """Seen on a new user's walk through the demo: "Olivia Park upgraded to Business (yearly):
+    $1,176.00 charged" beside a $1,176.00 badge (and, before, "Invoice X paid: $49.00")."""
+    from clerk_portal.pages.billing.history import _activity_row
+
+    def row(kind: str, summary: str, cents: int | None) -> dict:
+        return dict(
+            _activity_row(history.ActivityEntry(1, "A", kind, summary, cents, "usd", NOW), "UTC")
+        )
+
+    said = row("upgrade", "Olivia Park upgraded to Business (yearly): $1,176.00 charged", 117600)
+    assert said["amount"] == ""
+    assert row("invoice_paid", "Invoice 0001 paid: $49.00", 4900)["amount"] == ""  # older rows
+    assert row("invoice_paid", "Invoice 0001 paid", 4900)["amount"] == "$49.00"
+    assert row("quantities", "Olivia added a seat", -4900)["amount"] == "-$49.00 credit"
+    assert row("number_added", "Olivia added a number", 0)["amount"] == "No charge"
