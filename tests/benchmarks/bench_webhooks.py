@@ -219,6 +219,27 @@ def processed_count(prefix: str = "evt_burst_") -> int:
         ).scalar_one()
 
 
+def retried_summary(prefix: str = "evt_burst_") -> str:
+    """The burst's events that needed more than one attempt, and why (a slow "applied" is
+    often a retry waiting out its backoff)."""
+    import sqlalchemy as sa
+
+    from clerk_portal.core.db import session_scope
+    from clerk_portal.models import WebhookEvent
+
+    with session_scope() as session:
+        rows = session.execute(
+            sa.select(WebhookEvent.attempts, WebhookEvent.last_error).where(
+                WebhookEvent.stripe_event_id.startswith(prefix),  # type: ignore[attr-defined]
+                WebhookEvent.attempts > 1,  # type: ignore[operator]
+            )
+        ).all()
+    if not rows:
+        return "no event needed a second attempt"
+    reasons = sorted({(error or "")[:120] for _, error in rows})[:3]
+    return f"{len(rows)} event(s) needed more than one attempt: " + " | ".join(reasons)
+
+
 def serve(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("w")
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
@@ -327,6 +348,7 @@ async def bench(args: argparse.Namespace, database_url: str, tmp: Path) -> None:
             applied = done / (time.perf_counter() - started)
             print(f"not all applied within {args.apply_timeout:.0f} s: {done} (rate of those)")
         rows.append(row("portal", seconds, latencies, applied, str(len(reads))))
+        print(await asyncio.to_thread(retried_summary))
 
         shown = database_url.split("?")[0].split("@")[-1]
         print(
